@@ -1,0 +1,410 @@
+//! Helpers shared by hoard definition plugins (plain Rust, no WIT types):
+//! a MessagePack value that any input decodes into without panicking, the
+//! key-part rules, and a strict RFC 3339 timestamp parser.
+//!
+//! Nothing here touches clocks, randomness, files or threads, so a plugin
+//! that uses it imports nothing beyond what the host allows.
+
+#![forbid(unsafe_code)]
+
+use core::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// Deepest nesting `decode` accepts; JSON-like cache values need far less,
+/// and a bound keeps hostile input from exhausting the guest's stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// Elements pre-allocated for an array or map, whatever its header claims.
+const MAX_PREALLOC: usize = 1024;
+
+/// Any MessagePack value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Nil,
+    Bool(bool),
+    /// A non-negative integer.
+    UInt(u64),
+    /// A negative integer.
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bin(Vec<u8>),
+    Array(Vec<Value>),
+    /// Entries in encoding order; keys may be any value and may repeat.
+    Map(Vec<(Value, Value)>),
+    /// A MessagePack extension type (its contents are not inspected).
+    Ext,
+}
+
+impl Value {
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The entries, if this is a map.
+    pub fn as_map(&self) -> Option<&[(Value, Value)]> {
+        match self {
+            Value::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// A short name of the value's type, for error texts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Nil => "nil",
+            Value::Bool(_) => "a boolean",
+            Value::UInt(_) | Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::Str(_) => "a string",
+            Value::Bin(_) => "binary data",
+            Value::Array(_) => "an array",
+            Value::Map(_) => "a map",
+            Value::Ext => "an extension value",
+        }
+    }
+}
+
+/// What a string-keyed field of a map holds.
+#[derive(Debug, PartialEq)]
+pub enum Field<'a> {
+    Missing,
+    Present(&'a Value),
+    /// The key appears more than once, which readers would resolve differently.
+    Duplicate,
+}
+
+/// Look up a string key in a map's entries.
+pub fn field<'a>(entries: &'a [(Value, Value)], name: &str) -> Field<'a> {
+    let mut found = Field::Missing;
+    for (k, v) in entries {
+        if k.as_str() == Some(name) {
+            if found != Field::Missing {
+                return Field::Duplicate;
+            }
+            found = Field::Present(v);
+        }
+    }
+    found
+}
+
+/// Decode exactly one MessagePack value; trailing bytes are an error.
+pub fn decode(bytes: &[u8]) -> Result<Value, String> {
+    let mut rest = bytes;
+    let mut de = rmp_serde::Deserializer::new(&mut rest);
+    de.set_max_depth(MAX_DEPTH);
+    let value = Value::deserialize(&mut de).map_err(|e| format!("not valid MessagePack: {e}"))?;
+    drop(de);
+    if rest.is_empty() {
+        Ok(value)
+    } else {
+        Err(format!(
+            "not a single MessagePack value ({} more byte(s) follow it)",
+            rest.len()
+        ))
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any MessagePack value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Nil)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Nil)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::UInt(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(u64::try_from(v).map_or(Value::Int(v), Value::UInt))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Str(v))
+    }
+    fn visit_bytes<E>(self, v: &[u8]) -> Result<Value, E> {
+        Ok(Value::Bin(v.to_vec()))
+    }
+    fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Value, E> {
+        Ok(Value::Bin(v))
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        // rmp-serde hands extension types over as a newtype struct; consume
+        // its contents so decoding continues after it.
+        de::IgnoredAny::deserialize(d)?;
+        Ok(Value::Ext)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_PREALLOC));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(MAX_PREALLOC));
+        while let Some(entry) = map.next_entry()? {
+            entries.push(entry);
+        }
+        Ok(Value::Map(entries))
+    }
+}
+
+/// Characters a key part must not contain: the key separator, Redis glob
+/// syntax (`*`, `?`, `[`, `]` and the `\` escape), whitespace and controls.
+/// A part free of them cannot widen a pattern built from it.
+pub fn forbidden_in_part(c: char) -> bool {
+    matches!(c, ':' | '*' | '?' | '[' | ']' | '\\') || c.is_whitespace() || c.is_control()
+}
+
+/// Check one key part; the error names the part and says what is wrong.
+pub fn check_part(what: &str, part: &str) -> Result<(), String> {
+    if part.is_empty() {
+        return Err(format!("{what} must not be empty"));
+    }
+    match part.chars().find(|&c| forbidden_in_part(c)) {
+        Some(c) => Err(format!(
+            "{what} {part:?} contains {c:?}; key parts must not contain ':', glob characters (* ? [ ] \\), whitespace or control characters"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Parse a strict RFC 3339 timestamp, `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`,
+/// into milliseconds since the Unix epoch (UTC). Only upper-case `T` and `Z`
+/// are accepted; a leap second (`:60`) counts as the next second.
+pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<i64> {
+        let digits = b.get(from..to)?;
+        digits.iter().try_fold(0i64, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
+        })
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut i = 19;
+    let mut millis = 0;
+    if b[i] == b'.' {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        // Milliseconds: the first three fraction digits, zero-padded.
+        for k in 0..3 {
+            let d = if start + k < i {
+                i64::from(b[start + k] - b'0')
+            } else {
+                0
+            };
+            millis = millis * 10 + d;
+        }
+    }
+    let offset_min = match b.get(i..)? {
+        [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (oh, om) = (num(i + 1, i + 3)?, num(i + 4, i + 6)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let m = oh * 60 + om;
+            if *sign == b'-' { -m } else { m }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_min * 60;
+    Some(secs * 1_000 + millis)
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to the given proleptic Gregorian date (H. Hinnant).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The descriptor every misbehaving fixture shares: `fixture_descriptor!(
+/// "fixture-spin", "SpinCache", "what it does", ["Spin"])` in a crate that ran
+/// `wit_bindgen::generate!` (the WIT types resolve at the call site). TTLs
+/// 60 s / 1 h, LRU, 1000 items, and `pure-keys` false so the host calls the
+/// plugin on every request.
+#[macro_export]
+macro_rules! fixture_descriptor {
+    ($id:literal, $name:literal, $description:literal, [$($event:literal),*]) => {
+        Descriptor {
+            id: $id.into(),
+            name: $name.into(),
+            description: $description.into(),
+            version: "1.0.0".into(),
+            default_ttl_ms: 60_000,
+            max_ttl_ms: 3_600_000,
+            expiration: hoard::definition::types::Expiration::Absolute,
+            eviction: hoard::definition::types::EvictionPolicy::Lru,
+            max_items: 1_000,
+            allow_null: false,
+            compress: None,
+            encrypt: false,
+            pure_keys: false,
+            invalidation_events: vec![$(String::from($event)),*],
+            dependent_caches: Vec::new(),
+            metadata: vec![("purpose".into(), "host fault-isolation tests".into())],
+        }
+    };
+}
+
+/// The key a well-behaved fixture makes: `{name}:{parts joined by ':'}`.
+pub fn fixture_key(name: &str, parts: &[String]) -> String {
+    format!("{name}:{}", parts.join(":"))
+}
+
+/// Whether a MessagePack value decodes to exactly the string `word`.
+pub fn is_magic_value(value: &[u8], word: &str) -> bool {
+    matches!(decode(value), Ok(Value::Str(s)) if s == word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339() {
+        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339_ms("2026-01-01T00:00:00Z"),
+            Some(1_767_225_600_000)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2026-01-01T01:00:00.5+01:00"),
+            Some(1_767_225_600_500)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2024-02-29T12:00:00.123456-00:30"),
+            Some(1_709_209_800_123)
+        );
+        assert_eq!(parse_rfc3339_ms("2023-02-29T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339_ms("1900-02-29T00:00:00Z"), None);
+        assert_eq!(
+            parse_rfc3339_ms("2000-02-29T00:00:00Z"),
+            Some(951_782_400_000)
+        );
+        for bad in [
+            "",
+            "2026-01-01",
+            "2026-01-01 00:00:00Z",
+            "2026-01-01t00:00:00Z",
+            "2026-01-01T00:00:00z",
+            "2026-13-01T00:00:00Z",
+            "2026-01-32T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01T00:00:00",
+            "2026-01-01T00:00:00.Z",
+            "2026-01-01T00:00:00+0100",
+            "2026-01-01T00:00:00+24:00",
+            "+026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Zx",
+            "2026-04-31T00:00:00Z",
+            "２026-01-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339_ms(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn decode_anything() {
+        assert_eq!(decode(&[0xc0]), Ok(Value::Nil));
+        assert!(decode(&[0xc0, 0xc0]).is_err());
+        assert!(decode(&[]).is_err());
+        assert!(decode(&[0xdd, 0xff, 0xff, 0xff, 0xff]).is_err()); // array32 claiming 4G items
+        assert!(decode(&[0xdb, 0xff, 0xff, 0xff, 0xff]).is_err()); // str32 claiming 4 GiB
+        assert!(decode(&[0x91; 100_000]).is_err()); // too deep
+        assert_eq!(decode(&[0xd4, 1, 2]), Ok(Value::Ext)); // fixext1
+        assert_eq!(decode(&[0xd0, 0xff]), Ok(Value::Int(-1)));
+        assert_eq!(
+            decode(&[0x81, 0xa1, b'a', 0x01]),
+            Ok(Value::Map(vec![(Value::Str("a".into()), Value::UInt(1))]))
+        );
+        for n in 0..=255u8 {
+            for m in 0..=255u8 {
+                let _ = decode(&[n, m, 0, 0, 0, 0]);
+            }
+        }
+    }
+
+    #[test]
+    fn parts() {
+        assert!(check_part("id", "u1").is_ok());
+        for bad in ["", "a:b", "a*", "a?", "[a]", "a b", "a\n", "a\\", "\u{7f}"] {
+            assert!(check_part("id", bad).is_err(), "{bad:?}");
+        }
+    }
+}
