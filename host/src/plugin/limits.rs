@@ -1,0 +1,114 @@
+//! The bounds every plugin call runs under, and the memory limiter that
+//! enforces one of them.
+//!
+//! Limits fail closed: there is no "unlimited" value. Each has a default that
+//! suits small definition plugins and is set from the `[plugin]` section of
+//! the configuration.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Bounds on what one plugin instance may use.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginLimits {
+    /// Linear memory an instance may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// Wall-clock budget of one call, enforced by epoch interruption.
+    pub call_timeout_ms: u64,
+    /// Most bytes a call may hand back to the host (strings and lists,
+    /// counted while lifting, through wasmtime's hostcall fuel).
+    pub max_output_bytes: usize,
+    /// Longest key `generate-key` may return.
+    pub max_key_bytes: usize,
+    /// Most keys plus patterns one invalidation may name.
+    pub max_invalidation_items: usize,
+    /// WebAssembly stack an instance may use, in bytes.
+    pub max_stack_bytes: usize,
+    /// Log lines a single call may write; the rest are dropped and counted.
+    pub log_lines_per_call: u32,
+    /// Ready instances kept per definition so a call never pays instantiation.
+    pub pool_size: usize,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 64 << 20,
+            call_timeout_ms: 100,
+            max_output_bytes: 1 << 20,
+            max_key_bytes: 1024,
+            max_invalidation_items: 10_000,
+            max_stack_bytes: 512 << 10,
+            log_lines_per_call: 16,
+            pool_size: 16,
+        }
+    }
+}
+
+impl PluginLimits {
+    /// The call budget as a `Duration`.
+    pub fn call_timeout(&self) -> Duration {
+        Duration::from_millis(self.call_timeout_ms.max(1))
+    }
+}
+
+/// Raised (as the trap's cause) when a guest asks for more memory than allowed,
+/// so the host can tell a memory bomb from any other trap.
+#[derive(Debug, thiserror::Error)]
+#[error("plugin memory limit of {limit} bytes exceeded (asked for {desired})")]
+pub(crate) struct MemoryLimitExceeded {
+    pub(crate) limit: usize,
+    pub(crate) desired: usize,
+}
+
+/// wasmtime's resource limiter for one instance: memory is capped, tables
+/// and instance counts are capped at sizes no honest plugin approaches.
+pub(crate) struct GuestLimiter {
+    memory_bytes: usize,
+}
+
+impl GuestLimiter {
+    pub(crate) fn new(memory_bytes: usize) -> Self {
+        Self { memory_bytes }
+    }
+}
+
+impl wasmtime::ResourceLimiter for GuestLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            return Err(wasmtime::Error::new(MemoryLimitExceeded {
+                limit: self.memory_bytes,
+                desired,
+            }));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+
+    fn instances(&self) -> usize {
+        64
+    }
+
+    fn tables(&self) -> usize {
+        64
+    }
+
+    fn memories(&self) -> usize {
+        16
+    }
+}

@@ -1,0 +1,90 @@
+//! The one wasmtime engine the host compiles and runs every plugin with, its
+//! linker, and the epoch ticker that gives every call a wall-clock deadline.
+//!
+//! Engine features are chosen for call latency: no component-model-async
+//! (it makes every host-to-guest call several times slower), epoch
+//! interruption rather than fuel (cheaper, and a deadline in time is what an
+//! operator means by "a call may take 100 ms").
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+use super::bindings::Plugin;
+use super::limits::PluginLimits;
+use super::state::PluginState;
+
+/// How often the epoch advances; deadlines are counted in these ticks.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(2);
+
+/// Engine, linker and ticker, shared by every loaded plugin.
+pub struct PluginRuntime {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<PluginState>,
+    pub(crate) limits: PluginLimits,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl PluginRuntime {
+    /// Builds the engine with the sandbox settings and starts the epoch ticker.
+    pub fn new(limits: PluginLimits) -> Result<Self, super::LoadError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.max_wasm_stack(limits.max_stack_bytes.max(64 << 10));
+        config.parallel_compilation(true);
+        let engine = Engine::new(&config)
+            .map_err(|e| super::LoadError::Artifact(format!("engine configuration: {e:#}")))?;
+
+        let mut linker = Linker::<PluginState>::new(&engine);
+        // The std imports (wasi:cli, wasi:io) are served by an empty context;
+        // interfaces beyond the allowlist are linked too but unreachable,
+        // because a plugin importing them is refused at load.
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| super::LoadError::Artifact(format!("linking WASI: {e:#}")))?;
+        Plugin::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |s| s)
+            .map_err(|e| super::LoadError::Artifact(format!("linking host: {e:#}")))?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&ticker_stop);
+        let ticking = engine.clone();
+        thread::Builder::new()
+            .name("hoard-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    thread::sleep(EPOCH_TICK);
+                    ticking.increment_epoch();
+                }
+            })
+            .map_err(|e| super::LoadError::Artifact(format!("starting epoch ticker: {e}")))?;
+
+        Ok(Self {
+            engine,
+            linker,
+            limits,
+            ticker_stop,
+        })
+    }
+
+    /// The deadline of one call, in epoch ticks (rounded up, plus one so a
+    /// call that starts just before a tick still gets its full budget).
+    pub(crate) fn deadline_ticks(&self) -> u64 {
+        let tick = EPOCH_TICK.as_millis().max(1) as u64;
+        self.limits.call_timeout_ms.div_ceil(tick) + 1
+    }
+
+    /// The limits every plugin instance runs under.
+    pub fn limits(&self) -> &PluginLimits {
+        &self.limits
+    }
+}
+
+impl Drop for PluginRuntime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,86 @@
+//! What each plugin instance's wasmtime store holds, and the host functions
+//! the plugin may import (`log`, `now-ms`) plus the empty WASI context that
+//! satisfies the Rust standard library's stdio imports.
+//!
+//! Nothing here may block: epoch interruption does not reach into host
+//! functions, so a host function that waited would make a plugin unbounded.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::bindings::{LogLevel, hoard::definition::host};
+use super::limits::GuestLimiter;
+
+/// Longest log line kept; the rest is cut.
+const MAX_LOG_LINE: usize = 4096;
+
+/// Per-instance state: one per wasmtime store, never shared between calls in flight.
+pub(crate) struct PluginState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(super) limiter: GuestLimiter,
+    plugin_id: Arc<str>,
+    log_budget: u32,
+    log_lines_per_call: u32,
+}
+
+impl PluginState {
+    pub(super) fn new(plugin_id: Arc<str>, memory_bytes: usize, log_lines_per_call: u32) -> Self {
+        // No preopens, no environment, no arguments, no inherited stdio, no
+        // network: the builder's defaults grant nothing, and the import
+        // allowlist refuses the interfaces that could use them anyway.
+        let wasi = WasiCtxBuilder::new().build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: GuestLimiter::new(memory_bytes),
+            plugin_id,
+            log_budget: log_lines_per_call,
+            log_lines_per_call,
+        }
+    }
+
+    /// Called before each call so the log budget is per call, not per instance.
+    pub(super) fn begin_call(&mut self) {
+        self.log_budget = self.log_lines_per_call;
+    }
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl host::Host for PluginState {
+    fn log(&mut self, level: LogLevel, message: String) {
+        if self.log_budget == 0 {
+            return;
+        }
+        self.log_budget -= 1;
+        let message = super::error::truncate(message, MAX_LOG_LINE);
+        let plugin = &*self.plugin_id;
+        match level {
+            LogLevel::Trace => tracing::trace!(plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(plugin, "{message}"),
+            LogLevel::Info => tracing::info!(plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(plugin, "{message}"),
+            LogLevel::Error => tracing::error!(plugin, "{message}"),
+        }
+    }
+
+    fn now_ms(&mut self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+/// The `types` interface has no functions; wasmtime still wants the trait.
+impl super::bindings::wit_types::Host for PluginState {}
