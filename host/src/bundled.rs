@@ -1,0 +1,26 @@
+//! The example definitions compiled into the binary, so that `hoard serve`
+//! runs with nothing else on disk. `build.rs` builds them from `plugins/`.
+
+use std::borrow::Cow;
+
+use crate::catalog::PluginSource;
+
+/// The bundled example plugins, as load sources.
+pub fn examples() -> Vec<PluginSource> {
+    vec![
+        PluginSource {
+            label: "bundled:user_cache.wasm".into(),
+            bytes: Cow::Borrowed(include_bytes!(concat!(env!("OUT_DIR"), "/user_cache.wasm"))),
+        },
+        PluginSource {
+            label: "bundled:user_permissions.wasm".into(),
+            bytes: Cow::Borrowed(include_bytes!(concat!(
+                env!("OUT_DIR"),
+                "/user_permissions.wasm"
+            ))),
+        },
+    ]
+}
+
+/// Where the build put every plugin artifact (examples and test fixtures).
+pub const ARTIFACT_DIR: &str = env!("HOARD_PLUGIN_ARTIFACTS");

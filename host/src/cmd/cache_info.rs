@@ -1,0 +1,89 @@
+//! `CACHE.INFO <cache>`: the definition as declared (versioned id, TTLs,
+//! policy...), its counters, and where its plugin came from.
+
+use crate::cache::Cache;
+use crate::l1::{ExpiryMode, Policy};
+use crate::resp::{Frame, Parse, ParseError};
+
+pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
+    let name = parse.next_string()?;
+    parse.finish()?;
+    let info = match cache.info(&name) {
+        Ok(info) => info,
+        Err(e) => return Ok(super::error_frame(&e)),
+    };
+    let d = &info.definition;
+    let s = &info.stats;
+    let int = |n: u64| Frame::Integer(i64::try_from(n).unwrap_or(i64::MAX));
+    let list = |items: &[String]| Frame::Array(items.iter().cloned().map(Frame::bulk).collect());
+    let fields = vec![
+        ("name", Frame::bulk(d.name.clone())),
+        ("id", Frame::bulk(d.versioned_id())),
+        ("description", Frame::bulk(d.description.clone())),
+        ("version", Frame::bulk(d.version.to_string())),
+        ("default-ttl-ms", int(d.default_ttl_ms)),
+        ("max-ttl-ms", int(d.max_ttl_ms)),
+        (
+            "expiration",
+            Frame::bulk(match d.expiry {
+                ExpiryMode::Absolute => "absolute",
+                ExpiryMode::Sliding => "sliding",
+            }),
+        ),
+        (
+            "eviction",
+            Frame::bulk(match d.eviction {
+                Policy::Lru => "lru",
+                Policy::Lfu => "lfu",
+            }),
+        ),
+        ("max-items", int(d.max_items)),
+        ("allow-null", Frame::Boolean(d.allow_null)),
+        (
+            "compress-threshold",
+            d.compress_threshold
+                .map_or(Frame::Null, |t| int(u64::from(t))),
+        ),
+        ("encrypt", Frame::Boolean(d.encrypt)),
+        ("pure-keys", Frame::Boolean(d.pure_keys)),
+        ("invalidation-events", list(&d.invalidation_events)),
+        ("dependent-caches", list(&d.dependent_caches)),
+        (
+            "metadata",
+            Frame::Map(
+                d.metadata
+                    .iter()
+                    .map(|(k, v)| (Frame::bulk(k.clone()), Frame::bulk(v.clone())))
+                    .collect(),
+            ),
+        ),
+        ("items", int(s.items)),
+        ("bytes", int(s.bytes)),
+        ("hits", int(s.hits)),
+        ("misses", int(s.misses)),
+        ("sets", int(s.sets)),
+        ("rejects", int(info.rejects)),
+        ("evictions", int(s.evictions)),
+        ("expirations", int(s.expirations)),
+        ("plugin-calls", int(info.plugin_calls)),
+        ("plugin-faults", int(info.plugin_faults)),
+        ("plugin-idle-instances", int(info.idle_instances as u64)),
+        ("plugin-source", Frame::bulk(info.origin.source.clone())),
+        ("plugin-sha256", Frame::bulk(info.origin.sha256.clone())),
+        ("plugin-bytes", int(info.origin.size as u64)),
+        (
+            "plugin-artifact",
+            Frame::bulk(match info.origin.artifact {
+                crate::plugin::ArtifactSource::Compiled => "compiled",
+                crate::plugin::ArtifactSource::Cached => "cached",
+            }),
+        ),
+        ("plugin-imports", list(&info.origin.imports)),
+    ];
+    Ok(Frame::Map(
+        fields
+            .into_iter()
+            .map(|(k, v)| (Frame::bulk(k), v))
+            .collect(),
+    ))
+}

@@ -1,0 +1,55 @@
+//! `CACHE.SET <cache> <value> <part> [<part> ...]` and
+//! `CACHE.PSETEX <cache> <ttl-ms> <value> <part> [<part> ...]`: validate a
+//! value with the definition's plugin and store it under the generated key.
+//! The value is JSON text, or MessagePack after `CACHE.FORMAT MSGPACK`.
+
+use super::Session;
+use crate::cache::Cache;
+use crate::outcome::Outcome;
+use crate::resp::{Frame, Parse, ParseError};
+use crate::wire;
+
+pub(super) async fn run(
+    parse: &mut Parse,
+    cache: &Cache,
+    session: &Session,
+    with_ttl: bool,
+) -> Result<Frame, ParseError> {
+    let name = parse.next_string()?;
+    let ttl_ms = if with_ttl {
+        let ttl = parse.next_i64()?;
+        match u64::try_from(ttl) {
+            Ok(ms) if ms > 0 => Some(ms),
+            _ => {
+                return Ok(Frame::error(
+                    "ERR invalid expire time in 'cache.psetex' command",
+                ));
+            }
+        }
+    } else {
+        None
+    };
+    let value = parse.next_bytes()?;
+    let parts = super::key_parts(parse)?;
+    if value.len() > cache.max_value_bytes() {
+        return Ok(super::error_frame(&crate::error::CacheError::TooLarge {
+            size: value.len(),
+            limit: cache.max_value_bytes(),
+        }));
+    }
+    let msgpack = match wire::to_msgpack(session.format, &value) {
+        Ok(m) => m,
+        Err(e) => return Ok(super::error_frame(&e.into())),
+    };
+    let cache = cache.clone();
+    let result = match super::off_async(move || cache.set(&name, &msgpack, &parts, ttl_ms)).await {
+        Ok(result) => result,
+        Err(frame) => return Ok(frame),
+    };
+    Ok(match result {
+        Ok(Outcome::Set) => Frame::ok(),
+        Ok(Outcome::Rejected { errors }) => super::rejected_frame(&errors),
+        Ok(other) => Frame::Simple(other.code().to_owned()),
+        Err(e) => super::error_frame(&e),
+    })
+}

@@ -1,0 +1,57 @@
+//! `HELLO [protover [AUTH user pass] [SETNAME name]]`: protocol negotiation.
+//! `HELLO 3` switches the connection to RESP3; the reply is sent in the new
+//! protocol, as Redis does.
+
+use super::{ServerFacts, Session};
+use crate::resp::{Frame, Parse, ParseError, Protocol};
+
+pub(super) fn run(
+    parse: &mut Parse,
+    session: &mut Session,
+    facts: &ServerFacts,
+) -> Result<Frame, ParseError> {
+    if parse.remaining() > 0 {
+        let version = match parse.next_i64() {
+            Ok(v) => v,
+            Err(_) => {
+                return Ok(Frame::error(
+                    "ERR Protocol version is not an integer or out of range",
+                ));
+            }
+        };
+        let protocol = match version {
+            2 => Protocol::Resp2,
+            3 => Protocol::Resp3,
+            _ => return Ok(Frame::error("NOPROTO unsupported protocol version")),
+        };
+        while parse.remaining() > 0 {
+            match parse.next_string()?.to_ascii_uppercase().as_str() {
+                "AUTH" => {
+                    // No users are configured: accept the default user only.
+                    let _user = parse.next_string()?;
+                    let _password = parse.next_bytes()?;
+                }
+                "SETNAME" => session.name = Some(parse.next_string()?),
+                _ => return Err(ParseError::Syntax),
+            }
+        }
+        session.protocol = protocol;
+    }
+    let proto = match session.protocol {
+        Protocol::Resp2 => 2,
+        Protocol::Resp3 => 3,
+    };
+    let _ = facts;
+    Ok(Frame::Map(vec![
+        (Frame::bulk("server"), Frame::bulk("hoard")),
+        (
+            Frame::bulk("version"),
+            Frame::bulk(env!("CARGO_PKG_VERSION")),
+        ),
+        (Frame::bulk("proto"), Frame::Integer(proto)),
+        (Frame::bulk("id"), Frame::Integer(session.id as i64)),
+        (Frame::bulk("mode"), Frame::bulk("standalone")),
+        (Frame::bulk("role"), Frame::bulk("master")),
+        (Frame::bulk("modules"), Frame::Array(vec![])),
+    ]))
+}

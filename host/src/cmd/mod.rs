@@ -1,0 +1,266 @@
+//! One file per command, as in mini-redis: each parses its arguments from a
+//! [`Parse`] cursor, calls the [`Cache`], and turns the result into a
+//! [`Frame`]. Commands never touch L1 tables of definitions or plugins
+//! directly; the plain keyspace is reached through `Cache::plain`.
+//!
+//! Error replies use stable prefixes so clients can branch on them:
+//! `ERR` (syntax, arity, bad values), `NOCACHE` (unknown definition),
+//! `BADKEY` (the plugin refused the key parts), `INVALID` (the value was
+//! rejected), `PLUGIN` (the plugin failed: trap, timeout, limit).
+
+mod cache_del;
+mod cache_event;
+mod cache_format;
+mod cache_get;
+mod cache_info;
+mod cache_key;
+mod cache_list;
+mod cache_set;
+mod client;
+mod command;
+mod config_get;
+mod dbsize;
+mod del;
+mod echo;
+mod exists;
+mod expire;
+mod flushall;
+mod get;
+mod hello;
+mod info;
+mod ping;
+mod set;
+mod ttl;
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::cache::Cache;
+use crate::error::CacheError;
+use crate::outcome::Outcome;
+use crate::resp::{Frame, Parse, ParseError, Protocol};
+use crate::wire::ValueFormat;
+
+/// Per-connection state a command may read or change.
+#[derive(Debug)]
+pub struct Session {
+    /// Connection id, for `CLIENT ID`.
+    pub id: u64,
+    /// RESP2 until `HELLO 3`.
+    pub protocol: Protocol,
+    /// JSON until `CACHE.FORMAT MSGPACK`.
+    pub format: ValueFormat,
+    /// Set by `CLIENT SETNAME`.
+    pub name: Option<String>,
+    /// When the connection was accepted.
+    pub started: Instant,
+}
+
+impl Session {
+    /// A fresh RESP2 / JSON session.
+    pub fn new(id: u64) -> Self {
+        Self {
+            id,
+            protocol: Protocol::Resp2,
+            format: ValueFormat::Json,
+            name: None,
+            started: Instant::now(),
+        }
+    }
+}
+
+/// What the connection does after a command.
+#[derive(Debug)]
+pub struct Reply {
+    /// The frame to send.
+    pub frame: Frame,
+    /// Close the connection after sending it (`QUIT`).
+    pub close: bool,
+}
+
+impl From<Frame> for Reply {
+    fn from(frame: Frame) -> Self {
+        Reply {
+            frame,
+            close: false,
+        }
+    }
+}
+
+/// Server-wide facts commands report (`INFO`, `HELLO`).
+#[derive(Debug, Clone)]
+pub struct ServerFacts {
+    /// When the server started.
+    pub started: Instant,
+    /// The TCP port it listens on.
+    pub port: u16,
+}
+
+/// Runs one command.
+pub async fn dispatch(
+    cache: &Cache,
+    session: &mut Session,
+    facts: &ServerFacts,
+    args: Vec<Bytes>,
+) -> Reply {
+    let mut parse = Parse::new(args);
+    let name = parse.command_name();
+    let result = match name.as_str() {
+        "PING" => ping::run(&mut parse),
+        "ECHO" => echo::run(&mut parse),
+        "HELLO" => hello::run(&mut parse, session, facts),
+        "QUIT" => {
+            return Reply {
+                frame: Frame::ok(),
+                close: true,
+            };
+        }
+        "GET" => get::run(&mut parse, cache),
+        "SET" => set::run(&mut parse, cache),
+        "DEL" | "UNLINK" => del::run(&mut parse, cache),
+        "EXISTS" => exists::run(&mut parse, cache),
+        "EXPIRE" => expire::run(&mut parse, cache, expire::Unit::Seconds),
+        "PEXPIRE" => expire::run(&mut parse, cache, expire::Unit::Millis),
+        "PERSIST" => expire::persist(&mut parse, cache),
+        "TTL" => ttl::run(&mut parse, cache, ttl::Unit::Seconds),
+        "PTTL" => ttl::run(&mut parse, cache, ttl::Unit::Millis),
+        "DBSIZE" => dbsize::run(&mut parse, cache),
+        "FLUSHALL" | "FLUSHDB" => flushall::run(&mut parse, cache),
+        "INFO" => info::run(&mut parse, cache, facts),
+        "COMMAND" => command::run(&mut parse),
+        "CLIENT" => client::run(&mut parse, session),
+        "CONFIG" => config_get::run(&mut parse, cache),
+        "SELECT" => select(&mut parse),
+        "CACHE.SET" => cache_set::run(&mut parse, cache, session, false).await,
+        "CACHE.PSETEX" => cache_set::run(&mut parse, cache, session, true).await,
+        "CACHE.GET" => cache_get::run(&mut parse, cache, session).await,
+        "CACHE.DEL" => cache_del::run(&mut parse, cache).await,
+        "CACHE.KEY" => cache_key::run(&mut parse, cache).await,
+        "CACHE.EVENT" => cache_event::run(&mut parse, cache, session).await,
+        "CACHE.INFO" => cache_info::run(&mut parse, cache),
+        "CACHE.LIST" => cache_list::run(&mut parse, cache),
+        "CACHE.FORMAT" => cache_format::run(&mut parse, session),
+        _ => Ok(Frame::error(format!(
+            "ERR unknown command '{}', with args beginning with: {}",
+            printable(&name.to_ascii_lowercase()),
+            parse
+                .rest()
+                .iter()
+                .take(8)
+                .map(|a| format!("'{}'", printable(&String::from_utf8_lossy(a))))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ))),
+    };
+    match result {
+        Ok(frame) => frame.into(),
+        Err(error) => Frame::error(format!("ERR {error}")).into(),
+    }
+}
+
+/// Runs `work`, which may call a plugin, on tokio's blocking pool.
+///
+/// Plugin calls are synchronous and may take up to their deadline; the WASI
+/// shims they use block on tokio internally, which is forbidden on async
+/// worker threads. A panic in `work` (a host bug) becomes an error reply for
+/// this command only.
+pub(crate) async fn off_async<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Frame> {
+    tokio::task::spawn_blocking(work).await.map_err(|error| {
+        tracing::error!(%error, "command failed inside the blocking pool");
+        Frame::error("ERR internal error while running the command")
+    })
+}
+
+/// `SELECT 0` is accepted (clients send it); hoard has one database.
+fn select(parse: &mut Parse) -> Result<Frame, ParseError> {
+    let db = parse.next_i64()?;
+    parse.finish()?;
+    Ok(if db == 0 {
+        Frame::ok()
+    } else {
+        Frame::error("ERR DB index is out of range")
+    })
+}
+
+/// Keeps error messages on one printable line and short.
+fn printable(text: &str) -> String {
+    text.chars()
+        .take(128)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The RESP error for a failed cache operation.
+pub(crate) fn error_frame(error: &CacheError) -> Frame {
+    let prefix = match error {
+        CacheError::NoCache(_) => "NOCACHE",
+        CacheError::Key(_) => "BADKEY",
+        CacheError::Plugin { .. } => "PLUGIN",
+        CacheError::Wire(_) | CacheError::TooLarge { .. } | CacheError::Envelope(_) => "ERR",
+    };
+    Frame::error(format!("{prefix} {}", printable_long(&error.to_string())))
+}
+
+/// The reply for a value the definition refused.
+pub(crate) fn rejected_frame(errors: &[String]) -> Frame {
+    Frame::error(format!("INVALID {}", printable_long(&errors.join("; "))))
+}
+
+fn printable_long(text: &str) -> String {
+    text.chars()
+        .take(2048)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Reads the remaining arguments as key parts (UTF-8 strings), at least one.
+pub(crate) fn key_parts(parse: &mut Parse) -> Result<Vec<String>, ParseError> {
+    let mut parts = Vec::with_capacity(parse.remaining());
+    while parse.remaining() > 0 {
+        parts.push(parse.next_string()?);
+    }
+    if parts.is_empty() {
+        return Err(ParseError::WrongArity(
+            parse.command_name().to_ascii_lowercase(),
+        ));
+    }
+    Ok(parts)
+}
+
+/// A bulk reply from bytes, or null.
+pub(crate) fn bulk_or_null(value: Option<Vec<u8>>) -> Frame {
+    match value {
+        Some(v) => Frame::Bulk(Bytes::from(v)),
+        None => Frame::Null,
+    }
+}
+
+/// Shared shape of the invalidation reply: outcome, count, per-cache counts, failures.
+pub(crate) fn invalidation_frame(outcome: &Outcome) -> Frame {
+    let (count, per_cache, failures) = match outcome {
+        Outcome::Invalidated { count, per_cache } => (*count, per_cache, &[][..]),
+        Outcome::PartiallyInvalidated {
+            count,
+            per_cache,
+            failures,
+        } => (*count, per_cache, &failures[..]),
+        other => return Frame::Simple(other.code().to_owned()),
+    };
+    let caches = per_cache
+        .iter()
+        .map(|(name, n)| (Frame::bulk(name.clone()), Frame::Integer(*n as i64)))
+        .collect();
+    let failed = failures
+        .iter()
+        .map(|(name, why)| (Frame::bulk(name.clone()), Frame::bulk(why.clone())))
+        .collect();
+    Frame::Map(vec![
+        (Frame::bulk("outcome"), Frame::bulk(outcome.code())),
+        (Frame::bulk("count"), Frame::Integer(count as i64)),
+        (Frame::bulk("caches"), Frame::Map(caches)),
+        (Frame::bulk("failures"), Frame::Map(failed)),
+    ])
+}

@@ -1,0 +1,217 @@
+//! Server configuration: a TOML file (`--config FILE`) overlaid by
+//! command-line flags. Every field has a default, so `hoard serve` with no
+//! file runs the bundled examples on 127.0.0.1:6380.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::definition::DefinitionCaps;
+use crate::l1::Policy;
+use crate::plugin::PluginLimits;
+use crate::resp::Limits;
+
+/// Everything `hoard serve` can be told.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: IpAddr,
+    /// Port to listen on; 0 picks a free one (printed at start-up).
+    pub port: u16,
+    /// Directory of plugin `.wasm` files; unset means the bundled examples.
+    pub plugins: Option<PathBuf>,
+    /// Where compiled plugins are cached; unset means `$XDG_CACHE_HOME/hoard`
+    /// (or `~/.cache/hoard`). The string `"off"` disables the cache.
+    pub artifact_cache: Option<PathBuf>,
+    /// 64 hex characters; unset means a random key per process (L1 is in
+    /// memory only, so nothing outlives the key). `HOARD_ENCRYPTION_KEY` overrides.
+    pub encryption_key: Option<String>,
+    /// Connections served at once; more are refused with an error.
+    pub max_clients: usize,
+    /// Largest value (plain or definition) accepted, in bytes.
+    pub max_value_bytes: usize,
+    /// Limits of the RESP parser.
+    pub protocol: ProtocolConfig,
+    /// Sandbox limits of every plugin call.
+    pub plugin: PluginLimits,
+    /// Caps on what a definition may declare.
+    pub definitions: CapsConfig,
+    /// The plain (`GET`/`SET`) keyspace.
+    pub plain: PlainConfig,
+    /// Background expiry.
+    pub expiry: ExpiryConfig,
+}
+
+/// RESP parser limits (Redis's defaults).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProtocolConfig {
+    /// Largest bulk string.
+    pub max_bulk_bytes: usize,
+    /// Most arguments in one command.
+    pub max_args: usize,
+    /// Longest inline command line.
+    pub max_inline_bytes: usize,
+}
+
+/// Caps on definitions.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CapsConfig {
+    /// Largest `max-items` a definition may declare.
+    pub max_items: u64,
+    /// Longest `max-ttl-ms` a definition may declare.
+    pub max_ttl_ms: u64,
+}
+
+/// The plain keyspace.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlainConfig {
+    /// Entries kept at most; 0 means unbounded (Redis's default).
+    pub max_items: u64,
+    /// `lru` or `lfu`.
+    pub eviction: String,
+}
+
+/// Background reclamation of expired entries.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExpiryConfig {
+    /// How often the sweep runs.
+    pub sweep_interval_ms: u64,
+    /// Entries looked at per shard per sweep.
+    pub sweep_per_shard: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: IpAddr::from([127, 0, 0, 1]),
+            port: 6380,
+            plugins: None,
+            artifact_cache: None,
+            encryption_key: None,
+            max_clients: 10_000,
+            max_value_bytes: 64 << 20,
+            protocol: ProtocolConfig::default(),
+            plugin: PluginLimits::default(),
+            definitions: CapsConfig::default(),
+            plain: PlainConfig::default(),
+            expiry: ExpiryConfig::default(),
+        }
+    }
+}
+
+impl Default for ProtocolConfig {
+    fn default() -> Self {
+        let limits = Limits::default();
+        Self {
+            max_bulk_bytes: limits.max_bulk_len,
+            max_args: limits.max_args,
+            max_inline_bytes: limits.max_inline_len,
+        }
+    }
+}
+
+impl Default for CapsConfig {
+    fn default() -> Self {
+        let caps = DefinitionCaps::default();
+        Self {
+            max_items: caps.max_items,
+            max_ttl_ms: caps.max_ttl_ms,
+        }
+    }
+}
+
+impl Default for PlainConfig {
+    fn default() -> Self {
+        Self {
+            max_items: 0,
+            eviction: "lfu".into(),
+        }
+    }
+}
+
+impl Default for ExpiryConfig {
+    fn default() -> Self {
+        Self {
+            sweep_interval_ms: 100,
+            sweep_per_shard: 32,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a TOML file; unknown keys are errors, so typos do not pass silently.
+    pub fn from_file(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))
+    }
+
+    /// The RESP parser limits.
+    pub fn resp_limits(&self) -> Limits {
+        Limits {
+            max_bulk_len: self.protocol.max_bulk_bytes,
+            max_args: self.protocol.max_args,
+            max_inline_len: self.protocol.max_inline_bytes,
+        }
+    }
+
+    /// The definition caps.
+    pub fn caps(&self) -> DefinitionCaps {
+        DefinitionCaps {
+            max_items: self.definitions.max_items,
+            max_ttl_ms: self.definitions.max_ttl_ms,
+        }
+    }
+
+    /// The plain keyspace's eviction policy.
+    pub fn plain_policy(&self) -> anyhow::Result<Policy> {
+        match self.plain.eviction.to_ascii_lowercase().as_str() {
+            "lru" => Ok(Policy::Lru),
+            "lfu" => Ok(Policy::Lfu),
+            other => anyhow::bail!("plain.eviction must be \"lru\" or \"lfu\", not {other:?}"),
+        }
+    }
+
+    /// The artifact cache directory, if enabled.
+    pub fn artifact_dir(&self) -> Option<PathBuf> {
+        match &self.artifact_cache {
+            Some(path) if path.as_os_str() == "off" => None,
+            Some(path) => Some(path.clone()),
+            None => std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .map(|base| base.join("hoard")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_file_keeps_the_other_defaults() {
+        let config: Config =
+            toml::from_str("port = 7000\n[plugin]\ncall_timeout_ms = 5\n").unwrap();
+        assert_eq!(config.port, 7000);
+        assert_eq!(config.plugin.call_timeout_ms, 5);
+        assert_eq!(
+            config.plugin.memory_bytes,
+            PluginLimits::default().memory_bytes
+        );
+        assert_eq!(config.max_clients, 10_000);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("prot = 7000\n").is_err());
+        assert!(toml::from_str::<Config>("[plugin]\nmemory = 1\n").is_err());
+    }
+}

@@ -1,0 +1,143 @@
+//! The `hoard` binary: configuration, tracing, bind, serve. Nothing else
+//! lives here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hoard::cmd::ServerFacts;
+use hoard::config::Config;
+use hoard::server::{self, ServerContext};
+use tokio::net::TcpListener;
+
+/// A cache runtime whose cache definitions are sandboxed WebAssembly components.
+#[derive(Parser)]
+#[command(name = "hoard", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the Redis protocol with the configured definitions.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// TOML configuration file; flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Port to listen on (0 picks a free one and prints it).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Address to listen on.
+    #[arg(long)]
+    bind: Option<std::net::IpAddr>,
+    /// Directory of plugin .wasm files (default: the bundled examples).
+    #[arg(long)]
+    plugins: Option<PathBuf>,
+    /// Directory for compiled plugin artifacts ("off" to disable).
+    #[arg(long)]
+    artifact_cache: Option<PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HOARD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(port) = args.port {
+        config.port = port;
+    }
+    if let Some(bind) = args.bind {
+        config.bind = bind;
+    }
+    if let Some(plugins) = args.plugins {
+        config.plugins = Some(plugins);
+    }
+    if let Some(dir) = args.artifact_cache {
+        config.artifact_cache = Some(dir);
+    }
+
+    let started = Instant::now();
+    let cache = hoard::startup::build_cache(&config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("hoard-worker")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let addr = SocketAddr::new(config.bind, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        let local = listener.local_addr().context("reading the bound address")?;
+        // Tests and scripts read this line to find a port chosen with --port 0.
+        println!("hoard listening on {local}");
+        tracing::info!(%local, caches = cache.list().len(), startup_ms = started.elapsed().as_millis() as u64, "ready");
+
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let sweeper = tokio::spawn(server::sweep_expired(
+            cache.clone(),
+            Duration::from_millis(config.expiry.sweep_interval_ms),
+            config.expiry.sweep_per_shard,
+            stop_rx,
+        ));
+        let context = ServerContext {
+            cache,
+            limits: config.resp_limits(),
+            max_clients: config.max_clients,
+            facts: ServerFacts {
+                started,
+                port: local.port(),
+            },
+        };
+        server::run(listener, context, shutdown_signal()).await;
+        let _ = stop_tx.send(true);
+        let _ = sweeper.await;
+        tracing::info!("shut down");
+        anyhow::Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,67 @@
+//! Building a running cache from a [`Config`]: plugin runtime, plugins
+//! (bundled or from a directory), plain table, sealer. Shared by the binary,
+//! the benchmarks and library users, so they all start the same way.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::cache::Cache;
+use crate::catalog::{self, PluginSource};
+use crate::config::Config;
+use crate::encryption::Sealer;
+use crate::l1::{Clock, ExpiryMode, SystemClock, Table, TableConfig};
+use crate::plugin::PluginRuntime;
+
+/// Builds the cache. Plugins that fail to load are logged and left out;
+/// the others serve.
+pub fn build_cache(config: &Config) -> anyhow::Result<Cache> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let runtime = Arc::new(PluginRuntime::new(config.plugin.clone())?);
+    let sources: Vec<PluginSource> = match &config.plugins {
+        Some(dir) => catalog::sources_from_dir(dir)
+            .with_context(|| format!("reading plugin directory {}", dir.display()))?,
+        None => crate::bundled::examples(),
+    };
+    let artifact_dir = config.artifact_dir();
+    let (catalog, refused) = catalog::load_all(
+        &runtime,
+        &sources,
+        artifact_dir.as_deref(),
+        &config.caps(),
+        &clock,
+    );
+    for (source, error) in &refused {
+        tracing::error!(plugin = %source, "refused plugin: {error}");
+    }
+    for cache in catalog.iter() {
+        let origin = cache.plugin().origin();
+        tracing::info!(
+            cache = %cache.definition().name,
+            id = %cache.definition().versioned_id(),
+            source = %origin.source,
+            artifact = ?origin.artifact,
+            load_ms = origin.compile_time.as_millis() as u64,
+            "loaded definition"
+        );
+    }
+
+    let sealer = match std::env::var("HOARD_ENCRYPTION_KEY")
+        .ok()
+        .or_else(|| config.encryption_key.clone())
+    {
+        Some(key) => Sealer::from_hex(&key).context("encryption key")?,
+        None => Sealer::random().context("generating an encryption key")?,
+    };
+    let plain = Table::new(
+        TableConfig {
+            max_items: config.plain.max_items,
+            policy: config.plain_policy()?,
+            expiry: ExpiryMode::Absolute,
+            shards: 0,
+            index_keys: false,
+        },
+        clock,
+    );
+    Ok(Cache::new(plain, catalog, sealer, config.max_value_bytes))
+}

@@ -1,0 +1,205 @@
+//! Shared harness for the integration tests: start the real `hoard` binary on
+//! port 0, wait for the line that names its port, and hand out real Redis
+//! client connections. Each server is killed when its handle drops.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+/// How long a server may take to print its port (it compiles plugins first).
+const STARTUP: Duration = Duration::from_secs(120);
+
+/// The workspace root (one level above this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// The `hoard` binary: `$HOARD_BIN`, else the one cargo built beside this test.
+pub fn hoard_bin() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("HOARD_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    // target/<profile>/deps/<test-binary> -> target/<profile>/hoard
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| anyhow!("cannot locate the target directory from {}", exe.display()))?;
+    let bin = profile_dir.join("hoard");
+    if !bin.exists() {
+        bail!(
+            "{} does not exist: build it first with `cargo build -p hoard` (the README's test command does)",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+/// A plugin artifact built by `host/build.rs` (e.g. `user_cache`, `fixture_spin`).
+pub fn plugin_artifact(name: &str) -> PathBuf {
+    workspace_root()
+        .join("plugins/target/wasm32-wasip2/release")
+        .join(format!("{name}.wasm"))
+}
+
+/// A fresh directory holding copies of the named plugin artifacts.
+pub fn plugin_dir(names: &[&str]) -> Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    for name in names {
+        let from = plugin_artifact(name);
+        std::fs::copy(&from, dir.path().join(format!("{name}.wasm")))
+            .with_context(|| format!("copying {}", from.display()))?;
+    }
+    Ok(dir)
+}
+
+/// Options for [`Server::start_with`].
+#[derive(Default)]
+pub struct ServerOptions {
+    /// Plugin directory; `None` serves the bundled examples.
+    pub plugins: Option<PathBuf>,
+    /// Extra TOML configuration.
+    pub config: Option<String>,
+}
+
+/// A running `hoard serve`.
+pub struct Server {
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+    stderr: Arc<Mutex<String>>,
+    _config_dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts the server with the bundled example definitions.
+    pub fn start() -> Result<Server> {
+        Self::start_with(ServerOptions::default())
+    }
+
+    /// Starts the server with options.
+    pub fn start_with(options: ServerOptions) -> Result<Server> {
+        let config_dir = tempfile::tempdir()?;
+        let mut command = Command::new(hoard_bin()?);
+        command
+            .arg("serve")
+            .arg("--port")
+            .arg("0")
+            .arg("--artifact-cache")
+            .arg(workspace_root().join("target/hoard-test-artifacts"))
+            .env("HOARD_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(dir) = &options.plugins {
+            command.arg("--plugins").arg(dir);
+        }
+        if let Some(text) = &options.config {
+            let path = config_dir.path().join("hoard.toml");
+            std::fs::write(&path, text)?;
+            command.arg("--config").arg(path);
+        }
+        let mut child = command.spawn().context("spawning hoard")?;
+
+        let stderr = Arc::new(Mutex::new(String::new()));
+        if let Some(mut pipe) = child.stderr.take() {
+            let sink = Arc::clone(&stderr);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    if let Ok(mut s) = sink.lock() {
+                        s.push_str(&String::from_utf8_lossy(&buf[..n]));
+                    }
+                }
+            });
+        }
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+                if let Some(addr) = line.strip_prefix("hoard listening on ") {
+                    let _ = tx.send(addr.to_owned());
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            port: 0,
+            stderr,
+            _config_dir: config_dir,
+        };
+        let addr = match rx.recv_timeout(STARTUP) {
+            Ok(addr) => addr,
+            Err(_) => bail!("hoard did not start; its log:\n{}", server.log()),
+        };
+        server.port = addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| anyhow!("bad address line {addr:?}"))?;
+        Ok(server)
+    }
+
+    /// A new client connection (RESP2).
+    pub fn client(&self) -> Result<redis::Connection> {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))?;
+        let con = client.get_connection_with_timeout(Duration::from_secs(10))?;
+        con.set_read_timeout(Some(Duration::from_secs(30)))?;
+        Ok(con)
+    }
+
+    /// A raw TCP connection, for protocol-level tests.
+    pub fn tcp(&self) -> Result<std::net::TcpStream> {
+        let stream = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        Ok(stream)
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` until it returns true or `within` passes. For conditions
+/// with no signal to wait on (an entry expiring in real time).
+pub fn eventually(within: Duration, mut check: impl FnMut() -> Result<bool>) -> Result<bool> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if check()? {
+            return Ok(true);
+        }
+        if std::time::Instant::now() > deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The code (first word) of a Redis error reply.
+pub fn error_code(error: &redis::RedisError) -> String {
+    error.code().unwrap_or("").to_owned()
+}
