@@ -68,6 +68,8 @@ pub struct ServerOptions {
     pub plugins: Option<PathBuf>,
     /// Extra TOML configuration.
     pub config: Option<String>,
+    /// Compiled-artifact cache directory; `None` shares one across tests.
+    pub artifact_cache: Option<PathBuf>,
 }
 
 /// A running `hoard serve`.
@@ -94,7 +96,12 @@ impl Server {
             .arg("--port")
             .arg("0")
             .arg("--artifact-cache")
-            .arg(workspace_root().join("target/hoard-test-artifacts"))
+            .arg(
+                options
+                    .artifact_cache
+                    .clone()
+                    .unwrap_or_else(|| workspace_root().join("target/hoard-test-artifacts")),
+            )
             .env("HOARD_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

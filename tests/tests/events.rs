@@ -154,3 +154,27 @@ fn user_deleted_reaches_sessions_and_activity_patterns() -> Result<()> {
     assert!(present(&mut con, "UserCache", &["u1"])?);
     Ok(())
 }
+
+#[test]
+fn cascade_cycles_ask_each_cache_once() -> Result<()> {
+    let dir = hoard_tests::plugin_dir(&["fixture_cycle_a", "fixture_cycle_b"])?;
+    let server = Server::start_with(hoard_tests::ServerOptions {
+        plugins: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    })?;
+    let mut con = server.client()?;
+    set(&mut con, "CycleA", "1", &["1"])?;
+    set(&mut con, "CycleB", "1", &["1"])?;
+    set(&mut con, "CycleB", "1", &["2"])?;
+    let reply = event(&mut con, "Ping", r#"{"id":"1"}"#)?;
+    let per_cache = caches(&reply);
+    // A asked directly, B by cascade, and B's cascade back to A stops there.
+    assert_eq!(per_cache.get("CycleA"), Some(&1), "{reply:?}");
+    assert_eq!(per_cache.get("CycleB"), Some(&1), "{reply:?}");
+    assert_eq!(
+        reply.get("outcome"),
+        Some(&Value::BulkString(b"invalidated".to_vec()))
+    );
+    assert!(present(&mut con, "CycleB", &["2"])?);
+    Ok(())
+}

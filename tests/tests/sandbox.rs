@@ -23,6 +23,7 @@ fn start() -> Result<(Server, tempfile::TempDir)> {
     let server = Server::start_with(ServerOptions {
         plugins: Some(dir.path().to_path_buf()),
         config: Some("[plugin]\ncall_timeout_ms = 200\nmemory_bytes = 33554432\n".into()),
+        ..Default::default()
     })?;
     Ok((server, dir))
 }
@@ -176,7 +177,7 @@ fn files_that_are_not_plugins_are_refused() -> Result<()> {
     std::fs::write(dir.path().join("core.wasm"), b"\0asm\x01\0\0\0")?;
     let server = Server::start_with(ServerOptions {
         plugins: Some(dir.path().to_path_buf()),
-        config: None,
+        ..Default::default()
     })?;
     let mut con = server.client()?;
     let list: HashMap<String, String> = redis::cmd("CACHE.LIST").query(&mut con)?;

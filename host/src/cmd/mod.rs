@@ -20,6 +20,7 @@ mod client;
 mod command;
 mod config_get;
 mod dbsize;
+mod debug;
 mod del;
 mod echo;
 mod exists;
@@ -126,6 +127,7 @@ pub async fn dispatch(
         "TTL" => ttl::run(&mut parse, cache, ttl::Unit::Seconds),
         "PTTL" => ttl::run(&mut parse, cache, ttl::Unit::Millis),
         "DBSIZE" => dbsize::run(&mut parse, cache),
+        "DEBUG" => debug::run(&mut parse, cache),
         "FLUSHALL" | "FLUSHDB" => flushall::run(&mut parse, cache),
         "INFO" => info::run(&mut parse, cache, facts),
         "COMMAND" => command::run(&mut parse),

@@ -42,7 +42,7 @@ impl Default for PluginLimits {
             max_invalidation_items: 10_000,
             max_stack_bytes: 512 << 10,
             log_lines_per_call: 16,
-            pool_size: 16,
+            pool_size: 8,
         }
     }
 }
