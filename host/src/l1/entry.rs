@@ -1,20 +1,23 @@
-//! One stored entry: key, value and expiry packed into a single heap allocation.
+//! One stored entry: key, value and expiry packed into a single heap allocation, plus the
+//! small inline fields eviction needs without touching that allocation.
 //!
 //! This file owns the byte layout of an entry and nothing else: it must not hash, lock, count
 //! statistics or make eviction decisions.
 //!
-//! Layout of `data` (all integers little-endian):
+//! Layout of `data` (integers little-endian; the key length is LEB128, one byte below 128):
 //!
 //! ```text
-//! [flags: u8][expires_at: u64 if HAS_DEADLINE][ttl: u64 if HAS_TTL][key_len: u64 if LONG_KEY][key][value]
+//! [flags: u8][expires_at: u64 if HAS_DEADLINE][ttl: u64 if HAS_TTL][key_len: LEB128][key][value]
 //! ```
 //!
-//! Entries without a TTL pay one header byte, which keeps the per-entry overhead small: the
-//! [`Slot`] itself is 24 bytes (a fat box, a `u32` key length and a `u32` of policy metadata).
+//! The [`Slot`] itself is 24 bytes: the boxed bytes, a 32-bit key hash (so eviction sampling can
+//! query the frequency sketch without dereferencing the allocation) and a 32-bit policy word
+//! (a 31-bit access tick and a "has a deadline" bit, so sampling can skip the expiry check of
+//! entries that never expire).
 
 const HAS_DEADLINE: u8 = 1;
 const HAS_TTL: u8 = 2;
-const LONG_KEY: u8 = 4;
+const DEADLINE_BIT: u32 = 1 << 31;
 
 /// A key/value pair with its expiry and a word of policy metadata.
 ///
@@ -23,9 +26,9 @@ const LONG_KEY: u8 = 4;
 #[derive(Debug)]
 pub(crate) struct Slot {
     data: Box<[u8]>,
-    key_len: u32,
-    /// Policy metadata, owned by the eviction code (the last access tick for both policies).
-    pub(crate) meta: u32,
+    /// The low 32 bits of the key's table hash, used by the frequency sketch.
+    pub(crate) hash: u32,
+    meta: u32,
 }
 
 fn read_u64(buf: &[u8], at: usize) -> u64 {
@@ -41,17 +44,14 @@ fn write_u64(buf: &mut [u8], at: usize, v: u64) {
     }
 }
 
-fn header_len(flags: u8) -> usize {
-    1 + 8 * usize::from(flags & HAS_DEADLINE != 0)
-        + 8 * usize::from(flags & HAS_TTL != 0)
-        + 8 * usize::from(flags & LONG_KEY != 0)
+fn fixed_header_len(flags: u8) -> usize {
+    1 + 8 * usize::from(flags & HAS_DEADLINE != 0) + 8 * usize::from(flags & HAS_TTL != 0)
 }
 
 impl Slot {
     /// Packs an entry. `expires_at == 0` means no deadline; `ttl` is only kept (for sliding
     /// expiry) when it is non-zero and the entry has a deadline.
-    pub(crate) fn new(key: &[u8], value: &[u8], expires_at: u64, ttl: u64, meta: u32) -> Slot {
-        let key_len = u32::try_from(key.len()).unwrap_or(u32::MAX);
+    pub(crate) fn new(key: &[u8], value: &[u8], expires_at: u64, ttl: u64, hash: u32) -> Slot {
         let mut flags = 0u8;
         if expires_at != 0 {
             flags |= HAS_DEADLINE;
@@ -59,10 +59,7 @@ impl Slot {
                 flags |= HAS_TTL;
             }
         }
-        if key_len == u32::MAX {
-            flags |= LONG_KEY;
-        }
-        let mut data = Vec::with_capacity(header_len(flags) + key.len() + value.len());
+        let mut data = Vec::with_capacity(fixed_header_len(flags) + 10 + key.len() + value.len());
         data.push(flags);
         if flags & HAS_DEADLINE != 0 {
             data.extend_from_slice(&expires_at.to_le_bytes());
@@ -70,14 +67,22 @@ impl Slot {
         if flags & HAS_TTL != 0 {
             data.extend_from_slice(&ttl.to_le_bytes());
         }
-        if flags & LONG_KEY != 0 {
-            data.extend_from_slice(&(key.len() as u64).to_le_bytes());
+        let mut len = key.len() as u64;
+        loop {
+            let byte = (len & 0x7f) as u8;
+            len >>= 7;
+            if len == 0 {
+                data.push(byte);
+                break;
+            }
+            data.push(byte | 0x80);
         }
         data.extend_from_slice(key);
         data.extend_from_slice(value);
+        let meta = if expires_at != 0 { DEADLINE_BIT } else { 0 };
         Slot {
             data: data.into_boxed_slice(),
-            key_len,
+            hash,
             meta,
         }
     }
@@ -87,14 +92,19 @@ impl Slot {
     }
 
     fn key_range(&self) -> (usize, usize) {
-        let flags = self.flags();
-        let start = header_len(flags);
-        let len = if flags & LONG_KEY != 0 {
-            usize::try_from(read_u64(&self.data, start - 8)).unwrap_or(usize::MAX)
-        } else {
-            self.key_len as usize
-        };
-        (start, start.saturating_add(len).min(self.data.len()))
+        let mut at = fixed_header_len(self.flags());
+        let mut len = 0u64;
+        let mut shift = 0u32;
+        while let Some(&b) = self.data.get(at) {
+            at += 1;
+            len |= u64::from(b & 0x7f).checked_shl(shift).unwrap_or(0);
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        (at, at.saturating_add(len).min(self.data.len()))
     }
 
     /// The key bytes.
@@ -109,9 +119,14 @@ impl Slot {
         self.data.get(e..).unwrap_or(&[])
     }
 
+    /// True when the entry has a deadline; answered from the inline word, without a cache miss.
+    pub(crate) fn has_deadline(&self) -> bool {
+        self.meta & DEADLINE_BIT != 0
+    }
+
     /// The deadline in clock milliseconds, `0` when the entry never expires.
     pub(crate) fn expires_at(&self) -> u64 {
-        if self.flags() & HAS_DEADLINE != 0 {
+        if self.has_deadline() {
             read_u64(&self.data, 1)
         } else {
             0
@@ -125,6 +140,16 @@ impl Slot {
         } else {
             0
         }
+    }
+
+    /// The policy's last-access tick (31 bits, wrapping).
+    pub(crate) fn tick(&self) -> u32 {
+        self.meta & !DEADLINE_BIT
+    }
+
+    /// Stores the policy's last-access tick (only the low 31 bits are kept).
+    pub(crate) fn set_tick(&mut self, tick: u32) {
+        self.meta = (self.meta & DEADLINE_BIT) | (tick & !DEADLINE_BIT);
     }
 
     /// Key plus value length, the figure reported in `TableStats::bytes`.
@@ -148,19 +173,32 @@ impl Slot {
             }
             return;
         }
-        *self = Slot::new(self.key(), self.value(), expires_at, ttl, self.meta);
+        self.rebuild(None, expires_at, ttl);
     }
 
     /// Moves the deadline of a sliding entry without touching its TTL.
     pub(crate) fn set_deadline(&mut self, expires_at: u64) {
-        if self.flags() & HAS_DEADLINE != 0 && expires_at != 0 {
+        if self.has_deadline() && expires_at != 0 {
             write_u64(&mut self.data, 1, expires_at);
         }
     }
 
-    /// Replaces the value and expiry, keeping the key and policy metadata.
+    /// Replaces the value and expiry, keeping the key, hash and access tick.
     pub(crate) fn replace(&mut self, value: &[u8], expires_at: u64, ttl: u64) {
-        *self = Slot::new(self.key(), value, expires_at, ttl, self.meta);
+        self.rebuild(Some(value), expires_at, ttl);
+    }
+
+    fn rebuild(&mut self, value: Option<&[u8]>, expires_at: u64, ttl: u64) {
+        let tick = self.tick();
+        let mut next = Slot::new(
+            self.key(),
+            value.unwrap_or(self.value()),
+            expires_at,
+            ttl,
+            self.hash,
+        );
+        next.set_tick(tick);
+        *self = next;
     }
 }
 
@@ -170,28 +208,41 @@ mod tests {
 
     #[test]
     fn round_trips_without_ttl() {
-        let s = Slot::new(b"key", b"value", 0, 0, 7);
+        let mut s = Slot::new(b"key", b"value", 0, 0, 7);
+        s.set_tick(u32::MAX);
         assert_eq!(s.key(), b"key");
         assert_eq!(s.value(), b"value");
         assert_eq!(s.expires_at(), 0);
+        assert!(!s.has_deadline());
         assert_eq!(s.ttl(), 0);
         assert_eq!(s.byte_len(), 8);
-        assert_eq!(s.meta, 7);
+        assert_eq!((s.hash, s.tick()), (7, u32::MAX >> 1));
         assert_eq!(std::mem::size_of::<Slot>(), 24);
+    }
+
+    #[test]
+    fn long_keys_use_multibyte_lengths() {
+        let key = vec![b'k'; 300];
+        let s = Slot::new(&key, b"v", 5, 0, 0);
+        assert_eq!(s.key(), &key[..]);
+        assert_eq!(s.value(), b"v");
+        assert_eq!(s.byte_len(), 301);
     }
 
     #[test]
     fn round_trips_with_ttl_and_changes_shape() {
         let mut s = Slot::new(b"", b"", 100, 50, 0);
+        s.set_tick(9);
         assert_eq!((s.key(), s.value()), (&b""[..], &b""[..]));
         assert_eq!((s.expires_at(), s.ttl()), (100, 50));
         s.set_deadline(200);
         assert_eq!((s.expires_at(), s.ttl()), (200, 50));
         s.set_expiry(0, 0);
-        assert_eq!((s.expires_at(), s.ttl()), (0, 0));
+        assert_eq!((s.expires_at(), s.ttl(), s.has_deadline()), (0, 0, false));
         s.set_expiry(300, 0);
-        assert_eq!((s.expires_at(), s.ttl()), (300, 0));
+        assert_eq!((s.expires_at(), s.ttl(), s.has_deadline()), (300, 0, true));
         s.replace(b"v2", 400, 9);
         assert_eq!((s.value(), s.expires_at(), s.ttl()), (&b"v2"[..], 400, 9));
+        assert_eq!(s.tick(), 9);
     }
 }

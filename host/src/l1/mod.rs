@@ -4,9 +4,10 @@
 //! with Redis-like semantics (conditional `SET`, TTLs, `KEYS`-style globs), bounded size with
 //! approximated LRU or LFU eviction, and lazy plus budgeted background expiry.
 //!
-//! Where to look: `table.rs` (public type, sharding), `shard.rs` (per-shard semantics),
-//! `slab.rs` (storage and hash index), `entry.rs` (entry layout), `expiry.rs`, `clock.rs`,
-//! `eviction/` (`lru.rs`, `lfu.rs`, `sketch.rs`), `glob.rs`, `key_index.rs`, `stats.rs`.
+//! Where to look: `table.rs` (public type, sharding), `shard.rs` (per-shard semantics) and
+//! `shard/scan.rs` (pattern scans, sweeps), `slab.rs` (storage and hash index), `entry.rs`
+//! (entry layout), `expiry.rs`, `clock.rs`, `eviction/` (`lru.rs`, `lfu.rs`, `sketch.rs`),
+//! `glob.rs`, `key_index.rs`, `stats.rs`; table-level tests are in `tests.rs`.
 
 mod clock;
 mod entry;

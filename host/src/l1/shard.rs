@@ -8,16 +8,17 @@
 use crate::l1::entry::Slot;
 use crate::l1::eviction::{self, Policy, PolicyState, lfu, lru};
 use crate::l1::expiry::{self, ExpiryMode, LazyNow};
-use crate::l1::glob::Glob;
 use crate::l1::key_index::KeyIndex;
 use crate::l1::slab::{Area, Loc, MAX_SLOTS, Slab};
 use crate::l1::stats::TableStats;
 use crate::l1::table::{InsertResult, SetCondition, Ttl};
 use foldhash::fast::RandomState;
 
+mod scan;
+
 /// Why an entry leaves the shard, which decides the counter it lands in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Reason {
+pub(crate) enum Reason {
     Expired,
     Evicted,
     Removed,
@@ -127,7 +128,7 @@ impl Shard {
         if sliding && slot.ttl() != 0 {
             slot.set_deadline(expiry::deadline(now.get(), slot.ttl()));
         }
-        self.policy.touch(slot, hash);
+        self.policy.touch(slot);
         Some(f(slot.value()))
     }
 
@@ -163,13 +164,13 @@ impl Shard {
             self.stats.bytes = self.stats.bytes.saturating_sub(slot.byte_len());
             slot.replace(value, expires_at, ttl);
             self.stats.bytes += slot.byte_len();
-            self.policy.touch(slot, hash);
+            self.policy.touch(slot);
             self.adjust_deadline_count(had_deadline, expires_at != 0);
             return InsertResult::Replaced;
         }
         self.make_room(now);
-        let mut slot = Slot::new(key, value, expires_at, ttl, 0);
-        self.policy.touch(&mut slot, hash);
+        let mut slot = Slot::new(key, value, expires_at, ttl, hash as u32);
+        self.policy.touch(&mut slot);
         self.stats.bytes += slot.byte_len();
         if expires_at != 0 {
             self.with_deadline += 1;
@@ -200,9 +201,8 @@ impl Shard {
             if self.slab.area(Area::Main).len() < self.main_cap {
                 return;
             }
-            let tick = self.policy.tick;
             let main = self.slab.area(Area::Main);
-            let picked = lru::pick_victim(main, tick, eviction::SAMPLES, &mut self.policy.rng, now);
+            let picked = lru::pick_victim(main, &mut self.policy, eviction::SAMPLES, now);
             if let Some(v) = picked {
                 self.evict(Loc::new(Area::Main, v.idx), v.expired);
             }
@@ -212,10 +212,9 @@ impl Shard {
             return;
         }
         // The window is full: its oldest entry must leave it, into main or out of the shard.
-        let tick = self.policy.tick;
         let window = self.slab.area(Area::Window);
-        let samples = eviction::SAMPLES * 4;
-        let Some(c) = lru::pick_victim(window, tick, samples, &mut self.policy.rng, now) else {
+        let samples = eviction::WINDOW_SAMPLES;
+        let Some(c) = lru::pick_victim(window, &mut self.policy, samples, now) else {
             return;
         };
         let cand = Loc::new(Area::Window, c.idx);
@@ -227,9 +226,8 @@ impl Shard {
             self.slab.move_to(cand, Area::Main);
             return;
         }
-        let slab = &self.slab;
-        let main = slab.area(Area::Main);
-        let victim = lfu::pick_victim(main, &mut self.policy, |k| slab.hash(k), now);
+        let main = self.slab.area(Area::Main);
+        let victim = lfu::pick_victim(main, &mut self.policy, now);
         let Some(v) = victim else {
             self.evict(cand, false);
             return;
@@ -241,8 +239,8 @@ impl Shard {
             return;
         }
         let freq_of = |loc: Loc| {
-            let h = self.slab.get(loc).map_or(0, |s| self.slab.hash(s.key()));
-            self.policy.frequency(h)
+            self.policy
+                .frequency(self.slab.get(loc).map_or(0, |s| s.hash))
         };
         let (cf, vf) = (freq_of(cand), freq_of(vloc));
         if lfu::admit(&mut self.policy, cf, vf) {
@@ -331,93 +329,6 @@ impl Shard {
         self.with_deadline = 0;
         self.cursor = 0;
         n
-    }
-
-    /// Live keys matching `glob`: an exact lookup for literal patterns, a range scan of the key
-    /// index for patterns with a literal prefix (when indexed), a full scan otherwise.
-    pub(crate) fn keys_matching(&self, glob: &Glob, now: &mut LazyNow<'_>) -> Vec<Vec<u8>> {
-        let live = |slot: &Slot, now: &mut LazyNow<'_>| !now.expired(slot.expires_at());
-        let mut out = Vec::new();
-        if glob.is_literal() {
-            let key = glob.literal_prefix();
-            let found = self.slab.find(self.hash(key), key);
-            if found
-                .and_then(|l| self.slab.get(l))
-                .is_some_and(|s| live(s, now))
-            {
-                out.push(key.to_vec());
-            }
-            return out;
-        }
-        let prefix = glob.literal_prefix();
-        if let (Some(keys), false) = (&self.keys, prefix.is_empty()) {
-            for key in keys.with_prefix(prefix) {
-                let found = self.slab.find(self.hash(key), key);
-                let slot = found.and_then(|l| self.slab.get(l));
-                if slot.is_some_and(|s| live(s, now)) && glob.matches(key) {
-                    out.push(key.to_vec());
-                }
-            }
-            return out;
-        }
-        for area in [Area::Main, Area::Window] {
-            for slot in self.slab.area(area) {
-                if live(slot, now) && glob.matches(slot.key()) {
-                    out.push(slot.key().to_vec());
-                }
-            }
-        }
-        out
-    }
-
-    /// Removes live keys matching `glob`, returning how many.
-    pub(crate) fn remove_matching(&mut self, glob: &Glob, now: &mut LazyNow<'_>) -> u64 {
-        let keys = self.keys_matching(glob, now);
-        let mut n = 0;
-        for key in keys {
-            let hash = self.hash(&key);
-            if let Some(loc) = self.slab.find(hash, &key)
-                && self.remove_at(loc, Reason::Removed)
-            {
-                n += 1;
-            }
-        }
-        n
-    }
-
-    /// Examines at most `budget` slots from a rotating cursor, reclaiming expired ones.
-    pub(crate) fn sweep_expired(&mut self, budget: usize, now: &mut LazyNow<'_>) -> u64 {
-        let mut removed = 0;
-        for _ in 0..budget {
-            if self.with_deadline == 0 {
-                break;
-            }
-            let main_len = self.slab.area(Area::Main).len();
-            let total = self.slab.len();
-            if total == 0 {
-                break;
-            }
-            if self.cursor >= total {
-                self.cursor = 0;
-            }
-            let loc = if self.cursor < main_len {
-                Loc::new(Area::Main, self.cursor)
-            } else {
-                Loc::new(Area::Window, self.cursor - main_len)
-            };
-            let expired = self
-                .slab
-                .get(loc)
-                .is_some_and(|s| now.expired(s.expires_at()));
-            if expired {
-                // The last slot moved into this position; look at it next, without advancing.
-                self.remove_at(loc, Reason::Expired);
-                removed += 1;
-            } else {
-                self.cursor += 1;
-            }
-        }
-        removed
     }
 
     /// This shard's counters, with `items` filled in.

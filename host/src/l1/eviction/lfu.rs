@@ -16,7 +16,6 @@ pub(crate) const MAIN_SAMPLES: usize = 16;
 pub(crate) fn pick_victim(
     slots: &[Slot],
     state: &mut PolicyState,
-    hash_of: impl Fn(&[u8]) -> u64,
     now: &mut LazyNow<'_>,
 ) -> Option<Victim> {
     let n = slots.len();
@@ -29,11 +28,11 @@ pub(crate) fn pick_victim(
     for r in 0..rounds {
         let idx = if exhaustive { r } else { state.rng.below(n) };
         let Some(slot) = slots.get(idx) else { continue };
-        if now.expired(slot.expires_at()) {
+        if slot.has_deadline() && now.expired(slot.expires_at()) {
             return Some(Victim { idx, expired: true });
         }
-        let freq = state.frequency(hash_of(slot.key()));
-        let age = state.tick.wrapping_sub(slot.meta);
+        let freq = state.frequency(slot.hash);
+        let age = state.age(slot);
         let better = match best {
             None => true,
             Some((_, f, a)) => freq < f || (freq == f && age > a),
@@ -71,16 +70,17 @@ mod tests {
         let clock = ManualClock::new(0);
         let mut now = LazyNow::new(&clock);
         let mut state = PolicyState::new(Policy::Lfu, 100, 1);
-        let hash = |k: &[u8]| u64::from(k.first().copied().unwrap_or(0)) * 0x9E37_79B9;
-        let slots: Vec<Slot> = (0u8..4).map(|i| Slot::new(&[i], b"", 0, 0, 0)).collect();
-        for (i, times) in [(0u8, 5), (1, 1), (2, 9), (3, 3)] {
+        let slots: Vec<Slot> = (0u32..4)
+            .map(|i| Slot::new(&[i as u8], b"", 0, 0, i * 77))
+            .collect();
+        for (i, times) in [(0u32, 5), (1, 1), (2, 9), (3, 3)] {
             for _ in 0..times {
                 if let Some(s) = &mut state.sketch {
-                    s.increment(hash(&[i]));
+                    s.increment(i * 77);
                 }
             }
         }
-        let v = pick_victim(&slots, &mut state, hash, &mut now);
+        let v = pick_victim(&slots, &mut state, &mut now);
         assert_eq!(
             v,
             Some(Victim {

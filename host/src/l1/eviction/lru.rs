@@ -3,19 +3,18 @@
 //! This file only chooses: it must not remove entries. It is also used to pick the oldest
 //! entry of the LFU window, which is a small recency-ordered area.
 
-use super::{Rng, Victim};
+use super::{PolicyState, Victim};
 use crate::l1::entry::Slot;
 use crate::l1::expiry::LazyNow;
 
 /// Chooses the least recently used of `samples` random slots, or the first expired one seen.
 ///
 /// Slices no longer than `samples` are scanned completely, so small areas get exact LRU.
-/// Ages are measured as `tick - meta` with wrapping arithmetic, so the 32-bit tick may wrap.
+/// Ages are measured with wrapping arithmetic, so the 31-bit access tick may wrap.
 pub(crate) fn pick_victim(
     slots: &[Slot],
-    tick: u32,
+    state: &mut PolicyState,
     samples: usize,
-    rng: &mut Rng,
     now: &mut LazyNow<'_>,
 ) -> Option<Victim> {
     let n = slots.len();
@@ -26,12 +25,12 @@ pub(crate) fn pick_victim(
     let rounds = if exhaustive { n } else { samples };
     let mut best: Option<(usize, u32)> = None;
     for r in 0..rounds {
-        let idx = if exhaustive { r } else { rng.below(n) };
+        let idx = if exhaustive { r } else { state.rng.below(n) };
         let Some(slot) = slots.get(idx) else { continue };
-        if now.expired(slot.expires_at()) {
+        if slot.has_deadline() && now.expired(slot.expires_at()) {
             return Some(Victim { idx, expired: true });
         }
-        let age = tick.wrapping_sub(slot.meta);
+        let age = state.age(slot);
         if best.is_none_or(|(_, a)| age > a) {
             best = Some((idx, age));
         }
@@ -46,18 +45,21 @@ pub(crate) fn pick_victim(
 mod tests {
     use super::*;
     use crate::l1::ManualClock;
+    use crate::l1::eviction::Policy;
 
     #[test]
     fn picks_oldest_in_small_slices_and_expired_first() {
         let clock = ManualClock::new(100);
         let mut now = LazyNow::new(&clock);
-        let mut rng = Rng::new(3);
-        let slots = vec![
-            Slot::new(b"a", b"", 0, 0, 10),
-            Slot::new(b"b", b"", 0, 0, 5),
-            Slot::new(b"c", b"", 0, 0, 20),
-        ];
-        let v = pick_victim(&slots, 30, 8, &mut rng, &mut now);
+        let mut state = PolicyState::new(Policy::Lru, 10, 3);
+        let slot = |key: &[u8], deadline: u64, tick: u32| {
+            let mut s = Slot::new(key, b"", deadline, 0, 0);
+            s.set_tick(tick);
+            s
+        };
+        state.tick = 30;
+        let slots = vec![slot(b"a", 0, 10), slot(b"b", 0, 5), slot(b"c", 0, 20)];
+        let v = pick_victim(&slots, &mut state, 8, &mut now);
         assert_eq!(
             v,
             Some(Victim {
@@ -65,11 +67,8 @@ mod tests {
                 expired: false
             })
         );
-        let slots = vec![
-            Slot::new(b"a", b"", 0, 0, 1),
-            Slot::new(b"b", b"", 50, 0, 29),
-        ];
-        let v = pick_victim(&slots, 30, 8, &mut rng, &mut now);
+        let slots = vec![slot(b"a", 0, 1), slot(b"b", 50, 29)];
+        let v = pick_victim(&slots, &mut state, 8, &mut now);
         assert_eq!(
             v,
             Some(Victim {
@@ -77,6 +76,6 @@ mod tests {
                 expired: true
             })
         );
-        assert_eq!(pick_victim(&[], 0, 8, &mut rng, &mut now), None);
+        assert_eq!(pick_victim(&[], &mut state, 8, &mut now), None);
     }
 }

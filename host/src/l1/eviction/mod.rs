@@ -40,8 +40,14 @@ pub enum Policy {
     Lfu,
 }
 
+/// Access ticks are 31 bits wide (one bit of the slot's policy word flags a deadline).
+const TICK_MASK: u32 = u32::MAX >> 1;
+
 /// How many random slots a victim search looks at.
 pub(crate) const SAMPLES: usize = 8;
+
+/// Up to this many window slots are scanned exhaustively when picking the window's oldest.
+pub(crate) const WINDOW_SAMPLES: usize = 128;
 
 /// A slot chosen for removal, and whether it was already expired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,17 +108,22 @@ impl PolicyState {
         }
     }
 
-    /// Records a hit or a write of `slot` (whose key hashes to `hash`).
-    pub(crate) fn touch(&mut self, slot: &mut Slot, hash: u64) {
-        self.tick = self.tick.wrapping_add(1);
-        slot.meta = self.tick;
+    /// Records a hit or a write of `slot`.
+    pub(crate) fn touch(&mut self, slot: &mut Slot) {
+        self.tick = self.tick.wrapping_add(1) & TICK_MASK;
+        slot.set_tick(self.tick);
         if let Some(s) = &mut self.sketch {
-            s.increment(hash);
+            s.increment(slot.hash);
         }
     }
 
+    /// How many accesses ago `slot` was last touched.
+    pub(crate) fn age(&self, slot: &Slot) -> u32 {
+        self.tick.wrapping_sub(slot.tick()) & TICK_MASK
+    }
+
     /// The estimated recent frequency of a key hash (0 when there is no sketch).
-    pub(crate) fn frequency(&self, hash: u64) -> u8 {
+    pub(crate) fn frequency(&self, hash: u32) -> u8 {
         self.sketch.as_ref().map_or(0, |s| s.estimate(hash))
     }
 }
