@@ -17,7 +17,7 @@ use crate::definition::Definition;
 use crate::encryption::Sealer;
 use crate::envelope;
 use crate::error::CacheError;
-use crate::l1::{SetCondition, Table, TableStats};
+use crate::l1::{SetCondition, Table, TableStats, Ttl};
 use crate::outcome::Outcome;
 use crate::plugin::PluginOrigin;
 use crate::{invalidation, wire};
@@ -202,6 +202,13 @@ impl Cache {
             count: removed,
             per_cache,
         })
+    }
+
+    /// Time left for the entry of `parts` (what `CACHE.TTL` shows).
+    pub fn ttl(&self, name: &str, parts: &[String]) -> Result<Ttl, CacheError> {
+        let cache = Self::find(&self.catalog(), name)?;
+        let key = cache.key(parts)?;
+        Ok(cache.table().ttl(key.as_bytes()))
     }
 
     /// The key the plugin makes of `parts` (what `CACHE.KEY` shows).

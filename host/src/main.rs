@@ -83,6 +83,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("hoard-worker")
+        // Plugin calls run on the blocking pool; each is bounded by its
+        // deadline, and this bounds how many run at once.
+        .max_blocking_threads(64)
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {

@@ -309,3 +309,56 @@ fn definition_caches_evict_at_max_items() -> Result<()> {
     assert!(last.is_some(), "the newest entry must survive eviction");
     Ok(())
 }
+
+#[test]
+fn ttls_are_defaulted_clamped_and_sliding_where_declared() -> Result<()> {
+    let server = Server::start()?;
+    let mut con = server.client()?;
+    let ttl = |con: &mut redis::Connection, cache: &str, id: &str| -> Result<i64> {
+        Ok(redis::cmd("CACHE.TTL").arg(cache).arg(id).query(con)?)
+    };
+    assert_eq!(ttl(&mut con, "UserCache", "nobody")?, -2);
+    // Default TTL: 30 minutes.
+    let _: String = redis::cmd("CACHE.SET")
+        .arg("UserCache")
+        .arg(ADA)
+        .arg("u1")
+        .query(&mut con)?;
+    let t = ttl(&mut con, "UserCache", "u1")?;
+    assert!(t > 29 * 60 * 1000 && t <= 30 * 60 * 1000, "default ttl {t}");
+    // An explicit TTL above the max (24 h) is clamped to it.
+    let _: String = redis::cmd("CACHE.PSETEX")
+        .arg("UserCache")
+        .arg(7 * 24 * 3600 * 1000_i64)
+        .arg(ADA)
+        .arg("u1")
+        .query(&mut con)?;
+    let t = ttl(&mut con, "UserCache", "u1")?;
+    assert!(
+        t > 23 * 3600 * 1000 && t <= 24 * 3600 * 1000,
+        "clamped ttl {t}"
+    );
+
+    // UserPermissions is sliding: a read pushes the expiry back to the full TTL.
+    let perms = r#"{"userId":"u1","roles":["r"]}"#;
+    let _: String = redis::cmd("CACHE.PSETEX")
+        .arg("UserPermissions")
+        .arg(300)
+        .arg(perms)
+        .arg("u1")
+        .query(&mut con)?;
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let before = ttl(&mut con, "UserPermissions", "u1")?;
+    assert!(before <= 150, "time passed: {before}");
+    let hit: Option<String> = redis::cmd("CACHE.GET")
+        .arg("UserPermissions")
+        .arg("u1")
+        .query(&mut con)?;
+    assert!(hit.is_some());
+    let after = ttl(&mut con, "UserPermissions", "u1")?;
+    assert!(
+        after > 200,
+        "a read must slide the expiry: {before} -> {after}"
+    );
+    Ok(())
+}

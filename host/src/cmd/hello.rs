@@ -2,14 +2,10 @@
 //! `HELLO 3` switches the connection to RESP3; the reply is sent in the new
 //! protocol, as Redis does.
 
-use super::{ServerFacts, Session};
+use super::Session;
 use crate::resp::{Frame, Parse, ParseError, Protocol};
 
-pub(super) fn run(
-    parse: &mut Parse,
-    session: &mut Session,
-    facts: &ServerFacts,
-) -> Result<Frame, ParseError> {
+pub(super) fn run(parse: &mut Parse, session: &mut Session) -> Result<Frame, ParseError> {
     if parse.remaining() > 0 {
         let version = match parse.next_i64() {
             Ok(v) => v,
@@ -41,7 +37,6 @@ pub(super) fn run(
         Protocol::Resp2 => 2,
         Protocol::Resp3 => 3,
     };
-    let _ = facts;
     Ok(Frame::Map(vec![
         (Frame::bulk("server"), Frame::bulk("hoard")),
         (

@@ -16,6 +16,7 @@ mod cache_info;
 mod cache_key;
 mod cache_list;
 mod cache_set;
+mod cache_ttl;
 mod client;
 mod command;
 mod config_get;
@@ -110,7 +111,7 @@ pub async fn dispatch(
     let result = match name.as_str() {
         "PING" => ping::run(&mut parse),
         "ECHO" => echo::run(&mut parse),
-        "HELLO" => hello::run(&mut parse, session, facts),
+        "HELLO" => hello::run(&mut parse, session),
         "QUIT" => {
             return Reply {
                 frame: Frame::ok(),
@@ -139,6 +140,7 @@ pub async fn dispatch(
         "CACHE.GET" => cache_get::run(&mut parse, cache, session).await,
         "CACHE.DEL" => cache_del::run(&mut parse, cache).await,
         "CACHE.KEY" => cache_key::run(&mut parse, cache).await,
+        "CACHE.TTL" => cache_ttl::run(&mut parse, cache).await,
         "CACHE.EVENT" => cache_event::run(&mut parse, cache, session).await,
         "CACHE.INFO" => cache_info::run(&mut parse, cache),
         "CACHE.LIST" => cache_list::run(&mut parse, cache),
