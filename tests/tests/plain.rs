@@ -135,6 +135,7 @@ fn flushall_info_client_config_and_quit() -> Result<()> {
     }
     let info: String = redis::cmd("INFO").query(&mut con)?;
     assert!(info.contains("redis_version:"), "{info}");
+    assert!(info.contains("used_memory_rss:"), "{info}");
     assert!(info.contains("db0:keys=10"), "{info}");
     assert!(info.contains("UserCache:id=user-cache@1.0.0"), "{info}");
     let _: () = redis::cmd("FLUSHALL").query(&mut con)?;

@@ -34,6 +34,13 @@ pub(super) fn run(
             facts.started.elapsed().as_secs(),
         );
     }
+    if wants("memory") {
+        let rss = resident_bytes();
+        let _ = write!(
+            text,
+            "# Memory\r\nused_memory_rss:{rss}\r\nmaxmemory:0\r\n\r\n"
+        );
+    }
     let plain = cache.plain().stats();
     if wants("stats") {
         let _ = write!(
@@ -72,4 +79,12 @@ pub(super) fn run(
         }
     }
     Ok(Frame::Verbatim(text))
+}
+
+/// Resident set size of this process, from `/proc/self/statm` (0 where unavailable).
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|statm| statm.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
 }
