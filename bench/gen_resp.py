@@ -27,9 +27,11 @@ def user_json(i: str) -> str:
 
 def user_big_json(i: str, n: int) -> str:
     # Text-like and compressible (as a real profile would be), ~2 KiB.
-    bio, k = [], n
-    while sum(len(w) + 1 for w in bio) < 1900:
-        bio.append(WORDS[k % len(WORDS)])
+    bio, k, length = [], n, 0
+    while length < 1900:
+        word = WORDS[k % len(WORDS)]
+        bio.append(word)
+        length += len(word) + 1
         k = (k * 7 + 3) % 1000003
     return '{"id":"%s","email":"u%s@example.com","name":"User %s","bio":"%s"}' % (
         i, i, i, " ".join(bio))

@@ -161,9 +161,12 @@ rb() {
         if [[ -n "${BENCH_ERRORS_FILE:-}" ]]; then cat "$BENCH_TMP/errors.log" >>"$BENCH_ERRORS_FILE"; : >"$BENCH_TMP/errors.log"; fi
     fi
     [[ "$rc" -eq 0 ]] || { log "redis-benchmark failed ($label, rc=$rc)"; return 1; }
-    # CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",...
-    grep '^"' "$out" | grep -v '^"test"' | tr -d '"' |
-        awk -F, -v e="$nerr" '{ printf "%s\t%s\t%s\t%s\n", $1, $2, $5, e }'
+    # CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95..","p99..","max.."
+    # The test name of a custom command may itself contain commas (JSON), so
+    # count fields from the end.
+    grep '^"' "$out" | grep -v '^"test"' |
+        awk -F'","' -v e="$nerr" '{ gsub(/^"|"$/, ""); t=$1; for (i=2;i<=NF-7;i++) t=t "\",\"" $i;
+            printf "%s\t%s\t%s\t%s\n", t, $(NF-6), $(NF-3), e }'
 }
 
 # median of numbers on stdin

@@ -49,10 +49,10 @@ h_ms=$(( $(now_ms) - t0 ))
 sleep "$SETTLE"
 h_rss1="$(vmrss_kb "$HOARD_PID")"
 h_db="$(rcli "$HOARD_PORT" DBSIZE)"
-h_probe="$(rcli "$HOARD_PORT" STRLEN key:123456 2>&1 || true)"
+h_probe="$(( $(rcli "$HOARD_PORT" GET key:123456 | wc -c) - 1 ))"   # hoard has no STRLEN
 h_get="$(rcli "$HOARD_PORT" GET key:123456 | head -c 12 | tr -d '\0')"
 h_peak="$(awk '/^VmHWM:/{print $2}' "/proc/$HOARD_PID/status")"
-log "hoard: DEBUG POPULATE took ${h_ms} ms, DBSIZE=$h_db, GET key:123456 starts '$h_get', STRLEN=$h_probe, VmHWM=${h_peak} kB"
+log "hoard: DEBUG POPULATE took ${h_ms} ms, DBSIZE=$h_db, GET key:123456 starts '$h_get', value length $h_probe, VmHWM=${h_peak} kB"
 stop_pid "$HOARD_PID"
 
 for pair in "redis:$r_db" "hoard:$h_db"; do

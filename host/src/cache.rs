@@ -119,17 +119,19 @@ impl Cache {
     }
 
     fn lookup(&self, cache: &DefinedCache, name: &str, key: &str) -> Result<Outcome, CacheError> {
-        let Some(stored) = cache.table().get(key.as_bytes()) else {
-            return Ok(Outcome::Miss);
-        };
-        match envelope::unpack(
-            &self.inner.sealer,
-            key.as_bytes(),
-            &stored,
-            self.inner.max_value_bytes,
-        ) {
-            Ok(value) => Ok(Outcome::Hit(value)),
-            Err(error) => {
+        // Unwrapped under the shard lock: one copy of the value instead of two.
+        let unpacked = cache.table().get_with(key.as_bytes(), |stored| {
+            envelope::unpack(
+                &self.inner.sealer,
+                key.as_bytes(),
+                stored,
+                self.inner.max_value_bytes,
+            )
+        });
+        match unpacked {
+            None => Ok(Outcome::Miss),
+            Some(Ok(value)) => Ok(Outcome::Hit(value)),
+            Some(Err(error)) => {
                 // An entry we cannot read is useless: drop it, report it.
                 cache.table().remove(key.as_bytes());
                 tracing::error!(cache = name, %key, %error, "dropping unreadable entry");

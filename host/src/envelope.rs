@@ -5,6 +5,8 @@
 //! entries written under one setting still read back after a reload changes
 //! it.
 
+use std::borrow::Cow;
+
 use crate::compression;
 use crate::definition::Definition;
 use crate::encryption::Sealer;
@@ -64,17 +66,15 @@ pub fn unpack(
             "unknown flags {flags:#04x}"
         )));
     }
-    let opened;
-    let body = if flags & ENCRYPTED != 0 {
-        opened = sealer.open(body, key)?;
-        &opened[..]
+    let body: Cow<'_, [u8]> = if flags & ENCRYPTED != 0 {
+        Cow::Owned(sealer.open(body, key)?)
     } else {
-        body
+        Cow::Borrowed(body)
     };
     if flags & COMPRESSED != 0 {
-        compression::decompress(body, max_len).map_err(|e| EnvelopeError::Corrupt(e.to_string()))
+        compression::decompress(&body, max_len).map_err(|e| EnvelopeError::Corrupt(e.to_string()))
     } else {
-        Ok(body.to_vec())
+        Ok(body.into_owned())
     }
 }
 

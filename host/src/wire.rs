@@ -25,7 +25,7 @@ pub enum WireError {
     /// Not valid MessagePack, or more than one value.
     #[error("invalid MessagePack: {0}")]
     MsgPack(String),
-    /// A MessagePack value JSON cannot represent (binary, non-string map keys, ext types).
+    /// A MessagePack value JSON cannot represent (or a truncated one).
     #[error("value cannot be shown as JSON: {0}")]
     NotJson(String),
 }
@@ -34,9 +34,14 @@ pub enum WireError {
 pub fn to_msgpack(format: ValueFormat, bytes: &[u8]) -> Result<Vec<u8>, WireError> {
     match format {
         ValueFormat::Json => {
-            let value: serde_json::Value =
-                serde_json::from_slice(bytes).map_err(|e| WireError::Json(e.to_string()))?;
-            rmp_serde::to_vec_named(&value).map_err(|e| WireError::MsgPack(e.to_string()))
+            // Streamed, without an intermediate tree: object keys keep their order.
+            let mut out = Vec::with_capacity(bytes.len());
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let mut ser = rmp_serde::Serializer::new(&mut out).with_struct_map();
+            serde_transcode::transcode(&mut de, &mut ser)
+                .map_err(|e| WireError::Json(e.to_string()))?;
+            de.end().map_err(|e| WireError::Json(e.to_string()))?;
+            Ok(out)
         }
         ValueFormat::MsgPack => {
             check_msgpack(bytes)?;
@@ -50,9 +55,12 @@ pub fn from_msgpack(format: ValueFormat, msgpack: Vec<u8>) -> Result<Vec<u8>, Wi
     match format {
         ValueFormat::MsgPack => Ok(msgpack),
         ValueFormat::Json => {
-            let value: serde_json::Value =
-                rmp_serde::from_slice(&msgpack).map_err(|e| WireError::NotJson(e.to_string()))?;
-            serde_json::to_vec(&value).map_err(|e| WireError::NotJson(e.to_string()))
+            let mut out = Vec::with_capacity(msgpack.len() + msgpack.len() / 2 + 8);
+            let mut de = rmp_serde::Deserializer::new(&msgpack[..]);
+            let mut ser = serde_json::Serializer::new(&mut out);
+            serde_transcode::transcode(&mut de, &mut ser)
+                .map_err(|e| WireError::NotJson(e.to_string()))?;
+            Ok(out)
         }
     }
 }
@@ -94,9 +102,42 @@ mod tests {
     }
 
     #[test]
+    fn object_keys_keep_their_order() {
+        let json = br#"{"z":1,"a":{"y":[1,2.5,"x"],"b":null}}"#;
+        let packed = to_msgpack(ValueFormat::Json, json).unwrap();
+        assert_eq!(
+            from_msgpack(ValueFormat::Json, packed).unwrap(),
+            json.to_vec()
+        );
+    }
+
+    #[test]
+    fn msgpack_without_a_json_form_is_refused_or_mapped() {
+        // A truncated value cannot be shown.
+        assert!(matches!(
+            from_msgpack(ValueFormat::Json, vec![0x92, 0x01]),
+            Err(WireError::NotJson(_))
+        ));
+        // Integer map keys become JSON strings.
+        assert_eq!(
+            from_msgpack(ValueFormat::Json, vec![0x81, 0x01, 0x02]).unwrap(),
+            br#"{"1":2}"#.to_vec()
+        );
+        // Binary becomes an array of byte values.
+        assert_eq!(
+            from_msgpack(ValueFormat::Json, vec![0xc4, 0x02, 0x00, 0x01]).unwrap(),
+            b"[0,1]".to_vec()
+        );
+    }
+
+    #[test]
     fn bad_input_is_refused_with_a_reason() {
         assert!(matches!(
             to_msgpack(ValueFormat::Json, b"{nope"),
+            Err(WireError::Json(_))
+        ));
+        assert!(matches!(
+            to_msgpack(ValueFormat::Json, b"{} trailing"),
             Err(WireError::Json(_))
         ));
         assert!(matches!(

@@ -82,6 +82,10 @@ fn set_get_key_del_round_trip() -> Result<()> {
     let got: serde_json::Value = serde_json::from_str(&hit)?;
     let want: serde_json::Value = serde_json::from_str(ADA)?;
     assert_eq!(got, want);
+    assert_eq!(
+        hit, ADA,
+        "JSON comes back byte for byte, keys in their order"
+    );
 
     let removed: i64 = redis::cmd("CACHE.DEL")
         .arg("UserCache")

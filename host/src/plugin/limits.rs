@@ -30,6 +30,9 @@ pub struct PluginLimits {
     pub log_lines_per_call: u32,
     /// Ready instances kept per definition so a call never pays instantiation.
     pub pool_size: usize,
+    /// Threads that run plugin calls (all definitions together); default
+    /// twice the cores. A call that spins holds one for its deadline.
+    pub workers: usize,
 }
 
 impl Default for PluginLimits {
@@ -43,6 +46,7 @@ impl Default for PluginLimits {
             max_stack_bytes: 512 << 10,
             log_lines_per_call: 16,
             pool_size: 8,
+            workers: std::thread::available_parallelism().map_or(4, |n| 2 * n.get()),
         }
     }
 }
