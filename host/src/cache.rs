@@ -53,6 +53,10 @@ pub struct CacheInfo {
     pub origin: PluginOrigin,
     /// Ready instances in the pool.
     pub idle_instances: usize,
+    /// Whether the plugin is quarantined right now.
+    pub quarantined: bool,
+    /// How many times it was quarantined.
+    pub quarantines: u64,
 }
 
 impl Cache {
@@ -241,6 +245,8 @@ impl Cache {
             plugin_faults,
             origin: cache.plugin().origin().clone(),
             idle_instances: cache.plugin().idle_instances(),
+            quarantined: cache.plugin().is_quarantined(),
+            quarantines: cache.plugin().quarantines(),
         })
     }
 

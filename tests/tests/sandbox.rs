@@ -22,7 +22,10 @@ fn start() -> Result<(Server, tempfile::TempDir)> {
     let dir = plugin_dir(FIXTURES)?;
     let server = Server::start_with(ServerOptions {
         plugins: Some(dir.path().to_path_buf()),
-        config: Some("[plugin]\ncall_timeout_ms = 200\nmemory_bytes = 33554432\n".into()),
+        config: Some(
+            "[plugin]\ncall_timeout_ms = 200\nmemory_bytes = 33554432\nquarantine_after_faults = 100\n"
+                .into(),
+        ),
         ..Default::default()
     })?;
     Ok((server, dir))
@@ -215,5 +218,47 @@ fn other_clients_are_served_while_a_plugin_spins() -> Result<()> {
         .join()
         .map_err(|_| anyhow::anyhow!("spinner panicked"))??;
     assert_eq!(faults(&mut con, "SpinCache")?, 5);
+    Ok(())
+}
+
+#[test]
+fn repeated_faults_quarantine_a_plugin_until_the_cooldown_passes() -> Result<()> {
+    let dir = plugin_dir(&["user_cache", "fixture_trap"])?;
+    let server = Server::start_with(ServerOptions {
+        plugins: Some(dir.path().to_path_buf()),
+        config: Some("[plugin]\nquarantine_after_faults = 3\nquarantine_ms = 400\n".into()),
+        ..Default::default()
+    })?;
+    let mut con = server.client()?;
+    for _ in 0..3 {
+        let err = key_error(&mut con, "TrapCache", "trap")?;
+        assert!(err.to_string().contains("trapped"), "{err}");
+    }
+    // Even a good call is refused now, without running the plugin.
+    let err = key_error(&mut con, "TrapCache", "fine")?;
+    assert_eq!(error_code(&err), "PLUGIN");
+    assert!(err.to_string().contains("quarantined"), "{err}");
+    assert_eq!(faults(&mut con, "TrapCache")?, 3, "refusals are not calls");
+    let info: HashMap<String, Value> = redis::cmd("CACHE.INFO").arg("TrapCache").query(&mut con)?;
+    assert_eq!(
+        info.get("plugin-state"),
+        Some(&Value::BulkString(b"quarantined".to_vec()))
+    );
+    // Other definitions are not affected.
+    let key: String = redis::cmd("CACHE.KEY")
+        .arg("UserCache")
+        .arg("u1")
+        .query(&mut con)?;
+    assert_eq!(key, "User:u1");
+    // After the cool-down one probe goes through, succeeds, and closes the breaker.
+    let recovered = hoard_tests::eventually(Duration::from_secs(5), || {
+        Ok(redis::cmd("CACHE.KEY")
+            .arg("TrapCache")
+            .arg("fine")
+            .query::<String>(&mut con)
+            .is_ok())
+    })?;
+    assert!(recovered, "the breaker never let a probe through");
+    still_serves(&mut con, "TrapCache", "TrapCache")?;
     Ok(())
 }

@@ -68,6 +68,15 @@ pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError>
         ("plugin-calls", int(info.plugin_calls)),
         ("plugin-faults", int(info.plugin_faults)),
         ("plugin-idle-instances", int(info.idle_instances as u64)),
+        (
+            "plugin-state",
+            Frame::bulk(if info.quarantined {
+                "quarantined"
+            } else {
+                "serving"
+            }),
+        ),
+        ("plugin-quarantines", int(info.quarantines)),
         ("plugin-source", Frame::bulk(info.origin.source.clone())),
         ("plugin-sha256", Frame::bulk(info.origin.sha256.clone())),
         ("plugin-bytes", int(info.origin.size as u64)),

@@ -27,6 +27,9 @@ pub enum PluginError {
     /// A fresh instance could not be created.
     #[error("could not be instantiated: {0}")]
     Instantiate(String),
+    /// The plugin faulted repeatedly and is refused calls for a cool-down.
+    #[error("quarantined after repeated faults (retry in {}s)", .0.as_secs().max(1))]
+    Quarantined(Duration),
     /// The answer broke the contract (e.g. a key longer than allowed).
     #[error("broke the contract: {0}")]
     Contract(String),
@@ -42,6 +45,7 @@ impl PluginError {
             PluginError::OutputTooLarge(_) => "output",
             PluginError::Trap(_) => "trap",
             PluginError::Instantiate(_) => "instantiate",
+            PluginError::Quarantined(_) => "quarantined",
             PluginError::Contract(_) => "contract",
         }
     }

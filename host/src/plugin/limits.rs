@@ -30,6 +30,11 @@ pub struct PluginLimits {
     pub log_lines_per_call: u32,
     /// Ready instances kept per definition so a call never pays instantiation.
     pub pool_size: usize,
+    /// Consecutive faults (traps, timeouts, limits) after which a plugin is
+    /// quarantined; 0 disables quarantine.
+    pub quarantine_after_faults: u32,
+    /// How long a quarantine lasts before one probe call is let through.
+    pub quarantine_ms: u64,
     /// Threads that run plugin calls (all definitions together); default
     /// twice the cores. A call that spins holds one for its deadline.
     pub workers: usize,
@@ -46,6 +51,8 @@ impl Default for PluginLimits {
             max_stack_bytes: 512 << 10,
             log_lines_per_call: 16,
             pool_size: 8,
+            quarantine_after_faults: 5,
+            quarantine_ms: 30_000,
             workers: std::thread::available_parallelism().map_or(4, |n| 2 * n.get()),
         }
     }

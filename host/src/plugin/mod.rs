@@ -14,6 +14,7 @@
 
 mod artifact;
 mod bindings;
+mod breaker;
 mod describe;
 mod error;
 mod imports;
@@ -190,6 +191,16 @@ impl LoadedPlugin {
             Ok(inv) => Ok(Ok(describe::invalidation_from(inv))),
             Err(e) => Ok(Err(describe::event_error_from(e))),
         }
+    }
+
+    /// Whether the circuit breaker refuses calls right now.
+    pub fn is_quarantined(&self) -> bool {
+        self.pool.breaker.is_open(self.pool.now_ms())
+    }
+
+    /// How many times the plugin was quarantined.
+    pub fn quarantines(&self) -> u64 {
+        self.pool.breaker.trips()
     }
 
     /// Calls made and faults seen, as plain numbers.

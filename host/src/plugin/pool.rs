@@ -9,11 +9,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use wasmtime::Store;
 
 use super::bindings::{Plugin, PluginPre};
+use super::breaker::{Admission, Breaker};
 use super::error::PluginError;
 use super::runtime::PluginRuntime;
 use super::state::PluginState;
@@ -42,6 +44,8 @@ pub(crate) struct InstancePool {
     plugin_id: Arc<str>,
     idle: Mutex<Vec<Ready>>,
     pub(crate) counters: CallCounters,
+    pub(crate) breaker: Breaker,
+    born: Instant,
 }
 
 impl InstancePool {
@@ -50,12 +54,34 @@ impl InstancePool {
         pre: PluginPre<PluginState>,
         plugin_id: Arc<str>,
     ) -> Self {
+        let breaker = Breaker::new(
+            runtime.limits.quarantine_after_faults,
+            Duration::from_millis(runtime.limits.quarantine_ms),
+        );
         Self {
             runtime,
             pre,
             plugin_id,
             idle: Mutex::new(Vec::new()),
             counters: CallCounters::default(),
+            breaker,
+            born: Instant::now(),
+        }
+    }
+
+    /// Milliseconds since the pool was created: the breaker's clock.
+    pub(crate) fn now_ms(&self) -> u64 {
+        u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn record_fault(&self) {
+        self.counters.faults.fetch_add(1, Ordering::Relaxed);
+        if self.breaker.fault(self.now_ms()) {
+            tracing::warn!(
+                plugin = &*self.plugin_id,
+                cooldown_ms = self.runtime.limits.quarantine_ms,
+                "plugin quarantined after repeated faults"
+            );
         }
     }
 
@@ -100,12 +126,13 @@ impl InstancePool {
         &self,
         call: impl FnOnce(&Plugin, &mut Store<PluginState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
+        if let Admission::Refused(remaining) = self.breaker.admit(self.now_ms()) {
+            return Err(PluginError::Quarantined(remaining));
+        }
         let taken = self.idle.lock().pop();
         let mut ready = match taken {
             Some(ready) => ready,
-            None => self.instantiate().inspect_err(|_| {
-                self.counters.faults.fetch_add(1, Ordering::Relaxed);
-            })?,
+            None => self.instantiate().inspect_err(|_| self.record_fault())?,
         };
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
         ready
@@ -114,6 +141,7 @@ impl InstancePool {
         ready.store.data_mut().begin_call();
         match call(&ready.plugin, &mut ready.store) {
             Ok(value) => {
+                self.breaker.success();
                 let mut idle = self.idle.lock();
                 if idle.len() < self.runtime.limits.pool_size.max(1) {
                     idle.push(ready);
@@ -121,7 +149,7 @@ impl InstancePool {
                 Ok(value)
             }
             Err(error) => {
-                self.counters.faults.fetch_add(1, Ordering::Relaxed);
+                self.record_fault();
                 let limits = &self.runtime.limits;
                 let classified =
                     PluginError::from_call(&error, limits.call_timeout(), limits.max_output_bytes);
