@@ -22,7 +22,7 @@ const KEY_MEMO_ITEMS: u64 = 65_536;
 /// One definition, live: plugin, entries and counters.
 pub struct DefinedCache {
     plugin: LoadedPlugin,
-    table: Table,
+    table: Arc<Table>,
     key_memo: Option<Table>,
     rejects: AtomicU64,
 }
@@ -30,17 +30,18 @@ pub struct DefinedCache {
 impl DefinedCache {
     /// Wraps a loaded plugin with a fresh, empty table sized by its definition.
     pub fn new(plugin: LoadedPlugin, clock: Arc<dyn Clock>) -> Self {
-        let definition = plugin.definition();
-        let table = Table::new(
-            TableConfig {
-                max_items: definition.max_items,
-                policy: definition.eviction,
-                expiry: definition.expiry,
-                shards: 0,
-                index_keys: true,
-            },
+        let table = Arc::new(Table::new(
+            table_config(plugin.definition()),
             Arc::clone(&clock),
-        );
+        ));
+        Self::with_table(plugin, table, clock)
+    }
+
+    /// Wraps a loaded plugin around an existing table, so a reload keeps the
+    /// entries (the caller checks the versions allow it). The key memo always
+    /// starts empty: a new plugin's keys are asked for afresh.
+    pub fn with_table(plugin: LoadedPlugin, table: Arc<Table>, clock: Arc<dyn Clock>) -> Self {
+        let definition = plugin.definition();
         let key_memo = definition.pure_keys.then(|| {
             Table::new(
                 TableConfig {
@@ -74,6 +75,11 @@ impl DefinedCache {
     /// Its entries.
     pub fn table(&self) -> &Table {
         &self.table
+    }
+
+    /// Its entries, shared (for a reload that keeps them).
+    pub fn shared_table(&self) -> Arc<Table> {
+        Arc::clone(&self.table)
     }
 
     /// Values refused so far (by the plugin or by allow-null).
@@ -114,6 +120,17 @@ impl DefinedCache {
     }
 }
 
+/// The L1 table settings a definition asks for.
+pub fn table_config(definition: &Definition) -> TableConfig {
+    TableConfig {
+        max_items: definition.max_items,
+        policy: definition.eviction,
+        expiry: definition.expiry,
+        shards: 0,
+        index_keys: true,
+    }
+}
+
 /// Length-prefixes every part so that `["a:b"]` and `["a", "b"]` never collide.
 fn memo_key(parts: &[String]) -> Vec<u8> {
     let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
@@ -124,8 +141,8 @@ fn memo_key(parts: &[String]) -> Vec<u8> {
     out
 }
 
-/// All loaded definitions, by short name.
-#[derive(Default)]
+/// All loaded definitions, by short name. Cloning copies only pointers.
+#[derive(Default, Clone)]
 pub struct Catalog {
     by_name: BTreeMap<String, Arc<DefinedCache>>,
 }
@@ -139,6 +156,17 @@ impl Catalog {
         }
         self.by_name.insert(name, Arc::new(cache));
         Ok(())
+    }
+
+    /// Adds or replaces the cache with the same name (a reload).
+    pub fn upsert(&mut self, cache: DefinedCache) {
+        self.by_name
+            .insert(cache.definition().name.clone(), Arc::new(cache));
+    }
+
+    /// Removes a cache; returns it if it was there.
+    pub fn remove(&mut self, name: &str) -> Option<Arc<DefinedCache>> {
+        self.by_name.remove(name)
     }
 
     /// The cache with this short name.

@@ -43,6 +43,19 @@ pub struct Config {
     pub plain: PlainConfig,
     /// Background expiry.
     pub expiry: ExpiryConfig,
+    /// The admin credential for `PLUGIN.*`.
+    pub admin: AdminConfig,
+    /// Reload plugins when files in the plugin directory change.
+    pub watch_plugins: bool,
+}
+
+/// Who may load and unload plugins.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// SHA-256 (hex) of the admin password (`printf %s PASSWORD | sha256sum`).
+    /// Unset: `PLUGIN.*` commands are refused.
+    pub password_sha256: Option<String>,
 }
 
 /// RESP parser limits (Redis's defaults).
@@ -102,6 +115,8 @@ impl Default for Config {
             definitions: CapsConfig::default(),
             plain: PlainConfig::default(),
             expiry: ExpiryConfig::default(),
+            admin: AdminConfig::default(),
+            watch_plugins: true,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -79,7 +80,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let started = Instant::now();
-    let cache = hoard::startup::build_cache(&config)?;
+    let hoard::startup::Started { cache, lifecycle } = hoard::startup::build_cache(&config)?;
+    // Kept alive for the life of the server: dropping it stops the watching.
+    let _watcher = match (&config.plugins, config.watch_plugins) {
+        (Some(dir), true) => Some(hoard::watcher::watch(
+            &dir.canonicalize()?,
+            Arc::clone(&lifecycle),
+        )?),
+        _ => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("hoard-worker")
@@ -108,13 +117,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             stop_rx,
         ));
         let context = ServerContext {
-            cache,
+            commands: Arc::new(hoard::cmd::Context {
+                cache,
+                lifecycle,
+                facts: ServerFacts {
+                    started,
+                    port: local.port(),
+                },
+                admin_password_sha256: config.admin.password_sha256.clone(),
+            }),
             limits: config.resp_limits(),
             max_clients: config.max_clients,
-            facts: ServerFacts {
-                started,
-                port: local.port(),
-            },
         };
         server::run(listener, context, shutdown_signal()).await;
         let _ = stop_tx.send(true);

@@ -13,20 +13,18 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::cache::Cache;
-use crate::cmd::{self, ServerFacts, Session};
+use crate::cmd::{self, Session};
 use crate::resp::{Connection, ConnectionError, Frame, Limits};
 
 /// What every connection needs to know about the server.
 #[derive(Clone)]
 pub struct ServerContext {
-    /// The cache.
-    pub cache: Cache,
+    /// What commands reach: cache, lifecycle, facts, admin credential.
+    pub commands: Arc<cmd::Context>,
     /// RESP parser limits.
     pub limits: Limits,
     /// Connections served at once.
     pub max_clients: usize,
-    /// Facts for `INFO` and `HELLO`.
-    pub facts: ServerFacts,
 }
 
 /// Serves `listener` until `shutdown` resolves, then stops accepting and
@@ -122,7 +120,7 @@ async fn handle(
         if args.is_empty() {
             continue;
         }
-        let reply = cmd::dispatch(&context.cache, &mut session, &context.facts, args).await;
+        let reply = cmd::dispatch(&context.commands, &mut session, args).await;
         connection.set_protocol(session.protocol);
         connection.queue(&reply.frame);
         if (reply.close || !connection.has_buffered_command())

@@ -11,26 +11,37 @@ use crate::catalog::{self, PluginSource};
 use crate::config::Config;
 use crate::encryption::Sealer;
 use crate::l1::{Clock, ExpiryMode, SystemClock, Table, TableConfig};
+use crate::lifecycle::Lifecycle;
 use crate::plugin::PluginRuntime;
+
+/// A cache and the lifecycle that can change its plugins while it serves.
+pub struct Started {
+    /// The data path.
+    pub cache: Cache,
+    /// Hot reload: load, reload, unload.
+    pub lifecycle: Arc<Lifecycle>,
+}
 
 /// Builds the cache. Plugins that fail to load are logged and left out;
 /// the others serve.
-pub fn build_cache(config: &Config) -> anyhow::Result<Cache> {
+pub fn build_cache(config: &Config) -> anyhow::Result<Started> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let runtime = Arc::new(PluginRuntime::new(config.plugin.clone())?);
     let sources: Vec<PluginSource> = match &config.plugins {
-        Some(dir) => catalog::sources_from_dir(dir)
-            .with_context(|| format!("reading plugin directory {}", dir.display()))?,
+        Some(dir) => {
+            // Canonical, so the watcher's event paths match the sources' labels.
+            let dir = dir
+                .canonicalize()
+                .with_context(|| format!("plugin directory {}", dir.display()))?;
+            catalog::sources_from_dir(&dir)
+                .with_context(|| format!("reading plugin directory {}", dir.display()))?
+        }
         None => crate::bundled::examples(),
     };
     let artifact_dir = config.artifact_dir();
-    let (catalog, refused) = catalog::load_all(
-        &runtime,
-        &sources,
-        artifact_dir.as_deref(),
-        &config.caps(),
-        &clock,
-    );
+    let caps = config.caps();
+    let (catalog, refused) =
+        catalog::load_all(&runtime, &sources, artifact_dir.as_deref(), &caps, &clock);
     for (source, error) in &refused {
         tracing::error!(plugin = %source, "refused plugin: {error}");
     }
@@ -61,7 +72,15 @@ pub fn build_cache(config: &Config) -> anyhow::Result<Cache> {
             shards: 0,
             index_keys: false,
         },
-        clock,
+        Arc::clone(&clock),
     );
-    Ok(Cache::new(plain, catalog, sealer, config.max_value_bytes))
+    let cache = Cache::new(plain, catalog, sealer, config.max_value_bytes);
+    let lifecycle = Arc::new(Lifecycle::new(
+        cache.clone(),
+        runtime,
+        artifact_dir,
+        caps,
+        clock,
+    ));
+    Ok(Started { cache, lifecycle })
 }

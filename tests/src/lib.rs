@@ -206,6 +206,12 @@ pub fn eventually(within: Duration, mut check: impl FnMut() -> Result<bool>) -> 
     }
 }
 
+/// SHA-256 (hex) of a password, for `[admin] password_sha256` in test configs.
+pub const ADMIN_PASSWORD: &str = "let-me-in";
+/// `printf %s let-me-in | sha256sum`.
+pub const ADMIN_PASSWORD_SHA256: &str =
+    "a3ee786b5707c27d42570785081ec17f5c7db9262a01366af362a1aa61a420b9";
+
 /// The code (first word) of a Redis error reply.
 pub fn error_code(error: &redis::RedisError) -> String {
     error.code().unwrap_or("").to_owned()

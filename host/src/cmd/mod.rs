@@ -8,6 +8,7 @@
 //! `BADKEY` (the plugin refused the key parts), `INVALID` (the value was
 //! rejected), `PLUGIN` (the plugin failed: trap, timeout, limit).
 
+mod auth;
 mod cache_del;
 mod cache_event;
 mod cache_format;
@@ -31,15 +32,21 @@ mod get;
 mod hello;
 mod info;
 mod ping;
+mod plugin_list;
+mod plugin_load;
+mod plugin_reload;
+mod plugin_unload;
 mod set;
 mod ttl;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 
 use crate::cache::Cache;
 use crate::error::CacheError;
+use crate::lifecycle::Lifecycle;
 use crate::outcome::Outcome;
 use crate::resp::{Frame, Parse, ParseError, Protocol};
 use crate::wire::ValueFormat;
@@ -57,6 +64,8 @@ pub struct Session {
     pub name: Option<String>,
     /// When the connection was accepted.
     pub started: Instant,
+    /// Authenticated as the admin (`AUTH admin <password>`).
+    pub admin: bool,
 }
 
 impl Session {
@@ -68,6 +77,7 @@ impl Session {
             format: ValueFormat::Json,
             name: None,
             started: Instant::now(),
+            admin: false,
         }
     }
 }
@@ -90,6 +100,19 @@ impl From<Frame> for Reply {
     }
 }
 
+/// What commands can reach: the cache, the plugin lifecycle, server facts
+/// and the admin credential. One per server, shared by every connection.
+pub struct Context {
+    /// The data path.
+    pub cache: Cache,
+    /// Loading, reloading and unloading plugins (admin commands).
+    pub lifecycle: Arc<Lifecycle>,
+    /// Facts for `INFO` and `HELLO`.
+    pub facts: ServerFacts,
+    /// SHA-256 (hex) of the admin password; `None` disables admin commands.
+    pub admin_password_sha256: Option<String>,
+}
+
 /// Server-wide facts commands report (`INFO`, `HELLO`).
 #[derive(Debug, Clone)]
 pub struct ServerFacts {
@@ -100,12 +123,9 @@ pub struct ServerFacts {
 }
 
 /// Runs one command.
-pub async fn dispatch(
-    cache: &Cache,
-    session: &mut Session,
-    facts: &ServerFacts,
-    args: Vec<Bytes>,
-) -> Reply {
+pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) -> Reply {
+    let cache = &ctx.cache;
+    let facts = &ctx.facts;
     let mut parse = Parse::new(args);
     let name = parse.command_name();
     let result = match name.as_str() {
@@ -145,6 +165,14 @@ pub async fn dispatch(
         "CACHE.INFO" => cache_info::run(&mut parse, cache),
         "CACHE.LIST" => cache_list::run(&mut parse, cache),
         "CACHE.FORMAT" => cache_format::run(&mut parse, session),
+        "AUTH" => auth::run(&mut parse, session, ctx),
+        "PLUGIN.LOAD" | "PLUGIN.RELOAD" | "PLUGIN.UNLOAD" | "PLUGIN.LIST" if !session.admin => {
+            Ok(admin_required(ctx))
+        }
+        "PLUGIN.LOAD" => plugin_load::run(&mut parse, ctx).await,
+        "PLUGIN.RELOAD" => plugin_reload::run(&mut parse, ctx).await,
+        "PLUGIN.UNLOAD" => plugin_unload::run(&mut parse, ctx).await,
+        "PLUGIN.LIST" => plugin_list::run(&mut parse, ctx),
         _ => Ok(Frame::error(format!(
             "ERR unknown command '{}', with args beginning with: {}",
             printable(&name.to_ascii_lowercase()),
@@ -176,6 +204,17 @@ pub(crate) async fn off_async<T: Send + 'static>(
         tracing::error!(%error, "command failed inside the blocking pool");
         Frame::error("ERR internal error while running the command")
     })
+}
+
+/// The refusal of an admin command on a connection that is not admin.
+fn admin_required(ctx: &Context) -> Frame {
+    if ctx.admin_password_sha256.is_some() {
+        Frame::error("NOPERM PLUGIN commands need AUTH admin <password> first")
+    } else {
+        Frame::error(
+            "NOPERM PLUGIN commands are disabled: set [admin] password_sha256 in the config",
+        )
+    }
 }
 
 /// `SELECT 0` is accepted (clients send it); hoard has one database.

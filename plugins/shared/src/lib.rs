@@ -332,6 +332,66 @@ pub fn is_magic_value(value: &[u8], word: &str) -> bool {
     matches!(decode(value), Ok(Value::Str(s)) if s == word)
 }
 
+/// The whole component of a hot-reload fixture (`plugins/fixtures/reload-*`):
+/// `reload_fixture!("1.1.0", "R");` in a crate that ran
+/// `wit_bindgen::generate!`. Every version is the cache `ReloadCache`
+/// (`fixture-reload`), described as `reload fixture v{version}`, with the
+/// shared fixture TTLs, `pure-keys` true and no events. Keys are
+/// `{prefix}:{id}` (one part, checked with [`check_part`]); `validate`
+/// accepts every value except the string `"reject-me"`, which it refuses
+/// with `rejected by {version}`, so a test can tell which version answered.
+#[macro_export]
+macro_rules! reload_fixture {
+    ($version:literal, $prefix:literal) => {
+        struct Component;
+
+        impl Guest for Component {
+            fn describe() -> Descriptor {
+                Descriptor {
+                    description: concat!("reload fixture v", $version).into(),
+                    version: $version.into(),
+                    pure_keys: true,
+                    metadata: vec![("purpose".into(), "host hot-reload tests".into())],
+                    ..$crate::fixture_descriptor!("fixture-reload", "ReloadCache", "", [])
+                }
+            }
+
+            fn generate_key(parts: Vec<String>) -> Result<String, KeyError> {
+                match parts.as_slice() {
+                    [id] => {
+                        $crate::check_part("id", id).map_err(KeyError::InvalidPart)?;
+                        Ok(format!(concat!($prefix, ":{}"), id))
+                    }
+                    _ => Err(KeyError::WrongArity(format!(
+                        concat!(
+                            "ReloadCache keys take one part, <id> (",
+                            $prefix,
+                            ":{{id}}); got {}"
+                        ),
+                        parts.len()
+                    ))),
+                }
+            }
+
+            fn validate(value: Vec<u8>) -> Result<(), Vec<String>> {
+                if $crate::is_magic_value(&value, "reject-me") {
+                    Err(vec![concat!("rejected by ", $version).into()])
+                } else {
+                    Ok(())
+                }
+            }
+
+            fn on_event(name: String, _payload: Vec<u8>) -> Result<Invalidation, EventError> {
+                Err(EventError::UnknownEvent(format!(
+                    "ReloadCache handles no events, not {name:?}"
+                )))
+            }
+        }
+
+        export!(Component);
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,281 @@
+//! Hot reload: PLUGIN.* admin commands, the directory watcher, the rule for
+//! keeping or dropping entries across versions, and reloads under load.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use hoard_tests::{
+    ADMIN_PASSWORD, ADMIN_PASSWORD_SHA256, Server, ServerOptions, error_code, eventually,
+    plugin_artifact, plugin_dir,
+};
+use redis::Value;
+
+fn admin_config(watch: bool) -> String {
+    format!("watch_plugins = {watch}\n[admin]\npassword_sha256 = \"{ADMIN_PASSWORD_SHA256}\"\n")
+}
+
+fn start(watch: bool) -> Result<(Server, tempfile::TempDir)> {
+    let dir = plugin_dir(&["user_cache", "fixture_reload_v1"])?;
+    let server = Server::start_with(ServerOptions {
+        plugins: Some(dir.path().to_path_buf()),
+        config: Some(admin_config(watch)),
+        ..Default::default()
+    })?;
+    Ok((server, dir))
+}
+
+fn admin(server: &Server) -> Result<redis::Connection> {
+    let mut con = server.client()?;
+    let _: String = redis::cmd("AUTH")
+        .arg("admin")
+        .arg(ADMIN_PASSWORD)
+        .query(&mut con)?;
+    Ok(con)
+}
+
+fn load(
+    con: &mut redis::Connection,
+    path: &std::path::Path,
+) -> redis::RedisResult<HashMap<String, Value>> {
+    redis::cmd("PLUGIN.LOAD")
+        .arg(path.to_string_lossy().as_ref())
+        .query(con)
+}
+
+fn version(con: &mut redis::Connection) -> Result<String> {
+    let info: HashMap<String, Value> = redis::cmd("CACHE.INFO").arg("ReloadCache").query(con)?;
+    match info.get("version") {
+        Some(Value::BulkString(v)) => Ok(String::from_utf8_lossy(v).into_owned()),
+        other => Err(anyhow!("no version: {other:?}")),
+    }
+}
+
+fn text(map: &HashMap<String, Value>, field: &str) -> String {
+    match map.get(field) {
+        Some(Value::BulkString(v)) => String::from_utf8_lossy(v).into_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn plugin_commands_need_the_admin() -> Result<()> {
+    let server = Server::start()?;
+    let mut con = server.client()?;
+    let err = redis::cmd("PLUGIN.LIST")
+        .query::<Value>(&mut con)
+        .unwrap_err();
+    assert_eq!(error_code(&err), "NOPERM");
+    assert!(err.to_string().contains("disabled"), "{err}");
+
+    let (server, _dir) = start(false)?;
+    let mut con = server.client()?;
+    let err = redis::cmd("PLUGIN.LIST")
+        .query::<Value>(&mut con)
+        .unwrap_err();
+    assert_eq!(error_code(&err), "NOPERM");
+    let err = redis::cmd("AUTH")
+        .arg("admin")
+        .arg("wrong")
+        .query::<String>(&mut con)
+        .unwrap_err();
+    assert_eq!(error_code(&err), "WRONGPASS");
+    let err = redis::cmd("PLUGIN.LIST")
+        .query::<Value>(&mut con)
+        .unwrap_err();
+    assert_eq!(error_code(&err), "NOPERM");
+    let mut con = admin(&server)?;
+    let list: Vec<HashMap<String, Value>> = redis::cmd("PLUGIN.LIST").query(&mut con)?;
+    let reload = list
+        .iter()
+        .find(|row| text(row, "cache") == "ReloadCache")
+        .ok_or_else(|| anyhow!("ReloadCache missing: {list:?}"))?;
+    assert_eq!(text(reload, "version"), "1.0.0");
+    assert_eq!(text(reload, "state"), "serving");
+    assert_eq!(text(reload, "sha256").len(), 64);
+    Ok(())
+}
+
+#[test]
+fn minor_versions_keep_entries_major_versions_drop_them_broken_builds_change_nothing() -> Result<()>
+{
+    let (server, _dir) = start(false)?;
+    let mut con = admin(&server)?;
+    let _: String = redis::cmd("CACHE.SET")
+        .arg("ReloadCache")
+        .arg("\"v\"")
+        .arg("a")
+        .query(&mut con)?;
+
+    let reply = load(&mut con, &plugin_artifact("fixture_reload_v1_1"))?;
+    assert_eq!(text(&reply, "id"), "fixture-reload@1.1.0");
+    assert_eq!(text(&reply, "entries"), "kept");
+    assert_eq!(version(&mut con)?, "1.1.0");
+    let kept: Option<String> = redis::cmd("CACHE.GET")
+        .arg("ReloadCache")
+        .arg("a")
+        .query(&mut con)?;
+    assert_eq!(
+        kept.as_deref(),
+        Some("\"v\""),
+        "a minor version keeps the entries"
+    );
+
+    // A broken build is refused; 1.1.0 keeps serving with its entries.
+    let broken = tempfile::NamedTempFile::new()?;
+    std::fs::write(broken.path(), b"\0asm\x0d\0\x01\0garbage")?;
+    let err = load(&mut con, broken.path()).unwrap_err();
+    assert_eq!(error_code(&err), "PLUGIN");
+    let err = load(&mut con, &plugin_artifact("fixture_bad_import")).unwrap_err();
+    assert!(err.to_string().contains("wasi:filesystem"), "{err}");
+    assert_eq!(version(&mut con)?, "1.1.0");
+    let kept: Option<String> = redis::cmd("CACHE.GET")
+        .arg("ReloadCache")
+        .arg("a")
+        .query(&mut con)?;
+    assert!(kept.is_some());
+
+    // A major version is a new schema: entries are dropped, new keys apply.
+    let reply = load(&mut con, &plugin_artifact("fixture_reload_v2"))?;
+    assert_eq!(text(&reply, "entries"), "dropped");
+    assert_eq!(version(&mut con)?, "2.0.0");
+    let key: String = redis::cmd("CACHE.KEY")
+        .arg("ReloadCache")
+        .arg("a")
+        .query(&mut con)?;
+    assert_eq!(key, "R2:a");
+    let gone: Option<String> = redis::cmd("CACHE.GET")
+        .arg("ReloadCache")
+        .arg("a")
+        .query(&mut con)?;
+    assert_eq!(gone, None);
+
+    let _: String = redis::cmd("PLUGIN.UNLOAD")
+        .arg("ReloadCache")
+        .query(&mut con)?;
+    let err = redis::cmd("CACHE.GET")
+        .arg("ReloadCache")
+        .arg("a")
+        .query::<Value>(&mut con)
+        .unwrap_err();
+    assert_eq!(error_code(&err), "NOCACHE");
+    Ok(())
+}
+
+#[test]
+fn the_watcher_reloads_changed_files_and_unloads_deleted_ones() -> Result<()> {
+    let (server, dir) = start(true)?;
+    let mut con = server.client()?;
+    assert_eq!(version(&mut con)?, "1.0.0");
+    let target = dir.path().join("fixture_reload_v1.wasm");
+    // Replace atomically, as a deploy tool would.
+    let staging = dir.path().join("staging.tmp");
+    std::fs::copy(plugin_artifact("fixture_reload_v1_1"), &staging)?;
+    std::fs::rename(&staging, &target)?;
+    let reloaded = eventually(
+        Duration::from_secs(10),
+        || Ok(version(&mut con)? == "1.1.0"),
+    )?;
+    assert!(reloaded, "watcher never reloaded; log:\n{}", server.log());
+
+    std::fs::remove_file(&target)?;
+    let unloaded = eventually(Duration::from_secs(10), || {
+        let list: HashMap<String, String> = redis::cmd("CACHE.LIST").query(&mut con)?;
+        Ok(!list.contains_key("ReloadCache"))
+    })?;
+    assert!(unloaded, "watcher never unloaded; log:\n{}", server.log());
+    Ok(())
+}
+
+/// Several clients read and write without pause while the plugin is
+/// reloaded 50 times, one reload in three to a broken build. Every client
+/// request must succeed with the right answer, and every good reload must
+/// take effect.
+#[test]
+fn fifty_reloads_under_load_lose_no_request() -> Result<()> {
+    let (server, _dir) = start(false)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let served = Arc::new(AtomicU64::new(0));
+    let mut clients = Vec::new();
+    for c in 0..4 {
+        let mut con = server.client()?;
+        let stop = Arc::clone(&stop);
+        let served = Arc::clone(&served);
+        clients.push(std::thread::spawn(move || -> Result<()> {
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let id = format!("c{c}-{}", i % 50);
+                let value = format!("\"{i}\"");
+                let ok: String = redis::cmd("CACHE.SET")
+                    .arg("ReloadCache")
+                    .arg(&value)
+                    .arg(&id)
+                    .query(&mut con)?;
+                if ok != "OK" {
+                    return Err(anyhow!("SET answered {ok}"));
+                }
+                let got: Option<String> = redis::cmd("CACHE.GET")
+                    .arg("ReloadCache")
+                    .arg(&id)
+                    .query(&mut con)?;
+                if got.as_deref() != Some(value.as_str()) {
+                    return Err(anyhow!("GET {id} answered {got:?}, expected {value}"));
+                }
+                served.fetch_add(2, Ordering::Relaxed);
+                i += 1;
+            }
+            Ok(())
+        }));
+    }
+
+    let broken = tempfile::NamedTempFile::new()?;
+    std::fs::write(broken.path(), b"not a component")?;
+    let v1 = plugin_artifact("fixture_reload_v1");
+    let v1_1 = plugin_artifact("fixture_reload_v1_1");
+    let mut con = admin(&server)?;
+    let mut latencies = Vec::new();
+    let mut expected = "1.0.0";
+    for round in 0..50 {
+        let started = Instant::now();
+        match round % 3 {
+            0 => {
+                let reply = load(&mut con, &v1_1)?;
+                assert_eq!(text(&reply, "entries"), "kept");
+                expected = "1.1.0";
+            }
+            1 => {
+                let reply = load(&mut con, &v1)?;
+                assert_eq!(text(&reply, "entries"), "kept");
+                expected = "1.0.0";
+            }
+            _ => {
+                let err = load(&mut con, broken.path()).unwrap_err();
+                assert_eq!(error_code(&err), "PLUGIN");
+            }
+        }
+        latencies.push(started.elapsed());
+        assert_eq!(
+            version(&mut con)?,
+            expected,
+            "reload {round} did not take effect"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.join().map_err(|_| anyhow!("client panicked"))??;
+    }
+    latencies.sort();
+    let p50 = latencies[latencies.len() / 2];
+    let p99 = latencies[latencies.len() * 99 / 100];
+    println!(
+        "reload latency (PLUGIN.LOAD to serving) p50 {p50:?} p99 {p99:?}; {} client requests served during 50 reloads",
+        served.load(Ordering::Relaxed)
+    );
+    assert!(
+        served.load(Ordering::Relaxed) > 100,
+        "the clients barely ran"
+    );
+    Ok(())
+}
