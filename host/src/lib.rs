@@ -7,6 +7,7 @@
 pub mod bundled;
 pub mod cache;
 pub mod catalog;
+pub mod check;
 pub mod cmd;
 pub mod compression;
 pub mod config;

@@ -25,6 +25,22 @@ struct Cli {
 enum Command {
     /// Serve the Redis protocol with the configured definitions.
     Serve(ServeArgs),
+    /// Work with plugin files.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Load a plugin the way the server would and report on it; exits
+    /// non-zero if the server would refuse it.
+    Check {
+        /// The component to check.
+        file: PathBuf,
+        /// Configuration whose [plugin] limits and caps apply.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -58,6 +74,14 @@ fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Plugin(PluginCommand::Check { file, config }) => {
+            let config = match &config {
+                Some(path) => Config::from_file(path)?,
+                None => Config::default(),
+            };
+            print!("{}", hoard::check::check(&file, &config)?);
+            Ok(())
+        }
     }
 }
 
