@@ -16,6 +16,7 @@ const FIXTURES: &[&str] = &[
     "fixture_huge_output",
     "fixture_stack_overflow",
     "fixture_bad_import",
+    "fixture_wrong_world",
 ];
 
 fn start() -> Result<(Server, tempfile::TempDir)> {
@@ -169,6 +170,9 @@ fn forbidden_imports_are_refused_at_load_naming_the_import() -> Result<()> {
     let log = server.log();
     assert!(log.contains("fixture_bad_import.wasm"), "{log}");
     assert!(log.contains("wasi:filesystem"), "{log}");
+    // A component of another world is refused too, naming the mismatch.
+    assert!(log.contains("fixture_wrong_world.wasm"), "{log}");
+    assert!(log.contains("does not implement the hoard:definition@0.1.0"), "{log}");
     Ok(())
 }
 
