@@ -366,3 +366,34 @@ fn ttls_are_defaulted_clamped_and_sliding_where_declared() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn expired_entries_are_reclaimed_without_being_read() -> Result<()> {
+    let server = Server::start()?;
+    let mut con = server.client()?;
+    for i in 0..20 {
+        let _: String = redis::cmd("CACHE.PSETEX")
+            .arg("UserPermissions")
+            .arg(100)
+            .arg(r#"{"userId":"u","roles":[]}"#)
+            .arg(format!("u{i}"))
+            .query(&mut con)?;
+    }
+    assert_eq!(int(&info(&mut con, "UserPermissions")?, "items"), 20);
+    // No reads: only the background sweep can bring the count down.
+    let swept = eventually(Duration::from_secs(5), || {
+        Ok(int(&info(&mut con, "UserPermissions")?, "items") == 0)
+    })?;
+    assert!(
+        swept,
+        "the background sweep never reclaimed expired entries"
+    );
+    let stats = info(&mut con, "UserPermissions")?;
+    assert_eq!(int(&stats, "expirations"), 20);
+    assert_eq!(
+        int(&stats, "hits") + int(&stats, "misses"),
+        0,
+        "nothing was read"
+    );
+    Ok(())
+}

@@ -39,7 +39,10 @@ fn refused_plugins_exit_non_zero_with_the_reason() -> Result<()> {
     assert!(text.contains("wasi:filesystem"), "{text}");
     let (ok, text) = check("fixture_wrong_world")?;
     assert!(!ok, "{text}");
-    assert!(text.contains("does not implement the hoard:definition@0.1.0"), "{text}");
+    assert!(
+        text.contains("does not implement the hoard:definition@0.1.0"),
+        "{text}"
+    );
     assert!(text.contains("describe"), "{text}");
     let (ok, text) = check("fixture_trap")?;
     assert!(ok, "a trap only on a magic word still loads: {text}");

@@ -172,7 +172,10 @@ fn forbidden_imports_are_refused_at_load_naming_the_import() -> Result<()> {
     assert!(log.contains("wasi:filesystem"), "{log}");
     // A component of another world is refused too, naming the mismatch.
     assert!(log.contains("fixture_wrong_world.wasm"), "{log}");
-    assert!(log.contains("does not implement the hoard:definition@0.1.0"), "{log}");
+    assert!(
+        log.contains("does not implement the hoard:definition@0.1.0"),
+        "{log}"
+    );
     Ok(())
 }
 
