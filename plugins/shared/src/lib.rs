@@ -300,7 +300,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 /// plugin on every request.
 #[macro_export]
 macro_rules! fixture_descriptor {
-    ($id:literal, $name:literal, $description:literal, [$($event:literal),*]) => {
+    ($id:literal, $name:literal, $description:expr, [$($event:literal),*]) => {
         Descriptor {
             id: $id.into(),
             name: $name.into(),
@@ -330,6 +330,78 @@ pub fn fixture_key(name: &str, parts: &[String]) -> String {
 /// Whether a MessagePack value decodes to exactly the string `word`.
 pub fn is_magic_value(value: &[u8], word: &str) -> bool {
     matches!(decode(value), Ok(Value::Str(s)) if s == word)
+}
+
+/// The `id` of an event payload map like `{"id": "1"}`, checked to be
+/// usable as a key part (the cycle fixtures' payload).
+pub fn payload_id(payload: &[u8]) -> Result<String, String> {
+    let bad = |e: String| format!("{e}; expected a map like {{\"id\": \"1\"}}");
+    let value = decode(payload).map_err(|e| bad(format!("payload is {e}")))?;
+    let entries = value
+        .as_map()
+        .ok_or_else(|| bad(format!("payload is {}, not a map", value.kind())))?;
+    match field(entries, "id") {
+        Field::Present(Value::Str(s)) => check_part("id", s).map(|()| s.clone()).map_err(bad),
+        Field::Present(v) => Err(bad(format!("id is {}, not a string", v.kind()))),
+        Field::Missing => Err(bad("id is missing".into())),
+        Field::Duplicate => Err(bad("id appears more than once".into())),
+    }
+}
+
+/// The whole component of a cascade-cycle fixture (`plugins/fixtures/cycle-*`):
+/// `cycle_fixture!("fixture-cycle-a", "CycleA", "A", "CycleB", ["Ping"]);` in
+/// a crate that ran `wit_bindgen::generate!`. The cache lists `$dependent` as
+/// its dependent cache; keys are `{prefix}:{parts joined by ':'}`; every event
+/// with a payload `{"id": x}` invalidates `{prefix}:{x}` and cascades, so two
+/// such caches naming each other form a cycle the host must break.
+#[macro_export]
+macro_rules! cycle_fixture {
+    ($id:literal, $name:literal, $prefix:literal, $dependent:literal, [$($event:literal),*]) => {
+        struct Component;
+
+        impl Guest for Component {
+            fn describe() -> Descriptor {
+                Descriptor {
+                    pure_keys: true,
+                    dependent_caches: vec![$dependent.into()],
+                    metadata: vec![("purpose".into(), "host cascade cycle-guard tests".into())],
+                    ..$crate::fixture_descriptor!(
+                        $id,
+                        $name,
+                        concat!(
+                            "Depends on ", $dependent, ", which depends back on ", $name,
+                            "; every event cascades."
+                        ),
+                        [$($event),*]
+                    )
+                }
+            }
+
+            fn generate_key(parts: Vec<String>) -> Result<String, KeyError> {
+                Ok($crate::fixture_key($prefix, &parts))
+            }
+
+            fn validate(_value: Vec<u8>) -> Result<(), Vec<String>> {
+                Ok(())
+            }
+
+            fn on_event(name: String, payload: Vec<u8>) -> Result<Invalidation, EventError> {
+                let id = $crate::payload_id(&payload).map_err(EventError::BadPayload)?;
+                Ok(Invalidation {
+                    keys: vec![format!(concat!($prefix, ":{}"), id)],
+                    patterns: Vec::new(),
+                    dependent_caches: Vec::new(),
+                    cascade: true,
+                    reason: format!(
+                        concat!("{}: ", $name, " entry {} is stale; cascading to ", $dependent),
+                        name, id
+                    ),
+                })
+            }
+        }
+
+        export!(Component);
+    };
 }
 
 /// The whole component of a hot-reload fixture (`plugins/fixtures/reload-*`):
