@@ -47,6 +47,32 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Reload plugins when files in the plugin directory change.
     pub watch_plugins: bool,
+    /// Tenants (`[[tenants]]`); none means one tenant and no authentication.
+    pub tenants: Vec<TenantConfig>,
+}
+
+/// One tenant: its credential, its plugins and its limits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// The name used in `AUTH <name> <password>`.
+    pub name: String,
+    /// SHA-256 (hex) of the tenant's password (`printf %s PASSWORD | sha256sum`).
+    pub password_sha256: String,
+    /// The tenant's plugin directory (watched like the global one).
+    pub plugins: PathBuf,
+    /// Connections the tenant may hold at once; 0 means unlimited.
+    #[serde(default)]
+    pub max_connections: usize,
+    /// Largest value the tenant may store; default: the server's `max_value_bytes`.
+    #[serde(default)]
+    pub max_value_bytes: Option<usize>,
+    /// Linear memory per plugin instance; default: `[plugin] memory_bytes`.
+    #[serde(default)]
+    pub memory_bytes: Option<usize>,
+    /// Budget of one plugin call; default: `[plugin] call_timeout_ms`.
+    #[serde(default)]
+    pub call_timeout_ms: Option<u64>,
 }
 
 /// Who may load and unload plugins.
@@ -117,6 +143,7 @@ impl Default for Config {
             expiry: ExpiryConfig::default(),
             admin: AdminConfig::default(),
             watch_plugins: true,
+            tenants: Vec::new(),
         }
     }
 }
@@ -194,6 +221,24 @@ impl Config {
         }
     }
 
+    /// The configuration one tenant's cache is built with: this one, with the
+    /// tenant's plugin directory and limits.
+    pub fn for_tenant(&self, tenant: &TenantConfig) -> Config {
+        let mut config = self.clone();
+        config.tenants.clear();
+        config.plugins = Some(tenant.plugins.clone());
+        if let Some(bytes) = tenant.max_value_bytes {
+            config.max_value_bytes = bytes;
+        }
+        if let Some(bytes) = tenant.memory_bytes {
+            config.plugin.memory_bytes = bytes;
+        }
+        if let Some(ms) = tenant.call_timeout_ms {
+            config.plugin.call_timeout_ms = ms;
+        }
+        config
+    }
+
     /// The artifact cache directory, if enabled.
     pub fn artifact_dir(&self) -> Option<PathBuf> {
         match &self.artifact_cache {
@@ -222,6 +267,19 @@ mod tests {
             PluginLimits::default().memory_bytes
         );
         assert_eq!(config.max_clients, 10_000);
+    }
+
+    #[test]
+    fn tenants_inherit_and_override_limits() {
+        let config: Config = toml::from_str(
+            "[plugin]\nmemory_bytes = 1000\n[[tenants]]\nname = \"a\"\npassword_sha256 = \"x\"\nplugins = \"/p\"\ncall_timeout_ms = 7\n",
+        )
+        .unwrap();
+        let tenant = config.for_tenant(&config.tenants[0]);
+        assert_eq!(tenant.plugin.memory_bytes, 1000);
+        assert_eq!(tenant.plugin.call_timeout_ms, 7);
+        assert_eq!(tenant.plugins.as_deref(), Some(std::path::Path::new("/p")));
+        assert!(tenant.tenants.is_empty());
     }
 
     #[test]

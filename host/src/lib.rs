@@ -23,5 +23,6 @@ pub mod plugin;
 pub mod resp;
 pub mod server;
 pub mod startup;
+pub mod tenant;
 pub mod watcher;
 pub mod wire;

@@ -104,15 +104,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let started = Instant::now();
-    let hoard::startup::Started { cache, lifecycle } = hoard::startup::build_cache(&config)?;
-    // Kept alive for the life of the server: dropping it stops the watching.
-    let _watcher = match (&config.plugins, config.watch_plugins) {
-        (Some(dir), true) => Some(hoard::watcher::watch(
-            &dir.canonicalize()?,
-            Arc::clone(&lifecycle),
-        )?),
-        _ => None,
-    };
+    let tenants = hoard::startup::build_tenants(&config)?;
+    // Kept alive for the life of the server: dropping them stops the watching.
+    let mut watchers = Vec::new();
+    if config.watch_plugins {
+        for tenant in tenants.all() {
+            if let Some(dir) = &tenant.plugins_dir {
+                watchers.push(hoard::watcher::watch(
+                    &dir.canonicalize()?,
+                    Arc::clone(&tenant.lifecycle),
+                )?);
+            }
+        }
+    }
+    let caches: Vec<_> = tenants.all().iter().map(|t| t.cache.clone()).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("hoard-worker")
@@ -131,19 +136,18 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let local = listener.local_addr().context("reading the bound address")?;
         // Tests and scripts read this line to find a port chosen with --port 0.
         println!("hoard listening on {local}");
-        tracing::info!(%local, caches = cache.list().len(), startup_ms = started.elapsed().as_millis() as u64, "ready");
+        tracing::info!(%local, tenants = caches.len(), startup_ms = started.elapsed().as_millis() as u64, "ready");
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(server::sweep_expired(
-            cache.clone(),
+            caches,
             Duration::from_millis(config.expiry.sweep_interval_ms),
             config.expiry.sweep_per_shard,
             stop_rx,
         ));
         let context = ServerContext {
             commands: Arc::new(hoard::cmd::Context {
-                cache,
-                lifecycle,
+                tenants,
                 facts: ServerFacts {
                     started,
                     port: local.port(),

@@ -96,7 +96,7 @@ async fn handle(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut connection = Connection::new(stream, context.limits.clone());
-    let mut session = Session::new(id);
+    let mut session = Session::new(id, context.commands.tenants.initial_seat());
     loop {
         let command = tokio::select! {
             command = connection.read_command() => command,
@@ -138,7 +138,7 @@ async fn handle(
 
 /// Runs the background expiry sweep every `interval` until `stop` fires.
 pub async fn sweep_expired(
-    cache: Cache,
+    caches: Vec<Cache>,
     interval: Duration,
     per_shard: usize,
     mut stop: watch::Receiver<bool>,
@@ -148,7 +148,7 @@ pub async fn sweep_expired(
     loop {
         tokio::select! {
             _ = ticker.tick() => {
-                let removed = cache.sweep_expired(per_shard);
+                let removed: u64 = caches.iter().map(|c| c.sweep_expired(per_shard)).sum();
                 if removed > 0 {
                     tracing::trace!(removed, "expired entries reclaimed");
                 }

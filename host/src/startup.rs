@@ -2,6 +2,7 @@
 //! (bundled or from a directory), plain table, sealer. Shared by the binary,
 //! the benchmarks and library users, so they all start the same way.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -13,6 +14,7 @@ use crate::encryption::Sealer;
 use crate::l1::{Clock, ExpiryMode, SystemClock, Table, TableConfig};
 use crate::lifecycle::Lifecycle;
 use crate::plugin::PluginRuntime;
+use crate::tenant::{Tenant, Tenants};
 
 /// A cache and the lifecycle that can change its plugins while it serves.
 pub struct Started {
@@ -83,4 +85,45 @@ pub fn build_cache(config: &Config) -> anyhow::Result<Started> {
         clock,
     ));
     Ok(Started { cache, lifecycle })
+}
+
+/// Builds every tenant: one per `[[tenants]]` entry, or the single default
+/// tenant when there are none.
+pub fn build_tenants(config: &Config) -> anyhow::Result<Tenants> {
+    if config.tenants.is_empty() {
+        let started = build_cache(config)?;
+        return Ok(Tenants::Single(Arc::new(Tenant::new(
+            String::new(),
+            started.cache,
+            started.lifecycle,
+            config.plugins.clone(),
+            None,
+            0,
+        ))));
+    }
+    let mut tenants = BTreeMap::new();
+    for tenant in &config.tenants {
+        if tenant.name.is_empty() || tenant.name == "admin" || tenants.contains_key(&tenant.name) {
+            anyhow::bail!(
+                "tenant name {:?} is empty, reserved or repeated",
+                tenant.name
+            );
+        }
+        let started = build_cache(&config.for_tenant(tenant))
+            .with_context(|| format!("tenant {}", tenant.name))?;
+        let plugins_dir = tenant.plugins.canonicalize().ok();
+        tracing::info!(tenant = %tenant.name, caches = started.cache.list().len(), "tenant ready");
+        tenants.insert(
+            tenant.name.clone(),
+            Arc::new(Tenant::new(
+                tenant.name.clone(),
+                started.cache,
+                started.lifecycle,
+                plugins_dir,
+                Some(tenant.password_sha256.clone()),
+                tenant.max_connections,
+            )),
+        );
+    }
+    Ok(Tenants::Many(tenants))
 }

@@ -2,10 +2,14 @@
 //! `HELLO 3` switches the connection to RESP3; the reply is sent in the new
 //! protocol, as Redis does.
 
-use super::Session;
+use super::{Context, Session};
 use crate::resp::{Frame, Parse, ParseError, Protocol};
 
-pub(super) fn run(parse: &mut Parse, session: &mut Session) -> Result<Frame, ParseError> {
+pub(super) fn run(
+    parse: &mut Parse,
+    session: &mut Session,
+    ctx: &Context,
+) -> Result<Frame, ParseError> {
     if parse.remaining() > 0 {
         let version = match parse.next_i64() {
             Ok(v) => v,
@@ -23,9 +27,12 @@ pub(super) fn run(parse: &mut Parse, session: &mut Session) -> Result<Frame, Par
         while parse.remaining() > 0 {
             match parse.next_string()?.to_ascii_uppercase().as_str() {
                 "AUTH" => {
-                    // No users are configured: accept the default user only.
-                    let _user = parse.next_string()?;
-                    let _password = parse.next_bytes()?;
+                    let user = parse.next_string()?;
+                    let password = parse.next_bytes()?;
+                    let reply = super::auth::authenticate(Some(&user), &password, session, ctx);
+                    if matches!(reply, Frame::Error(_)) {
+                        return Ok(reply);
+                    }
                 }
                 "SETNAME" => session.name = Some(parse.next_string()?),
                 _ => return Err(ParseError::Syntax),

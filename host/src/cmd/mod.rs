@@ -39,16 +39,14 @@ mod plugin_unload;
 mod set;
 mod ttl;
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::cache::Cache;
 use crate::error::CacheError;
-use crate::lifecycle::Lifecycle;
 use crate::outcome::Outcome;
 use crate::resp::{Frame, Parse, ParseError, Protocol};
+use crate::tenant::{Seat, Tenants};
 use crate::wire::ValueFormat;
 
 /// Per-connection state a command may read or change.
@@ -66,11 +64,14 @@ pub struct Session {
     pub started: Instant,
     /// Authenticated as the admin (`AUTH admin <password>`).
     pub admin: bool,
+    /// The tenant this connection acts for; `None` until `AUTH` when tenants
+    /// are configured.
+    pub tenant: Option<Seat>,
 }
 
 impl Session {
-    /// A fresh RESP2 / JSON session.
-    pub fn new(id: u64) -> Self {
+    /// A fresh RESP2 / JSON session holding `tenant`'s seat, if any.
+    pub fn new(id: u64, tenant: Option<Seat>) -> Self {
         Self {
             id,
             protocol: Protocol::Resp2,
@@ -78,6 +79,7 @@ impl Session {
             name: None,
             started: Instant::now(),
             admin: false,
+            tenant,
         }
     }
 }
@@ -100,16 +102,16 @@ impl From<Frame> for Reply {
     }
 }
 
-/// What commands can reach: the cache, the plugin lifecycle, server facts
-/// and the admin credential. One per server, shared by every connection.
+/// What commands can reach: the tenants (each a cache and a plugin
+/// lifecycle), server facts and the admin credential. One per server, shared
+/// by every connection; a command only ever touches its session's tenant.
 pub struct Context {
-    /// The data path.
-    pub cache: Cache,
-    /// Loading, reloading and unloading plugins (admin commands).
-    pub lifecycle: Arc<Lifecycle>,
+    /// The tenants (or the one default tenant).
+    pub tenants: Tenants,
     /// Facts for `INFO` and `HELLO`.
     pub facts: ServerFacts,
-    /// SHA-256 (hex) of the admin password; `None` disables admin commands.
+    /// SHA-256 (hex) of the admin password for `PLUGIN.*` in single-tenant
+    /// mode; `None` disables those commands there.
     pub admin_password_sha256: Option<String>,
 }
 
@@ -122,22 +124,31 @@ pub struct ServerFacts {
     pub port: u16,
 }
 
-/// Runs one command.
+/// Runs one command. Commands that may call a plugin move that work to
+/// the blocking pool (see [`off_async`]); the others run inline.
 pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) -> Reply {
-    let cache = &ctx.cache;
     let facts = &ctx.facts;
     let mut parse = Parse::new(args);
     let name = parse.command_name();
-    let result = match name.as_str() {
-        "PING" => ping::run(&mut parse),
-        "ECHO" => echo::run(&mut parse),
-        "HELLO" => hello::run(&mut parse, session),
+    // What works before authentication.
+    match name.as_str() {
+        "AUTH" => return reply(auth::run(&mut parse, session, ctx)),
+        "HELLO" => return reply(hello::run(&mut parse, session, ctx)),
         "QUIT" => {
             return Reply {
                 frame: Frame::ok(),
                 close: true,
             };
         }
+        _ => {}
+    }
+    let Some(tenant) = session.tenant.as_ref().map(Seat::tenant) else {
+        return Frame::error("NOAUTH Authentication required.").into();
+    };
+    let cache = &tenant.cache;
+    let result = match name.as_str() {
+        "PING" => ping::run(&mut parse),
+        "ECHO" => echo::run(&mut parse),
         "GET" => get::run(&mut parse, cache),
         "SET" => set::run(&mut parse, cache),
         "DEL" | "UNLINK" => del::run(&mut parse, cache),
@@ -165,14 +176,15 @@ pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) ->
         "CACHE.INFO" => cache_info::run(&mut parse, cache),
         "CACHE.LIST" => cache_list::run(&mut parse, cache),
         "CACHE.FORMAT" => cache_format::run(&mut parse, session),
-        "AUTH" => auth::run(&mut parse, session, ctx),
-        "PLUGIN.LOAD" | "PLUGIN.RELOAD" | "PLUGIN.UNLOAD" | "PLUGIN.LIST" if !session.admin => {
+        "PLUGIN.LOAD" | "PLUGIN.RELOAD" | "PLUGIN.UNLOAD" | "PLUGIN.LIST"
+            if !may_manage_plugins(ctx, session) =>
+        {
             Ok(admin_required(ctx))
         }
-        "PLUGIN.LOAD" => plugin_load::run(&mut parse, ctx).await,
-        "PLUGIN.RELOAD" => plugin_reload::run(&mut parse, ctx).await,
-        "PLUGIN.UNLOAD" => plugin_unload::run(&mut parse, ctx).await,
-        "PLUGIN.LIST" => plugin_list::run(&mut parse, ctx),
+        "PLUGIN.LOAD" => plugin_load::run(&mut parse, &tenant, ctx).await,
+        "PLUGIN.RELOAD" => plugin_reload::run(&mut parse, &tenant).await,
+        "PLUGIN.UNLOAD" => plugin_unload::run(&mut parse, &tenant).await,
+        "PLUGIN.LIST" => plugin_list::run(&mut parse, &tenant),
         _ => Ok(Frame::error(format!(
             "ERR unknown command '{}', with args beginning with: {}",
             printable(&name.to_ascii_lowercase()),
@@ -185,9 +197,23 @@ pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) ->
                 .join(" ")
         ))),
     };
+    reply(result)
+}
+
+fn reply(result: Result<Frame, ParseError>) -> Reply {
     match result {
         Ok(frame) => frame.into(),
         Err(error) => Frame::error(format!("ERR {error}")).into(),
+    }
+}
+
+/// Who may run `PLUGIN.*`: the admin in single-tenant mode; with tenants,
+/// each authenticated tenant for its own plugins (and `PLUGIN.LOAD` only
+/// from its own plugin directory).
+fn may_manage_plugins(ctx: &Context, session: &Session) -> bool {
+    match ctx.tenants {
+        Tenants::Single(_) => session.admin,
+        Tenants::Many(_) => session.tenant.is_some(),
     }
 }
 
@@ -242,7 +268,8 @@ pub(crate) fn error_frame(error: &CacheError) -> Frame {
         CacheError::NoCache(_) => "NOCACHE",
         CacheError::Key(_) => "BADKEY",
         CacheError::Plugin { .. } => "PLUGIN",
-        CacheError::Wire(_) | CacheError::TooLarge { .. } | CacheError::Envelope(_) => "ERR",
+        CacheError::TooLarge { .. } => "QUOTA",
+        CacheError::Wire(_) | CacheError::Envelope(_) => "ERR",
     };
     Frame::error(format!("{prefix} {}", printable_long(&error.to_string())))
 }

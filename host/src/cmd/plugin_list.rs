@@ -3,12 +3,12 @@
 
 use std::time::UNIX_EPOCH;
 
-use super::Context;
 use crate::resp::{Frame, Parse, ParseError};
+use crate::tenant::Tenant;
 
-pub(super) fn run(parse: &mut Parse, ctx: &Context) -> Result<Frame, ParseError> {
+pub(super) fn run(parse: &mut Parse, tenant: &Tenant) -> Result<Frame, ParseError> {
     parse.finish()?;
-    let catalog = ctx.cache.catalog();
+    let catalog = tenant.cache.catalog();
     let rows = catalog
         .iter()
         .map(|cache| {

@@ -2,16 +2,29 @@
 //! replacing the one with the same name (hot reload). Compilation and checks
 //! run on the blocking pool; a refused plugin leaves the old one serving.
 
+use std::path::{Path, PathBuf};
+
 use super::Context;
 use crate::lifecycle::Installed;
 use crate::resp::{Frame, Parse, ParseError};
+use crate::tenant::{Tenant, Tenants};
 
-pub(super) async fn run(parse: &mut Parse, ctx: &Context) -> Result<Frame, ParseError> {
-    let path = parse.next_string()?;
+pub(super) async fn run(
+    parse: &mut Parse,
+    tenant: &Tenant,
+    ctx: &Context,
+) -> Result<Frame, ParseError> {
+    let path = PathBuf::from(parse.next_string()?);
     parse.finish()?;
-    let lifecycle = ctx.lifecycle.clone();
+    // A tenant may only load from its own plugin directory.
+    if matches!(ctx.tenants, Tenants::Many(_)) && !inside(&path, tenant.plugins_dir.as_deref()) {
+        return Ok(Frame::error(
+            "NOPERM a tenant may only load plugins from its own plugin directory",
+        ));
+    }
+    let lifecycle = tenant.lifecycle.clone();
     Ok(
-        match super::off_async(move || lifecycle.load_file(std::path::Path::new(&path))).await {
+        match super::off_async(move || lifecycle.load_file(&path)).await {
             Ok(Ok(installed)) => installed_frame(&installed),
             Ok(Err(error)) => Frame::error(format!("PLUGIN {error}")),
             Err(frame) => frame,
@@ -41,4 +54,12 @@ pub(super) fn installed_frame(installed: &Installed) -> Frame {
         (Frame::bulk("entries"), Frame::bulk(entries)),
         (Frame::bulk("entry-count"), Frame::Integer(count as i64)),
     ])
+}
+
+/// Whether `path` resolves to a file inside `dir` (symlinks and `..` resolved).
+fn inside(path: &Path, dir: Option<&Path>) -> bool {
+    let (Some(dir), Ok(path)) = (dir, path.canonicalize()) else {
+        return false;
+    };
+    dir.canonicalize().is_ok_and(|dir| path.starts_with(dir))
 }

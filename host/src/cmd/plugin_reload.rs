@@ -1,13 +1,13 @@
 //! `PLUGIN.RELOAD <cache>` (admin): reloads a cache's plugin from the file it
 //! was loaded from.
 
-use super::Context;
 use crate::resp::{Frame, Parse, ParseError};
+use crate::tenant::Tenant;
 
-pub(super) async fn run(parse: &mut Parse, ctx: &Context) -> Result<Frame, ParseError> {
+pub(super) async fn run(parse: &mut Parse, tenant: &Tenant) -> Result<Frame, ParseError> {
     let name = parse.next_string()?;
     parse.finish()?;
-    let lifecycle = ctx.lifecycle.clone();
+    let lifecycle = tenant.lifecycle.clone();
     Ok(
         match super::off_async(move || lifecycle.reload(&name)).await {
             Ok(Ok(installed)) => super::plugin_load::installed_frame(&installed),

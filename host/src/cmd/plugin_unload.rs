@@ -1,12 +1,12 @@
 //! `PLUGIN.UNLOAD <cache>` (admin): removes a cache and its entries.
 
-use super::Context;
 use crate::resp::{Frame, Parse, ParseError};
+use crate::tenant::Tenant;
 
-pub(super) async fn run(parse: &mut Parse, ctx: &Context) -> Result<Frame, ParseError> {
+pub(super) async fn run(parse: &mut Parse, tenant: &Tenant) -> Result<Frame, ParseError> {
     let name = parse.next_string()?;
     parse.finish()?;
-    let lifecycle = ctx.lifecycle.clone();
+    let lifecycle = tenant.lifecycle.clone();
     Ok(
         match super::off_async(move || lifecycle.unload(&name)).await {
             Ok(Ok(())) => Frame::ok(),

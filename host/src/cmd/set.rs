@@ -32,7 +32,7 @@ pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError>
     }
     if value.len() > cache.max_value_bytes() {
         return Ok(Frame::error(format!(
-            "ERR value of {} bytes exceeds the limit of {} bytes",
+            "QUOTA value of {} bytes exceeds the limit of {} bytes",
             value.len(),
             cache.max_value_bytes()
         )));

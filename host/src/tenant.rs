@@ -1,0 +1,178 @@
+//! Tenants: isolated sets of definitions and keys that share one server.
+//!
+//! Each tenant has its own [`Cache`] (plain keyspace and catalog), its own
+//! plugin directory, runtime limits and [`Lifecycle`], so no command can
+//! read, list, invalidate or count another tenant's data: a connection only
+//! ever holds the handle of the tenant it authenticated as. Without tenants
+//! in the configuration there is one unnamed tenant and no authentication,
+//! so the main job needs nothing.
+//!
+//! Credentials are stored as SHA-256 digests, never as passwords.
+
+use std::collections::BTreeMap;
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::cache::Cache;
+use crate::lifecycle::Lifecycle;
+
+/// One tenant, live.
+pub struct Tenant {
+    /// Its name (`AUTH <name> <password>`); empty for the single default tenant.
+    pub name: String,
+    /// Its data path.
+    pub cache: Cache,
+    /// Its plugins' lifecycle.
+    pub lifecycle: Arc<Lifecycle>,
+    /// Its plugin directory, the only place `PLUGIN.LOAD` may read from.
+    pub plugins_dir: Option<PathBuf>,
+    password_sha256: Option<String>,
+    max_connections: usize,
+    connections: AtomicUsize,
+}
+
+/// Why a tenant refused a connection.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TenantError {
+    /// The tenant already has its maximum of connections.
+    #[error("tenant {tenant} is at its limit of {limit} connections")]
+    TooManyConnections {
+        /// Which tenant.
+        tenant: String,
+        /// Its limit.
+        limit: usize,
+    },
+}
+
+impl Tenant {
+    /// A tenant; `max_connections` 0 means unlimited.
+    pub fn new(
+        name: String,
+        cache: Cache,
+        lifecycle: Arc<Lifecycle>,
+        plugins_dir: Option<PathBuf>,
+        password_sha256: Option<String>,
+        max_connections: usize,
+    ) -> Self {
+        Self {
+            name,
+            cache,
+            lifecycle,
+            plugins_dir,
+            password_sha256: password_sha256.map(|h| h.trim().to_ascii_lowercase()),
+            max_connections,
+            connections: AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether `password` is this tenant's (constant-time comparison of digests).
+    pub fn check_password(&self, password: &[u8]) -> bool {
+        let Some(expected) = &self.password_sha256 else {
+            return false;
+        };
+        constant_time_eq(
+            crate::plugin::sha256_hex(password).as_bytes(),
+            expected.as_bytes(),
+        )
+    }
+
+    /// Takes one of the tenant's connection seats, released when the seat drops.
+    pub fn admit(self: &Arc<Self>) -> Result<Seat, TenantError> {
+        let taken = self.connections.fetch_add(1, Ordering::AcqRel) + 1;
+        if self.max_connections > 0 && taken > self.max_connections {
+            self.connections.fetch_sub(1, Ordering::AcqRel);
+            return Err(TenantError::TooManyConnections {
+                tenant: self.name.clone(),
+                limit: self.max_connections,
+            });
+        }
+        Ok(Seat {
+            tenant: Arc::clone(self),
+        })
+    }
+
+    /// Connections currently held.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::Acquire)
+    }
+}
+
+/// A connection's hold on its tenant; gives the seat back when dropped.
+pub struct Seat {
+    tenant: Arc<Tenant>,
+}
+
+impl Seat {
+    /// The tenant, as a handle that outlives a borrow of the session.
+    pub fn tenant(&self) -> Arc<Tenant> {
+        Arc::clone(&self.tenant)
+    }
+}
+
+impl Deref for Seat {
+    type Target = Tenant;
+    fn deref(&self) -> &Tenant {
+        &self.tenant
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        self.tenant.connections.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl std::fmt::Debug for Seat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Seat({})", self.tenant.name)
+    }
+}
+
+/// The tenants of a server.
+pub enum Tenants {
+    /// No tenants configured: everyone is the one default tenant, no AUTH.
+    Single(Arc<Tenant>),
+    /// Named tenants: a connection must `AUTH <tenant> <password>` first.
+    Many(BTreeMap<String, Arc<Tenant>>),
+}
+
+impl Tenants {
+    /// The seat a new connection starts with: the default tenant's, or none
+    /// (when tenants are configured, a connection must authenticate first).
+    pub fn initial_seat(&self) -> Option<Seat> {
+        match self {
+            Tenants::Single(t) => t.admit().ok(),
+            Tenants::Many(_) => None,
+        }
+    }
+
+    /// Every tenant, for server-wide chores (expiry sweep).
+    pub fn all(&self) -> Vec<Arc<Tenant>> {
+        match self {
+            Tenants::Single(t) => vec![Arc::clone(t)],
+            Tenants::Many(map) => map.values().cloned().collect(),
+        }
+    }
+}
+
+/// Compares without an early exit, so timing does not reveal how much matched.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn equality() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,260 @@
+//! Tenants: authentication, isolation of every kind of data, and quotas.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Result;
+use hoard_tests::{Server, ServerOptions, error_code, eventually, plugin_dir};
+use redis::Value;
+
+const ACME_PASSWORD: &str = "acme-secret";
+const GLOBEX_PASSWORD: &str = "globex-secret";
+
+fn sha256(text: &str) -> Result<String> {
+    let out = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            if let Some(stdin) = child.stdin.as_mut() {
+                stdin.write_all(text.as_bytes())?;
+            }
+            child.wait_with_output()
+        })?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+struct Setup {
+    server: Server,
+    _acme: tempfile::TempDir,
+    _globex: tempfile::TempDir,
+}
+
+fn start() -> Result<Setup> {
+    let acme = plugin_dir(&["user_cache", "user_permissions"])?;
+    let globex = plugin_dir(&["user_cache"])?;
+    let config = format!(
+        r#"
+[[tenants]]
+name = "acme"
+password_sha256 = "{}"
+plugins = "{}"
+max_connections = 2
+
+[[tenants]]
+name = "globex"
+password_sha256 = "{}"
+plugins = "{}"
+max_value_bytes = 200
+"#,
+        sha256(ACME_PASSWORD)?,
+        acme.path().display(),
+        sha256(GLOBEX_PASSWORD)?,
+        globex.path().display(),
+    );
+    let server = Server::start_with(ServerOptions {
+        config: Some(config),
+        ..Default::default()
+    })?;
+    Ok(Setup {
+        server,
+        _acme: acme,
+        _globex: globex,
+    })
+}
+
+fn login(server: &Server, tenant: &str, password: &str) -> Result<redis::Connection> {
+    let mut con = server.client()?;
+    let ok: String = redis::cmd("AUTH")
+        .arg(tenant)
+        .arg(password)
+        .query(&mut con)?;
+    assert_eq!(ok, "OK");
+    Ok(con)
+}
+
+#[test]
+fn commands_need_auth_and_wrong_passwords_are_refused() -> Result<()> {
+    let setup = start()?;
+    let mut con = setup.server.client()?;
+    for cmd in ["PING", "DBSIZE", "CACHE.LIST"] {
+        let err = redis::cmd(cmd).query::<Value>(&mut con).unwrap_err();
+        assert_eq!(error_code(&err), "NOAUTH", "{cmd}: {err}");
+    }
+    let err = redis::cmd("GET")
+        .arg("k")
+        .query::<Value>(&mut con)
+        .unwrap_err();
+    assert_eq!(error_code(&err), "NOAUTH");
+    let err = redis::cmd("AUTH")
+        .arg("acme")
+        .arg("nope")
+        .query::<String>(&mut con)
+        .unwrap_err();
+    assert_eq!(error_code(&err), "WRONGPASS");
+    let err = redis::cmd("AUTH")
+        .arg("nobody")
+        .arg(ACME_PASSWORD)
+        .query::<String>(&mut con)
+        .unwrap_err();
+    assert_eq!(error_code(&err), "WRONGPASS");
+    let err = redis::cmd("AUTH")
+        .arg(ACME_PASSWORD)
+        .query::<String>(&mut con)
+        .unwrap_err();
+    assert_eq!(
+        error_code(&err),
+        "WRONGPASS",
+        "tenants need the two-argument form"
+    );
+    let ok: String = redis::cmd("AUTH")
+        .arg("acme")
+        .arg(ACME_PASSWORD)
+        .query(&mut con)?;
+    assert_eq!(ok, "OK");
+    let pong: String = redis::cmd("PING").query(&mut con)?;
+    assert_eq!(pong, "PONG");
+    Ok(())
+}
+
+#[test]
+fn tenants_never_see_each_others_data() -> Result<()> {
+    let setup = start()?;
+    let mut acme = login(&setup.server, "acme", ACME_PASSWORD)?;
+    let mut globex = login(&setup.server, "globex", GLOBEX_PASSWORD)?;
+
+    // Plain keys.
+    let _: () = redis::cmd("SET")
+        .arg("shared-name")
+        .arg("acme's")
+        .query(&mut acme)?;
+    let seen: Option<String> = redis::cmd("GET").arg("shared-name").query(&mut globex)?;
+    assert_eq!(seen, None);
+    let size: i64 = redis::cmd("DBSIZE").query(&mut globex)?;
+    assert_eq!(size, 0);
+    let _: () = redis::cmd("SET")
+        .arg("shared-name")
+        .arg("globex's")
+        .query(&mut globex)?;
+    let _: () = redis::cmd("FLUSHALL").query(&mut globex)?;
+    let mine: Option<String> = redis::cmd("GET").arg("shared-name").query(&mut acme)?;
+    assert_eq!(
+        mine.as_deref(),
+        Some("acme's"),
+        "another tenant's FLUSHALL must not reach me"
+    );
+
+    // Same cache name, separate caches.
+    let user = r#"{"id":"u1","email":"u1@example.com"}"#;
+    let _: String = redis::cmd("CACHE.SET")
+        .arg("UserCache")
+        .arg(user)
+        .arg("u1")
+        .query(&mut acme)?;
+    let seen: Option<String> = redis::cmd("CACHE.GET")
+        .arg("UserCache")
+        .arg("u1")
+        .query(&mut globex)?;
+    assert_eq!(seen, None);
+    let _: String = redis::cmd("CACHE.SET")
+        .arg("UserCache")
+        .arg(user)
+        .arg("u1")
+        .query(&mut globex)?;
+    let reply: HashMap<String, Value> = redis::cmd("CACHE.EVENT")
+        .arg("UserUpdated")
+        .arg(r#"{"userId":"u1"}"#)
+        .query(&mut globex)?;
+    assert_eq!(reply.get("count"), Some(&Value::Int(1)), "{reply:?}");
+    let still: Option<String> = redis::cmd("CACHE.GET")
+        .arg("UserCache")
+        .arg("u1")
+        .query(&mut acme)?;
+    assert!(
+        still.is_some(),
+        "another tenant's event must not invalidate my entries"
+    );
+
+    // Listing and counting.
+    let acme_list: HashMap<String, String> = redis::cmd("CACHE.LIST").query(&mut acme)?;
+    let globex_list: HashMap<String, String> = redis::cmd("CACHE.LIST").query(&mut globex)?;
+    assert!(acme_list.contains_key("UserPermissions"));
+    assert!(!globex_list.contains_key("UserPermissions"));
+    let err = redis::cmd("CACHE.INFO")
+        .arg("UserPermissions")
+        .query::<Value>(&mut globex)
+        .unwrap_err();
+    assert_eq!(error_code(&err), "NOCACHE");
+    let info: String = redis::cmd("INFO").arg("keyspace").query(&mut globex)?;
+    assert!(!info.contains("db0:keys=1"), "{info}");
+    let plugins: Vec<HashMap<String, Value>> = redis::cmd("PLUGIN.LIST").query(&mut globex)?;
+    assert_eq!(plugins.len(), 1, "a tenant lists only its own plugins");
+    Ok(())
+}
+
+#[test]
+fn quotas_refuse_with_a_clear_error() -> Result<()> {
+    let setup = start()?;
+    // globex: values up to 200 bytes.
+    let mut globex = login(&setup.server, "globex", GLOBEX_PASSWORD)?;
+    let err = redis::cmd("SET")
+        .arg("k")
+        .arg("x".repeat(300))
+        .query::<()>(&mut globex)
+        .unwrap_err();
+    assert_eq!(error_code(&err), "QUOTA", "{err}");
+    let big = format!(
+        r#"{{"id":"u1","email":"u1@example.com","name":"{}"}}"#,
+        "x".repeat(300)
+    );
+    let err = redis::cmd("CACHE.SET")
+        .arg("UserCache")
+        .arg(big)
+        .arg("u1")
+        .query::<()>(&mut globex)
+        .unwrap_err();
+    assert_eq!(error_code(&err), "QUOTA", "{err}");
+    let _: () = redis::cmd("SET").arg("k").arg("small").query(&mut globex)?;
+
+    // acme: two connections at most; a third is refused until one closes.
+    let first = login(&setup.server, "acme", ACME_PASSWORD)?;
+    let _second = login(&setup.server, "acme", ACME_PASSWORD)?;
+    let mut third = setup.server.client()?;
+    let err = redis::cmd("AUTH")
+        .arg("acme")
+        .arg(ACME_PASSWORD)
+        .query::<String>(&mut third)
+        .unwrap_err();
+    assert_eq!(error_code(&err), "QUOTA", "{err}");
+    assert!(err.to_string().contains("2 connections"), "{err}");
+    // globex is not affected by acme's limit.
+    let _other = login(&setup.server, "globex", GLOBEX_PASSWORD)?;
+    drop(first);
+    let admitted = eventually(Duration::from_secs(5), || {
+        Ok(redis::cmd("AUTH")
+            .arg("acme")
+            .arg(ACME_PASSWORD)
+            .query::<String>(&mut third)
+            .is_ok())
+    })?;
+    assert!(admitted, "a closed connection must give its seat back");
+    Ok(())
+}
+
+#[test]
+fn a_tenant_loads_plugins_only_from_its_own_directory() -> Result<()> {
+    let setup = start()?;
+    let mut globex = login(&setup.server, "globex", GLOBEX_PASSWORD)?;
+    let outside = hoard_tests::plugin_artifact("user_permissions");
+    let err = redis::cmd("PLUGIN.LOAD")
+        .arg(outside.to_string_lossy().as_ref())
+        .query::<Value>(&mut globex)
+        .unwrap_err();
+    assert_eq!(error_code(&err), "NOPERM", "{err}");
+    Ok(())
+}
