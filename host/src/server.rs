@@ -95,8 +95,16 @@ async fn handle(
     context: &ServerContext,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut connection = Connection::new(stream, context.limits.clone());
     let mut session = Session::new(id, context.commands.tenants.initial_seat());
+    // Before AUTH a client gets Redis's tighter limits: a stranger cannot make
+    // the server buffer a 512 MiB argument.
+    let mut authenticated = session.tenant.is_some();
+    let limits = if authenticated {
+        context.limits.clone()
+    } else {
+        Limits::unauthenticated()
+    };
+    let mut connection = Connection::new(stream, limits);
     loop {
         let command = tokio::select! {
             command = connection.read_command() => command,
@@ -122,6 +130,10 @@ async fn handle(
         }
         let reply = cmd::dispatch(&context.commands, &mut session, args).await;
         connection.set_protocol(session.protocol);
+        if !authenticated && session.tenant.is_some() {
+            authenticated = true;
+            connection.set_limits(context.limits.clone());
+        }
         connection.queue(&reply.frame);
         if (reply.close || !connection.has_buffered_command())
             && let Err(error) = connection.flush().await

@@ -258,3 +258,21 @@ fn a_tenant_loads_plugins_only_from_its_own_directory() -> Result<()> {
     assert_eq!(error_code(&err), "NOPERM", "{err}");
     Ok(())
 }
+
+#[test]
+fn strangers_get_tighter_protocol_limits_until_they_authenticate() -> Result<()> {
+    use std::io::{Read, Write};
+    let setup = start()?;
+    // 2 MiB bulk declared before AUTH: refused from the header alone.
+    let mut tcp = setup.server.tcp()?;
+    tcp.write_all(b"*2\r\n$4\r\nECHO\r\n$2097152\r\n")?;
+    let mut reply = String::new();
+    let _ = tcp.read_to_string(&mut reply);
+    assert!(reply.contains("invalid bulk length"), "{reply:?}");
+    // After AUTH the full limits apply: the same size is accepted.
+    let mut con = login(&setup.server, "globex", GLOBEX_PASSWORD)?;
+    let big = "x".repeat(2 * 1024 * 1024);
+    let echoed: String = redis::cmd("ECHO").arg(&big).query(&mut con)?;
+    assert_eq!(echoed.len(), big.len());
+    Ok(())
+}
