@@ -64,6 +64,14 @@ pub struct TenantConfig {
     /// Connections the tenant may hold at once; 0 means unlimited.
     #[serde(default)]
     pub max_connections: usize,
+    /// Entries across the tenant's caches; beyond it the tenant's own entries
+    /// are evicted. 0 means unlimited.
+    #[serde(default)]
+    pub max_items: u64,
+    /// Bytes of keys and values across the tenant's caches; beyond it the
+    /// tenant's own entries are evicted. 0 means unlimited.
+    #[serde(default)]
+    pub max_bytes: u64,
     /// Largest value the tenant may store; default: the server's `max_value_bytes`.
     #[serde(default)]
     pub max_value_bytes: Option<usize>,
@@ -229,6 +237,11 @@ impl Config {
         config.plugins = Some(tenant.plugins.clone());
         if let Some(bytes) = tenant.max_value_bytes {
             config.max_value_bytes = bytes;
+        }
+        // A value larger than the whole byte quota could never be kept.
+        if tenant.max_bytes > 0 {
+            let cap = usize::try_from(tenant.max_bytes).unwrap_or(usize::MAX);
+            config.max_value_bytes = config.max_value_bytes.min(cap);
         }
         if let Some(bytes) = tenant.memory_bytes {
             config.plugin.memory_bytes = bytes;

@@ -117,7 +117,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let caches: Vec<_> = tenants.all().iter().map(|t| t.cache.clone()).collect();
+    let all_tenants = tenants.all();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("hoard-worker")
@@ -136,11 +136,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let local = listener.local_addr().context("reading the bound address")?;
         // Tests and scripts read this line to find a port chosen with --port 0.
         println!("hoard listening on {local}");
-        tracing::info!(%local, tenants = caches.len(), startup_ms = started.elapsed().as_millis() as u64, "ready");
+        tracing::info!(%local, tenants = all_tenants.len(), startup_ms = started.elapsed().as_millis() as u64, "ready");
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(server::sweep_expired(
-            caches,
+            all_tenants,
             Duration::from_millis(config.expiry.sweep_interval_ms),
             config.expiry.sweep_per_shard,
             stop_rx,

@@ -12,9 +12,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use crate::cache::Cache;
 use crate::cmd::{self, Session};
 use crate::resp::{Connection, ConnectionError, Frame, Limits};
+use crate::tenant::Tenant;
 
 /// What every connection needs to know about the server.
 #[derive(Clone)]
@@ -148,9 +148,10 @@ async fn handle(
     tracing::debug!(id, "connection closed");
 }
 
-/// Runs the background expiry sweep every `interval` until `stop` fires.
+/// Runs the background chores every `interval` until `stop` fires: the
+/// expiry sweep over every tenant's caches, then each tenant's quota.
 pub async fn sweep_expired(
-    caches: Vec<Cache>,
+    tenants: Vec<Arc<Tenant>>,
     interval: Duration,
     per_shard: usize,
     mut stop: watch::Receiver<bool>,
@@ -160,9 +161,12 @@ pub async fn sweep_expired(
     loop {
         tokio::select! {
             _ = ticker.tick() => {
-                let removed: u64 = caches.iter().map(|c| c.sweep_expired(per_shard)).sum();
-                if removed > 0 {
-                    tracing::trace!(removed, "expired entries reclaimed");
+                for tenant in &tenants {
+                    let removed = tenant.cache.sweep_expired(per_shard);
+                    let evicted = tenant.enforce_quota();
+                    if removed + evicted > 0 {
+                        tracing::trace!(tenant = %tenant.name, removed, evicted, "background sweep");
+                    }
                 }
             }
             _ = stop.changed() => break,

@@ -14,7 +14,7 @@ use crate::encryption::Sealer;
 use crate::l1::{Clock, ExpiryMode, SystemClock, Table, TableConfig};
 use crate::lifecycle::Lifecycle;
 use crate::plugin::PluginRuntime;
-use crate::tenant::{Tenant, Tenants};
+use crate::tenant::{Quota, Tenant, Tenants};
 
 /// A cache and the lifecycle that can change its plugins while it serves.
 pub struct Started {
@@ -99,6 +99,7 @@ pub fn build_tenants(config: &Config) -> anyhow::Result<Tenants> {
             config.plugins.clone(),
             None,
             0,
+            Quota::default(),
         ))));
     }
     let mut tenants = BTreeMap::new();
@@ -122,6 +123,10 @@ pub fn build_tenants(config: &Config) -> anyhow::Result<Tenants> {
                 plugins_dir,
                 Some(tenant.password_sha256.clone()),
                 tenant.max_connections,
+                Quota {
+                    max_items: tenant.max_items,
+                    max_bytes: tenant.max_bytes,
+                },
             )),
         );
     }

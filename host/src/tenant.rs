@@ -31,6 +31,25 @@ pub struct Tenant {
     password_sha256: Option<String>,
     max_connections: usize,
     connections: AtomicUsize,
+    quota: Quota,
+}
+
+/// Storage a tenant may use across all its caches (plain and defined).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Quota {
+    /// Entries at most; 0 means unlimited.
+    pub max_items: u64,
+    /// Bytes of keys and values at most; 0 means unlimited.
+    pub max_bytes: u64,
+}
+
+/// What a tenant holds right now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Entries across its caches.
+    pub items: u64,
+    /// Bytes of keys and values across its caches.
+    pub bytes: u64,
 }
 
 /// Why a tenant refused a connection.
@@ -55,6 +74,7 @@ impl Tenant {
         plugins_dir: Option<PathBuf>,
         password_sha256: Option<String>,
         max_connections: usize,
+        quota: Quota,
     ) -> Self {
         Self {
             name,
@@ -64,7 +84,78 @@ impl Tenant {
             password_sha256: password_sha256.map(|h| h.trim().to_ascii_lowercase()),
             max_connections,
             connections: AtomicUsize::new(0),
+            quota,
         }
+    }
+
+    /// The tenant's storage quota.
+    pub fn quota(&self) -> Quota {
+        self.quota
+    }
+
+    /// Entries and bytes across the tenant's caches.
+    pub fn usage(&self) -> Usage {
+        let mut usage = Usage::default();
+        let plain = self.cache.plain().stats();
+        usage.items += plain.items;
+        usage.bytes += plain.bytes;
+        for cache in self.cache.catalog().iter() {
+            let stats = cache.table().stats();
+            usage.items += stats.items;
+            usage.bytes += stats.bytes;
+        }
+        usage
+    }
+
+    /// Brings the tenant back under its quota by evicting its own entries,
+    /// largest table first, by each table's policy. Never touches another
+    /// tenant. Runs on the background sweep, so a burst of writes may
+    /// overshoot for up to one sweep interval (as moka's size-based
+    /// eviction does). Returns how many entries were evicted.
+    pub fn enforce_quota(&self) -> u64 {
+        let Quota {
+            max_items,
+            max_bytes,
+        } = self.quota;
+        if max_items == 0 && max_bytes == 0 {
+            return 0;
+        }
+        let mut evicted = 0;
+        // Bounded: each pass evicts at least one entry or stops.
+        for _ in 0..64 {
+            let usage = self.usage();
+            let over_items = if max_items > 0 {
+                usage.items.saturating_sub(max_items)
+            } else {
+                0
+            };
+            let over_bytes = if max_bytes > 0 {
+                usage.bytes.saturating_sub(max_bytes)
+            } else {
+                0
+            };
+            if over_items == 0 && over_bytes == 0 {
+                break;
+            }
+            let average = usage.bytes.checked_div(usage.items).unwrap_or(1).max(1);
+            let want = over_items.max(over_bytes.div_ceil(average)).max(1);
+            let catalog = self.cache.catalog();
+            let mut tables: Vec<&crate::l1::Table> = vec![self.cache.plain()];
+            tables.extend(catalog.iter().map(|c| c.table()));
+            tables.sort_by_key(|t| std::cmp::Reverse(t.stats().bytes));
+            let mut this_pass = 0;
+            for table in tables {
+                if this_pass >= want {
+                    break;
+                }
+                this_pass += table.evict(want - this_pass);
+            }
+            if this_pass == 0 {
+                break;
+            }
+            evicted += this_pass;
+        }
+        evicted
     }
 
     /// Whether `password` is this tenant's (constant-time comparison of digests).

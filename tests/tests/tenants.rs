@@ -33,11 +33,15 @@ struct Setup {
     server: Server,
     _acme: tempfile::TempDir,
     _globex: tempfile::TempDir,
+    _initech: tempfile::TempDir,
 }
+
+const INITECH_PASSWORD: &str = "initech-secret";
 
 fn start() -> Result<Setup> {
     let acme = plugin_dir(&["user_cache", "user_permissions"])?;
     let globex = plugin_dir(&["user_cache"])?;
+    let initech = plugin_dir(&["user_cache"])?;
     let config = format!(
         r#"
 [[tenants]]
@@ -51,11 +55,20 @@ name = "globex"
 password_sha256 = "{}"
 plugins = "{}"
 max_value_bytes = 200
+
+[[tenants]]
+name = "initech"
+password_sha256 = "{}"
+plugins = "{}"
+max_items = 50
+max_bytes = 30000
 "#,
         sha256(ACME_PASSWORD)?,
         acme.path().display(),
         sha256(GLOBEX_PASSWORD)?,
         globex.path().display(),
+        sha256(INITECH_PASSWORD)?,
+        initech.path().display(),
     );
     let server = Server::start_with(ServerOptions {
         config: Some(config),
@@ -65,6 +78,7 @@ max_value_bytes = 200
         server,
         _acme: acme,
         _globex: globex,
+        _initech: initech,
     })
 }
 
@@ -274,5 +288,60 @@ fn strangers_get_tighter_protocol_limits_until_they_authenticate() -> Result<()>
     let big = "x".repeat(2 * 1024 * 1024);
     let echoed: String = redis::cmd("ECHO").arg(&big).query(&mut con)?;
     assert_eq!(echoed.len(), big.len());
+    Ok(())
+}
+
+#[test]
+fn item_and_byte_quotas_evict_the_tenants_own_entries_only() -> Result<()> {
+    let setup = start()?;
+    let mut initech = login(&setup.server, "initech", INITECH_PASSWORD)?;
+    let mut globex = login(&setup.server, "globex", GLOBEX_PASSWORD)?;
+    let mut pipe = redis::pipe();
+    for i in 0..200 {
+        pipe.cmd("SET").arg(format!("g{i}")).arg(i).ignore();
+    }
+    let _: () = pipe.query(&mut globex)?;
+
+    // Item quota: 200 small entries shrink to at most 50.
+    let mut pipe = redis::pipe();
+    for i in 0..200 {
+        pipe.cmd("SET").arg(format!("i{i}")).arg(i).ignore();
+    }
+    let _: () = pipe.query(&mut initech)?;
+    let within = eventually(Duration::from_secs(5), || {
+        Ok(redis::cmd("DBSIZE").query::<i64>(&mut initech)? <= 50)
+    })?;
+    assert!(within, "the item quota was never enforced");
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut initech)?;
+    assert!(!info.contains("evicted_keys:0\r"), "{info}");
+
+    // Byte quota: 1 000-byte values, 30 000 bytes allowed, so about 29 fit.
+    let _: () = redis::cmd("FLUSHALL").query(&mut initech)?;
+    let mut pipe = redis::pipe();
+    for i in 0..100 {
+        pipe.cmd("SET")
+            .arg(format!("b{i:03}"))
+            .arg("x".repeat(1000))
+            .ignore();
+    }
+    let _: () = pipe.query(&mut initech)?;
+    let within = eventually(Duration::from_secs(5), || {
+        Ok(redis::cmd("DBSIZE").query::<i64>(&mut initech)? <= 30)
+    })?;
+    assert!(within, "the byte quota was never enforced");
+    // A value larger than the whole quota is refused outright.
+    let err = redis::cmd("SET")
+        .arg("huge")
+        .arg("x".repeat(40_000))
+        .query::<()>(&mut initech)
+        .unwrap_err();
+    assert_eq!(error_code(&err), "QUOTA", "{err}");
+
+    // The neighbour lost nothing.
+    let size: i64 = redis::cmd("DBSIZE").query(&mut globex)?;
+    assert_eq!(
+        size, 200,
+        "another tenant's quota must never evict my entries"
+    );
     Ok(())
 }

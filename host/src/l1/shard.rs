@@ -251,6 +251,35 @@ impl Shard {
         }
     }
 
+    /// Evicts one entry by the shard's policy (an expired one first),
+    /// whatever the capacity: for quotas that span several tables.
+    /// Returns false when the shard is empty.
+    pub(crate) fn evict_one(&mut self, now: &mut LazyNow<'_>) -> bool {
+        let main = self.slab.area(Area::Main);
+        let victim = if main.is_empty() {
+            None
+        } else if self.window_cap == 0 {
+            lru::pick_victim(main, &mut self.policy, eviction::SAMPLES, now)
+        } else {
+            lfu::pick_victim(main, &mut self.policy, now)
+        };
+        if let Some(v) = victim {
+            self.evict(Loc::new(Area::Main, v.idx), v.expired);
+            return true;
+        }
+        let window = self.slab.area(Area::Window);
+        if window.is_empty() {
+            return false;
+        }
+        match lru::pick_victim(window, &mut self.policy, eviction::WINDOW_SAMPLES, now) {
+            Some(v) => {
+                self.evict(Loc::new(Area::Window, v.idx), v.expired);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn evict(&mut self, loc: Loc, expired: bool) {
         let reason = if expired {
             Reason::Expired

@@ -93,6 +93,8 @@ pub struct Table {
     hasher: RandomState,
     clock: Arc<dyn Clock>,
     config: TableConfig,
+    /// Where the next [`Table::evict`] starts, so quota eviction spreads over shards.
+    evict_cursor: std::sync::atomic::AtomicUsize,
 }
 
 fn resolve_shards(config: &TableConfig) -> usize {
@@ -143,6 +145,7 @@ impl Table {
             hasher,
             clock,
             config,
+            evict_cursor: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -288,6 +291,31 @@ impl Table {
             n += s.lock().sweep_expired(max_per_shard, &mut now);
         }
         n
+    }
+
+    /// Evicts up to `count` entries by the table's policy, spread over the
+    /// shards, regardless of `max_items`: a tenant over its byte or item
+    /// quota sheds its own entries this way. Returns how many went.
+    pub fn evict(&self, count: u64) -> u64 {
+        let mut evicted = 0;
+        let mut idle_rounds = 0;
+        let shards = self.shards.len();
+        let mut i = self
+            .evict_cursor
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        while evicted < count && idle_rounds < shards {
+            let mut now = LazyNow::new(&*self.clock);
+            if let Some(shard) = self.shards.get(i % shards) {
+                if shard.lock().evict_one(&mut now) {
+                    evicted += 1;
+                    idle_rounds = 0;
+                } else {
+                    idle_rounds += 1;
+                }
+            }
+            i = i.wrapping_add(1);
+        }
+        evicted
     }
 
     /// Counters summed over shards (each shard read under its lock, one at a time).

@@ -455,3 +455,27 @@ proptest! {
         prop_assert_eq!(keys, model.keys().cloned().collect::<Vec<_>>());
     }
 }
+
+#[test]
+fn evict_sheds_entries_beyond_capacity_rules() {
+    let clock = Arc::new(ManualClock::new(0));
+    for policy in [Policy::Lru, Policy::Lfu] {
+        let table = Table::new(
+            TableConfig {
+                max_items: 0,
+                policy,
+                ..TableConfig::default()
+            },
+            clock.clone(),
+        );
+        for i in 0..100u32 {
+            table.insert(&i.to_le_bytes(), b"v", None, SetCondition::Always);
+        }
+        assert_eq!(table.evict(30), 30, "{policy:?}");
+        assert_eq!(table.len(), 70);
+        assert_eq!(table.stats().evictions, 30);
+        assert_eq!(table.evict(1000), 70, "stops when empty");
+        assert!(table.is_empty());
+        assert_eq!(table.evict(5), 0);
+    }
+}
