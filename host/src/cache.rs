@@ -34,6 +34,7 @@ struct Inner {
     catalog: ArcSwap<Catalog>,
     sealer: Sealer,
     max_value_bytes: usize,
+    plugin_permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// What `CACHE.INFO` shows.
@@ -60,16 +61,30 @@ pub struct CacheInfo {
 }
 
 impl Cache {
-    /// A cache over a plain table and a catalog of definitions.
-    pub fn new(plain: Table, catalog: Catalog, sealer: Sealer, max_value_bytes: usize) -> Self {
+    /// A cache over a plain table and a catalog of definitions, whose
+    /// plugins may run `plugin_concurrency` calls at once.
+    pub fn new(
+        plain: Table,
+        catalog: Catalog,
+        sealer: Sealer,
+        max_value_bytes: usize,
+        plugin_concurrency: usize,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 plain,
                 catalog: ArcSwap::from_pointee(catalog),
                 sealer,
                 max_value_bytes,
+                plugin_permits: Arc::new(tokio::sync::Semaphore::new(plugin_concurrency.max(1))),
             }),
         }
+    }
+
+    /// Permits for plugin calls of this cache (one tenant's share of the
+    /// plugin workers), so a neighbour's CPU bomb cannot take every worker.
+    pub fn plugin_permits(&self) -> Arc<tokio::sync::Semaphore> {
+        Arc::clone(&self.inner.plugin_permits)
     }
 
     /// The keyspace of plain `GET`/`SET` (no definition, raw bytes).

@@ -235,6 +235,13 @@ impl Config {
         let mut config = self.clone();
         config.tenants.clear();
         config.plugins = Some(tenant.plugins.clone());
+        // With several tenants, none may keep more than half the cores busy
+        // with plugin calls: a neighbour's CPU bomb then leaves the others
+        // at least half the machine.
+        if config.plugin.tenant_workers == 0 {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            config.plugin.tenant_workers = (cores / 2).max(1);
+        }
         if let Some(bytes) = tenant.max_value_bytes {
             config.max_value_bytes = bytes;
         }

@@ -76,7 +76,13 @@ pub fn build_cache(config: &Config) -> anyhow::Result<Started> {
         },
         Arc::clone(&clock),
     );
-    let cache = Cache::new(plain, catalog, sealer, config.max_value_bytes);
+    let cache = Cache::new(
+        plain,
+        catalog,
+        sealer,
+        config.max_value_bytes,
+        config.plugin.tenant_workers(),
+    );
     let lifecycle = Arc::new(Lifecycle::new(
         cache.clone(),
         runtime,

@@ -7,8 +7,8 @@ use crate::resp::{Frame, Parse, ParseError};
 pub(super) async fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     let name = parse.next_string()?;
     let parts = super::key_parts(parse)?;
-    let cache = cache.clone();
-    let result = match super::off_async(move || cache.remove(&name, &parts)).await {
+    let handle = cache.clone();
+    let result = match super::off_async(cache, move || handle.remove(&name, &parts)).await {
         Ok(result) => result,
         Err(frame) => return Ok(frame),
     };

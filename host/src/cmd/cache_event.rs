@@ -19,9 +19,9 @@ pub(super) async fn run(
         Ok(m) => m,
         Err(e) => return Ok(super::error_frame(&e.into())),
     };
-    let cache = cache.clone();
+    let handle = cache.clone();
     Ok(
-        match super::off_async(move || cache.publish_event(&event, &msgpack)).await {
+        match super::off_async(cache, move || handle.publish_event(&event, &msgpack)).await {
             Ok(Ok(outcome)) => super::invalidation_frame(&outcome),
             Ok(Err(e)) => super::error_frame(&e),
             Err(frame) => frame,

@@ -21,8 +21,8 @@ pub(super) async fn run(
     let result = match cache.get_without_plugin(&name, &parts) {
         Some(result) => result,
         None => {
-            let cache = cache.clone();
-            match super::off_async(move || cache.get(&name, &parts)).await {
+            let handle = cache.clone();
+            match super::off_async(cache, move || handle.get(&name, &parts)).await {
                 Ok(result) => result,
                 Err(frame) => return Ok(frame),
             }

@@ -41,11 +41,12 @@ pub(super) async fn run(
         Ok(m) => m,
         Err(e) => return Ok(super::error_frame(&e.into())),
     };
-    let cache = cache.clone();
-    let result = match super::off_async(move || cache.set(&name, &msgpack, &parts, ttl_ms)).await {
-        Ok(result) => result,
-        Err(frame) => return Ok(frame),
-    };
+    let handle = cache.clone();
+    let result =
+        match super::off_async(cache, move || handle.set(&name, &msgpack, &parts, ttl_ms)).await {
+            Ok(result) => result,
+            Err(frame) => return Ok(frame),
+        };
     Ok(match result {
         Ok(Outcome::Set) => Frame::ok(),
         Ok(Outcome::Rejected { errors }) => super::rejected_frame(&errors),

@@ -9,9 +9,9 @@ use crate::resp::{Frame, Parse, ParseError};
 pub(super) async fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     let name = parse.next_string()?;
     let parts = super::key_parts(parse)?;
-    let cache = cache.clone();
+    let handle = cache.clone();
     Ok(
-        match super::off_async(move || cache.ttl(&name, &parts)).await {
+        match super::off_async(cache, move || handle.ttl(&name, &parts)).await {
             Ok(Ok(Ttl::Missing)) => Frame::Integer(-2),
             Ok(Ok(Ttl::Persistent)) => Frame::Integer(-1),
             Ok(Ok(Ttl::RemainingMs(ms))) => Frame::Integer(i64::try_from(ms).unwrap_or(i64::MAX)),

@@ -43,6 +43,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use crate::cache::Cache;
 use crate::error::CacheError;
 use crate::outcome::Outcome;
 use crate::resp::{Frame, Parse, ParseError, Protocol};
@@ -217,16 +218,30 @@ fn may_manage_plugins(ctx: &Context, session: &Session) -> bool {
     }
 }
 
-/// Runs `work`, which may call a plugin, on tokio's blocking pool.
+/// Runs `work`, which may call a plugin, on tokio's blocking pool, holding
+/// one of `cache`'s plugin permits for as long as it runs.
 ///
 /// Plugin calls are synchronous and may take up to their deadline; the WASI
 /// shims they use block on tokio internally, which is forbidden on async
-/// worker threads. A panic in `work` (a host bug) becomes an error reply for
-/// this command only.
+/// worker threads. The permit bounds how many workers one tenant's calls can
+/// occupy; it moves into the blocking task, so a client that disconnects
+/// mid-call does not free it early. A panic in `work` (a host bug) becomes an
+/// error reply for this command only.
 pub(crate) async fn off_async<T: Send + 'static>(
+    cache: &Cache,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Frame> {
-    tokio::task::spawn_blocking(work).await.map_err(|error| {
+    let permit = cache
+        .plugin_permits()
+        .acquire_owned()
+        .await
+        .map_err(|_| Frame::error("ERR server is shutting down"))?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(|error| {
         tracing::error!(%error, "command failed inside the blocking pool");
         Frame::error("ERR internal error while running the command")
     })

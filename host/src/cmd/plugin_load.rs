@@ -24,7 +24,7 @@ pub(super) async fn run(
     }
     let lifecycle = tenant.lifecycle.clone();
     Ok(
-        match super::off_async(move || lifecycle.load_file(&path)).await {
+        match super::off_async(&tenant.cache, move || lifecycle.load_file(&path)).await {
             Ok(Ok(installed)) => installed_frame(&installed),
             Ok(Err(error)) => Frame::error(format!("PLUGIN {error}")),
             Err(frame) => frame,

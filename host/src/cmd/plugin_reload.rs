@@ -9,7 +9,7 @@ pub(super) async fn run(parse: &mut Parse, tenant: &Tenant) -> Result<Frame, Par
     parse.finish()?;
     let lifecycle = tenant.lifecycle.clone();
     Ok(
-        match super::off_async(move || lifecycle.reload(&name)).await {
+        match super::off_async(&tenant.cache, move || lifecycle.reload(&name)).await {
             Ok(Ok(installed)) => super::plugin_load::installed_frame(&installed),
             Ok(Err(error)) => Frame::error(format!("PLUGIN {error}")),
             Err(frame) => frame,

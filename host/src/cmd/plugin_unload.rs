@@ -8,7 +8,7 @@ pub(super) async fn run(parse: &mut Parse, tenant: &Tenant) -> Result<Frame, Par
     parse.finish()?;
     let lifecycle = tenant.lifecycle.clone();
     Ok(
-        match super::off_async(move || lifecycle.unload(&name)).await {
+        match super::off_async(&tenant.cache, move || lifecycle.unload(&name)).await {
             Ok(Ok(())) => Frame::ok(),
             Ok(Err(error)) => Frame::error(format!("NOCACHE {error}")),
             Err(frame) => frame,

@@ -30,6 +30,9 @@ pub struct PluginLimits {
     pub log_lines_per_call: u32,
     /// Ready instances kept per definition so a call never pays instantiation.
     pub pool_size: usize,
+    /// Plugin calls one tenant may run at once; 0 means half the cores (at
+    /// least one) when tenants are configured, all `workers` otherwise.
+    pub tenant_workers: usize,
     /// Consecutive faults (traps, timeouts, limits) after which a plugin is
     /// quarantined; 0 disables quarantine.
     pub quarantine_after_faults: u32,
@@ -51,6 +54,7 @@ impl Default for PluginLimits {
             max_stack_bytes: 512 << 10,
             log_lines_per_call: 16,
             pool_size: 8,
+            tenant_workers: 0,
             quarantine_after_faults: 5,
             quarantine_ms: 30_000,
             workers: std::thread::available_parallelism().map_or(4, |n| 2 * n.get()),
@@ -59,6 +63,14 @@ impl Default for PluginLimits {
 }
 
 impl PluginLimits {
+    /// The concurrent plugin calls a tenant's cache gets (see `tenant_workers`).
+    pub fn tenant_workers(&self) -> usize {
+        match self.tenant_workers {
+            0 => self.workers.max(1),
+            n => n,
+        }
+    }
+
     /// The call budget as a `Duration`.
     pub fn call_timeout(&self) -> Duration {
         Duration::from_millis(self.call_timeout_ms.max(1))
