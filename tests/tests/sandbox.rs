@@ -17,6 +17,7 @@ const FIXTURES: &[&str] = &[
     "fixture_stack_overflow",
     "fixture_bad_import",
     "fixture_wrong_world",
+    "fixture_spin_describe",
 ];
 
 fn start() -> Result<(Server, tempfile::TempDir)> {
