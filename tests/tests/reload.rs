@@ -279,3 +279,45 @@ fn fifty_reloads_under_load_lose_no_request() -> Result<()> {
     );
     Ok(())
 }
+
+/// Reload latency through the watcher: a new file atomically renamed into the
+/// plugin directory, to the first request answered by the new version.
+/// Includes the watcher's 100 ms debounce.
+#[test]
+fn watcher_reload_latency() -> Result<()> {
+    let (server, dir) = start(true)?;
+    let mut con = server.client()?;
+    let target = dir.path().join("fixture_reload_v1.wasm");
+    let staging = dir.path().join("staging.tmp");
+    let mut latencies = Vec::new();
+    for round in 0..10 {
+        let (artifact, want) = if round % 2 == 0 {
+            ("fixture_reload_v1_1", "1.1.0")
+        } else {
+            ("fixture_reload_v1", "1.0.0")
+        };
+        std::fs::copy(plugin_artifact(artifact), &staging)?;
+        let started = Instant::now();
+        std::fs::rename(&staging, &target)?;
+        loop {
+            if version(&mut con)? == want {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                return Err(anyhow!(
+                    "round {round}: {want} never served; log:\n{}",
+                    server.log()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    let p50 = latencies[latencies.len() / 2];
+    let p99 = latencies[latencies.len() - 1];
+    println!(
+        "reload latency (file change to first request on the new version) p50 {p50:?} p99 {p99:?}"
+    );
+    Ok(())
+}
