@@ -41,6 +41,22 @@ enum PluginCommand {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Scaffold a ready-to-build plugin project.
+    New {
+        /// Lower-kebab-case name (`user-cache`); the cache is its PascalCase.
+        name: String,
+        /// Language of the project.
+        #[arg(long, default_value = "rust")]
+        lang: String,
+        /// Where to create it.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Build a plugin project into a component; prints its path.
+    Build {
+        /// The project directory.
+        dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -80,6 +96,15 @@ fn main() -> anyhow::Result<()> {
                 None => Config::default(),
             };
             print!("{}", hoard::check::check(&file, &config)?);
+            Ok(())
+        }
+        Command::Plugin(PluginCommand::New { name, lang, dir }) => {
+            let root = hoard::scaffold::new_plugin(&name, &lang, &dir)?;
+            println!("created {}", root.display());
+            Ok(())
+        }
+        Command::Plugin(PluginCommand::Build { dir }) => {
+            println!("{}", hoard::plugin_build::build_plugin(&dir)?.display());
             Ok(())
         }
     }

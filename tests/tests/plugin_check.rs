@@ -48,3 +48,63 @@ fn refused_plugins_exit_non_zero_with_the_reason() -> Result<()> {
     assert!(ok, "a trap only on a magic word still loads: {text}");
     Ok(())
 }
+
+/// `plugin new` → `plugin build` → `plugin check` for a Rust project: the
+/// scaffold builds and loads untouched.
+#[test]
+fn a_new_rust_plugin_builds_and_passes_check() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let status = Command::new(hoard_bin()?)
+        .args(["plugin", "new", "scaffold-probe", "--lang", "rust", "--dir"])
+        .arg(dir.path())
+        .status()?;
+    assert!(status.success());
+    assert!(
+        dir.path()
+            .join("scaffold-probe/wit/definition.wit")
+            .exists()
+    );
+
+    // Share the plugins' target directory so wit-bindgen is not rebuilt.
+    let target = hoard_tests::workspace_root().join("plugins/target");
+    let output = Command::new(hoard_bin()?)
+        .args(["plugin", "build"])
+        .arg(dir.path().join("scaffold-probe"))
+        .env("CARGO_TARGET_DIR", &target)
+        .output()?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let wasm = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(wasm.ends_with("scaffold_probe.wasm"), "{wasm}");
+
+    let output = Command::new(hoard_bin()?)
+        .args(["plugin", "check", &wasm])
+        .env("HOARD_LOG", "warn")
+        .output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        text.contains("ScaffoldProbe (scaffold-probe@0.1.0)"),
+        "{text}"
+    );
+    assert!(text.contains("-> \"ScaffoldProbe:42\""), "{text}");
+
+    let refused = Command::new(hoard_bin()?)
+        .args(["plugin", "new", "Bad Name", "--dir"])
+        .arg(dir.path())
+        .output()?;
+    assert!(!refused.status.success());
+    let refused = Command::new(hoard_bin()?)
+        .args(["plugin", "new", "other", "--lang", "cobol", "--dir"])
+        .arg(dir.path())
+        .output()?;
+    assert!(!refused.status.success());
+    Ok(())
+}
