@@ -135,10 +135,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if config.watch_plugins {
         for tenant in tenants.all() {
             if let Some(dir) = &tenant.plugins_dir {
-                watchers.push(hoard::watcher::watch(
-                    &dir.canonicalize()?,
-                    Arc::clone(&tenant.lifecycle),
-                )?);
+                watchers.push(hoard::watcher::watch(dir, Arc::clone(&tenant.lifecycle))?);
             }
         }
     }

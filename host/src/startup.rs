@@ -102,7 +102,10 @@ pub fn build_tenants(config: &Config) -> anyhow::Result<Tenants> {
             String::new(),
             started.cache,
             started.lifecycle,
-            config.plugins.clone(),
+            config
+                .plugins
+                .as_ref()
+                .and_then(|dir| dir.canonicalize().ok()),
             None,
             0,
             Quota::default(),

@@ -26,7 +26,8 @@ pub struct Tenant {
     pub cache: Cache,
     /// Its plugins' lifecycle.
     pub lifecycle: Arc<Lifecycle>,
-    /// Its plugin directory, the only place `PLUGIN.LOAD` may read from.
+    /// Its plugin directory (canonical, as the watcher and the sources'
+    /// labels need it), the only place a tenant's `PLUGIN.LOAD` may read from.
     pub plugins_dir: Option<PathBuf>,
     password_sha256: Option<String>,
     max_connections: usize,

@@ -188,12 +188,12 @@ pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) ->
         "PLUGIN.LIST" => plugin_list::run(&mut parse, &tenant),
         _ => Ok(Frame::error(format!(
             "ERR unknown command '{}', with args beginning with: {}",
-            printable(&name.to_ascii_lowercase()),
+            printable(&name.to_ascii_lowercase(), 128),
             parse
                 .rest()
                 .iter()
                 .take(8)
-                .map(|a| format!("'{}'", printable(&String::from_utf8_lossy(a))))
+                .map(|a| format!("'{}'", printable(&String::from_utf8_lossy(a), 128)))
                 .collect::<Vec<_>>()
                 .join(" ")
         ))),
@@ -269,10 +269,10 @@ fn select(parse: &mut Parse) -> Result<Frame, ParseError> {
     })
 }
 
-/// Keeps error messages on one printable line and short.
-fn printable(text: &str) -> String {
+/// Keeps error messages on one printable line and at most `max` characters.
+fn printable(text: &str, max: usize) -> String {
     text.chars()
-        .take(128)
+        .take(max)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
 }
@@ -286,19 +286,12 @@ pub(crate) fn error_frame(error: &CacheError) -> Frame {
         CacheError::TooLarge { .. } => "QUOTA",
         CacheError::Wire(_) | CacheError::Envelope(_) => "ERR",
     };
-    Frame::error(format!("{prefix} {}", printable_long(&error.to_string())))
+    Frame::error(format!("{prefix} {}", printable(&error.to_string(), 2048)))
 }
 
 /// The reply for a value the definition refused.
 pub(crate) fn rejected_frame(errors: &[String]) -> Frame {
-    Frame::error(format!("INVALID {}", printable_long(&errors.join("; "))))
-}
-
-fn printable_long(text: &str) -> String {
-    text.chars()
-        .take(2048)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    Frame::error(format!("INVALID {}", printable(&errors.join("; "), 2048)))
 }
 
 /// Reads the remaining arguments as key parts (UTF-8 strings), at least one.

@@ -56,10 +56,11 @@ pub(super) fn installed_frame(installed: &Installed) -> Frame {
     ])
 }
 
-/// Whether `path` resolves to a file inside `dir` (symlinks and `..` resolved).
+/// Whether `path` resolves to a file inside `dir` (symlinks and `..`
+/// resolved; `dir` is already canonical, see `Tenant::plugins_dir`).
 fn inside(path: &Path, dir: Option<&Path>) -> bool {
     let (Some(dir), Ok(path)) = (dir, path.canonicalize()) else {
         return false;
     };
-    dir.canonicalize().is_ok_and(|dir| path.starts_with(dir))
+    path.starts_with(dir)
 }

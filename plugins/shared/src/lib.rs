@@ -332,6 +332,15 @@ pub fn is_magic_value(value: &[u8], word: &str) -> bool {
     matches!(decode(value), Ok(Value::Str(s)) if s == word)
 }
 
+/// Loops forever in a way the optimizer cannot delete: the CPU bomb of the
+/// spin fixtures, which the host must interrupt at the call deadline.
+pub fn spin_forever() -> ! {
+    let mut n = 0u64;
+    loop {
+        n = core::hint::black_box(n.wrapping_add(1));
+    }
+}
+
 /// The `id` of an event payload map like `{"id": "1"}`, checked to be
 /// usable as a key part (the cycle fixtures' payload).
 pub fn payload_id(payload: &[u8]) -> Result<String, String> {
