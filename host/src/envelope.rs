@@ -78,7 +78,7 @@ pub fn unpack(
     }
 }
 
-/// Whether an entry was stored compressed / encrypted (for tests and `CACHE.INFO`).
+/// Whether an entry was stored compressed / encrypted (for tests and diagnostics).
 pub fn flags_of(stored: &[u8]) -> (bool, bool) {
     let flags = stored.first().copied().unwrap_or(0);
     (flags & COMPRESSED != 0, flags & ENCRYPTED != 0)
