@@ -13,7 +13,7 @@ use anyhow::Context;
 use crate::config::Config;
 use crate::definition::Definition;
 use crate::l1::{ExpiryMode, Policy};
-use crate::plugin::{LoadedPlugin, PluginRuntime};
+use crate::plugin::{LoadedPlugin, PluginRuntime, WasiPolicy};
 
 /// Metadata key under which a plugin may declare sample key parts
 /// (comma-separated) for the check to time `generate-key` with.
@@ -39,7 +39,19 @@ pub fn check(path: &Path, config: &Config) -> anyhow::Result<String> {
         origin.size, origin.sha256
     );
     let _ = writeln!(out, "compile     {:.1} ms", ms(origin.compile_time));
-    let _ = writeln!(out, "imports     {}", origin.imports.join(", "));
+    let (inert, granted): (Vec<&str>, Vec<&str>) = origin
+        .imports
+        .iter()
+        .map(String::as_str)
+        .partition(|name| WasiPolicy::is_inert(name));
+    let _ = writeln!(out, "imports     {}", granted.join(", "));
+    if !inert.is_empty() {
+        let _ = writeln!(
+            out,
+            "inert       {} (linked, but no files, no network; sleeps cut to the call budget)",
+            inert.join(", ")
+        );
+    }
     describe(&mut out, d);
 
     let parts: Vec<String> = d

@@ -7,9 +7,14 @@ use anyhow::Result;
 use hoard_tests::{hoard_bin, plugin_artifact};
 
 fn check(name: &str) -> Result<(bool, String)> {
+    check_with(name, &[])
+}
+
+fn check_with(name: &str, args: &[&std::ffi::OsStr]) -> Result<(bool, String)> {
     let output = Command::new(hoard_bin()?)
         .args(["plugin", "check"])
         .arg(plugin_artifact(name))
+        .args(args)
         .env("HOARD_LOG", "warn")
         .env("RUST_BACKTRACE", "0")
         .output()?;
@@ -34,9 +39,18 @@ fn a_good_plugin_gets_a_report_and_exit_zero() -> Result<()> {
 
 #[test]
 fn refused_plugins_exit_non_zero_with_the_reason() -> Result<()> {
-    let (ok, text) = check("fixture_bad_import")?;
+    let config = tempfile::NamedTempFile::new()?;
+    std::fs::write(config.path(), "[plugin]\nwasi = \"minimal\"\n")?;
+    let (ok, text) = check_with(
+        "fixture_bad_import",
+        &["--config".as_ref(), config.path().as_os_str()],
+    )?;
     assert!(!ok, "{text}");
     assert!(text.contains("wasi:filesystem"), "{text}");
+    // Under the default policy the same imports load, reported as inert.
+    let (ok, text) = check("fixture_bad_import")?;
+    assert!(ok, "{text}");
+    assert!(text.contains("inert"), "{text}");
     let (ok, text) = check("fixture_wrong_world")?;
     assert!(!ok, "{text}");
     assert!(

@@ -128,8 +128,8 @@ fn minor_versions_keep_entries_major_versions_drop_them_broken_builds_change_not
     std::fs::write(broken.path(), b"\0asm\x0d\0\x01\0garbage")?;
     let err = load(&mut con, broken.path()).unwrap_err();
     assert_eq!(error_code(&err), "PLUGIN");
-    let err = load(&mut con, &plugin_artifact("fixture_bad_import")).unwrap_err();
-    assert!(err.to_string().contains("wasi:filesystem"), "{err}");
+    let err = load(&mut con, &plugin_artifact("fixture_wrong_world")).unwrap_err();
+    assert!(err.to_string().contains("does not implement"), "{err}");
     assert_eq!(version(&mut con)?, "1.1.0");
     let kept: Option<String> = redis::cmd("CACHE.GET")
         .arg("ReloadCache")

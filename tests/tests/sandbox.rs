@@ -18,6 +18,7 @@ const FIXTURES: &[&str] = &[
     "fixture_bad_import",
     "fixture_wrong_world",
     "fixture_spin_describe",
+    "fixture_sleep",
 ];
 
 fn start() -> Result<(Server, tempfile::TempDir)> {
@@ -161,22 +162,61 @@ fn huge_outputs_are_cut_off() -> Result<()> {
 }
 
 #[test]
-fn forbidden_imports_are_refused_at_load_naming_the_import() -> Result<()> {
+fn inert_wasi_imports_load_but_reach_no_file() -> Result<()> {
     let (server, _dir) = start()?;
     let mut con = server.client()?;
     let list: HashMap<String, String> = redis::cmd("CACHE.LIST").query(&mut con)?;
-    assert!(!list.contains_key("BadImportCache"), "{list:?}");
-    assert!(list.contains_key("UserCache"));
-    assert!(list.contains_key("SpinCache"));
+    assert!(list.contains_key("BadImportCache"), "{list:?}");
+    // The plugin tries std::fs::read("/etc/passwd"): there is no preopened
+    // directory, so the read fails inside the guest and nothing leaks.
+    let err = redis::cmd("CACHE.KEY")
+        .arg("BadImportCache")
+        .arg("passwd")
+        .query::<String>(&mut con)
+        .unwrap_err();
+    assert_eq!(error_code(&err), "BADKEY", "{err}");
+    assert!(!err.to_string().contains("root:"), "{err}");
+    still_serves(&mut con, "BadImportCache", "BadImportCache")?;
+    // A component of another world is refused, naming the mismatch.
+    assert!(!list.contains_key("WrongWorldCache"), "{list:?}");
     let log = server.log();
-    assert!(log.contains("fixture_bad_import.wasm"), "{log}");
-    assert!(log.contains("wasi:filesystem"), "{log}");
-    // A component of another world is refused too, naming the mismatch.
     assert!(log.contains("fixture_wrong_world.wasm"), "{log}");
     assert!(
         log.contains("does not implement the hoard:definition@0.1.0"),
         "{log}"
     );
+    Ok(())
+}
+
+#[test]
+fn the_minimal_policy_refuses_file_imports_at_load_naming_them() -> Result<()> {
+    let dir = plugin_dir(&["user_cache", "fixture_bad_import"])?;
+    let server = Server::start_with(ServerOptions {
+        plugins: Some(dir.path().to_path_buf()),
+        config: Some("[plugin]\nwasi = \"minimal\"\n".into()),
+        ..Default::default()
+    })?;
+    let mut con = server.client()?;
+    let list: HashMap<String, String> = redis::cmd("CACHE.LIST").query(&mut con)?;
+    assert!(!list.contains_key("BadImportCache"), "{list:?}");
+    assert!(list.contains_key("UserCache"));
+    let log = server.log();
+    assert!(log.contains("fixture_bad_import.wasm"), "{log}");
+    assert!(log.contains("wasi:filesystem"), "{log}");
+    Ok(())
+}
+
+#[test]
+fn a_sleeping_plugin_is_cut_to_its_budget() -> Result<()> {
+    let (server, _dir) = start()?;
+    let mut con = server.client()?;
+    // An hour's sleep inside a WASI host call: the host caps it at the call
+    // budget (200 ms here), then the deadline traps the guest.
+    let err = key_error(&mut con, "SleepCache", "sleep")?;
+    assert_eq!(error_code(&err), "PLUGIN", "{err}");
+    assert!(err.to_string().contains("time"), "{err}");
+    still_serves(&mut con, "SleepCache", "SleepCache")?;
+    still_serves(&mut con, "UserCache", "User")?;
     Ok(())
 }
 

@@ -2,15 +2,36 @@
 //! the plugin is loaded, before any of its code runs.
 //!
 //! A definition needs a log and a clock, which `hoard:definition/host`
-//! provides. The Rust standard library on `wasm32-wasip2` also imports
-//! `wasi:cli` and `wasi:io` for stdio, environment and exit; those are linked
-//! to an empty context (no environment, no arguments, stdin empty, output
-//! discarded). Everything else — files, sockets, clocks, randomness, HTTP — is
-//! refused, with the offending import named in the error.
+//! provides, so the strictest policy ([`WasiPolicy::Minimal`]) allows only
+//! that plus the `wasi:cli` and `wasi:io` stdio the Rust standard library
+//! imports, linked to an empty context (no environment, no arguments, stdin
+//! empty, output discarded).
+//!
+//! Guests built by componentize-py embed a whole CPython, whose runtime
+//! imports files, sockets, clocks and randomness whether the plugin uses them
+//! or not. [`WasiPolicy::Inert`] (the default) lets such a guest load because
+//! none of those imports grants anything: the filesystem has no preopened
+//! directory, every socket operation is denied, and a sleep is cut to the
+//! call's deadline (see `runtime.rs`). Randomness and the clocks are real.
+//! Everything outside WASI 0.2 — HTTP, or any interface the host does not
+//! know — is refused under either policy, with the offending import named.
 
-/// Interfaces a plugin may import, as `namespace:package/interface`
+use serde::Deserialize;
+
+/// Which WASI interfaces a plugin may import; `[plugin] wasi` in the config.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum WasiPolicy {
+    /// stdio, environment and exit only (what Rust's std needs).
+    Minimal,
+    /// Also clocks, randomness, and files and sockets that grant nothing.
+    #[default]
+    Inert,
+}
+
+/// Interfaces any plugin may import, as `namespace:package/interface`
 /// (any `@version` of them is accepted where the version is listed as `*`).
-const ALLOWED: &[(&str, &str)] = &[
+const MINIMAL: &[(&str, &str)] = &[
     ("hoard:definition/host", "0.1.0"),
     ("hoard:definition/types", "0.1.0"),
     ("wasi:io/error", "0.2.*"),
@@ -28,32 +49,70 @@ const ALLOWED: &[(&str, &str)] = &[
     ("wasi:cli/terminal-stderr", "0.2.*"),
 ];
 
-/// Human-readable list of the allowed imports, for errors and documentation.
-pub fn allowed_imports() -> Vec<String> {
-    ALLOWED
-        .iter()
-        .map(|(name, version)| format!("{name}@{version}"))
-        .collect()
-}
+/// Interfaces [`WasiPolicy::Inert`] adds: linked, but granting nothing.
+const INERT: &[(&str, &str)] = &[
+    ("wasi:clocks/monotonic-clock", "0.2.*"),
+    ("wasi:clocks/wall-clock", "0.2.*"),
+    ("wasi:random/random", "0.2.*"),
+    ("wasi:random/insecure", "0.2.*"),
+    ("wasi:random/insecure-seed", "0.2.*"),
+    ("wasi:filesystem/types", "0.2.*"),
+    ("wasi:filesystem/preopens", "0.2.*"),
+    ("wasi:sockets/network", "0.2.*"),
+    ("wasi:sockets/instance-network", "0.2.*"),
+    ("wasi:sockets/tcp", "0.2.*"),
+    ("wasi:sockets/tcp-create-socket", "0.2.*"),
+    ("wasi:sockets/udp", "0.2.*"),
+    ("wasi:sockets/udp-create-socket", "0.2.*"),
+    ("wasi:sockets/ip-name-lookup", "0.2.*"),
+];
 
-/// Whether one import name (`wasi:io/streams@0.2.4`) is on the allowlist.
-pub fn is_allowed(import: &str) -> bool {
-    let (name, version) = import.split_once('@').unwrap_or((import, ""));
-    ALLOWED.iter().any(|(allowed, pattern)| {
-        *allowed == name
-            && match pattern.strip_suffix('*') {
-                Some(prefix) => version.starts_with(prefix),
-                None => version == *pattern,
-            }
-    })
-}
+impl WasiPolicy {
+    fn lists(self) -> &'static [&'static [(&'static str, &'static str)]] {
+        match self {
+            WasiPolicy::Minimal => &[MINIMAL],
+            WasiPolicy::Inert => &[MINIMAL, INERT],
+        }
+    }
 
-/// Every import not on the allowlist, in the component's order.
-pub fn forbidden<'a>(imports: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
-    imports
-        .into_iter()
-        .filter(|name| !is_allowed(name))
-        .collect()
+    /// Human-readable list of the allowed imports, for errors and documentation.
+    pub fn allowed_imports(self) -> Vec<String> {
+        self.lists()
+            .iter()
+            .flat_map(|list| list.iter())
+            .map(|(name, version)| format!("{name}@{version}"))
+            .collect()
+    }
+
+    /// Whether one import name (`wasi:io/streams@0.2.4`) is allowed.
+    pub fn is_allowed(self, import: &str) -> bool {
+        let (name, version) = import.split_once('@').unwrap_or((import, ""));
+        self.lists()
+            .iter()
+            .flat_map(|list| list.iter())
+            .any(|(allowed, pattern)| {
+                *allowed == name
+                    && match pattern.strip_suffix('*') {
+                        Some(prefix) => version.starts_with(prefix),
+                        None => version == *pattern,
+                    }
+            })
+    }
+
+    /// Every import not allowed, in the component's order.
+    pub fn forbidden<'a>(self, imports: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+        imports
+            .into_iter()
+            .filter(|name| !self.is_allowed(name))
+            .collect()
+    }
+
+    /// Whether an allowed import is one that is linked but grants nothing,
+    /// so reports can tell a plugin's author which imports are inert.
+    pub fn is_inert(import: &str) -> bool {
+        let name = import.split_once('@').map_or(import, |(name, _)| name);
+        INERT.iter().any(|(inert, _)| *inert == name)
+    }
 }
 
 #[cfg(test)]
@@ -61,17 +120,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn allowlist_accepts_host_and_stdio_only() {
-        assert!(is_allowed("hoard:definition/host@0.1.0"));
-        assert!(is_allowed("wasi:io/streams@0.2.4"));
-        assert!(is_allowed("wasi:cli/environment@0.2.0"));
-        assert!(!is_allowed("hoard:definition/host@0.2.0"));
-        assert!(!is_allowed("wasi:filesystem/types@0.2.4"));
-        assert!(!is_allowed("wasi:sockets/tcp@0.2.4"));
-        assert!(!is_allowed("wasi:clocks/wall-clock@0.2.4"));
-        assert!(!is_allowed("wasi:random/random@0.2.4"));
-        assert!(!is_allowed("wasi:io/streams@0.3.0"));
-        assert!(!is_allowed("wasi:io/streams"));
+    fn minimal_accepts_host_and_stdio_only() {
+        let p = WasiPolicy::Minimal;
+        assert!(p.is_allowed("hoard:definition/host@0.1.0"));
+        assert!(p.is_allowed("wasi:io/streams@0.2.4"));
+        assert!(p.is_allowed("wasi:cli/environment@0.2.0"));
+        assert!(!p.is_allowed("hoard:definition/host@0.2.0"));
+        assert!(!p.is_allowed("wasi:filesystem/types@0.2.4"));
+        assert!(!p.is_allowed("wasi:sockets/tcp@0.2.4"));
+        assert!(!p.is_allowed("wasi:clocks/wall-clock@0.2.4"));
+        assert!(!p.is_allowed("wasi:random/random@0.2.4"));
+        assert!(!p.is_allowed("wasi:io/streams@0.3.0"));
+        assert!(!p.is_allowed("wasi:io/streams"));
+    }
+
+    #[test]
+    fn inert_adds_linked_but_empty_interfaces_and_nothing_else() {
+        let p = WasiPolicy::Inert;
+        assert!(p.is_allowed("wasi:filesystem/preopens@0.2.0"));
+        assert!(p.is_allowed("wasi:sockets/tcp-create-socket@0.2.6"));
+        assert!(p.is_allowed("wasi:clocks/monotonic-clock@0.2.4"));
+        assert!(p.is_allowed("wasi:random/insecure-seed@0.2.4"));
+        assert!(!p.is_allowed("wasi:http/outgoing-handler@0.2.4"));
+        assert!(!p.is_allowed("wasi:filesystem/preopens@0.3.0"));
+        assert!(!p.is_allowed("evil:net/raw@1.0.0"));
+        assert!(WasiPolicy::is_inert("wasi:sockets/udp@0.2.0"));
+        assert!(!WasiPolicy::is_inert("wasi:io/streams@0.2.0"));
+        assert_eq!(WasiPolicy::default(), WasiPolicy::Inert);
     }
 
     #[test]
@@ -82,12 +157,20 @@ mod tests {
             "wasi:filesystem/preopens@0.2.4",
         ];
         assert_eq!(
-            forbidden(imports),
+            WasiPolicy::Minimal.forbidden(imports),
             vec![
                 "wasi:clocks/wall-clock@0.2.4",
                 "wasi:filesystem/preopens@0.2.4"
             ]
         );
-        assert!(forbidden(["wasi:io/error@0.2.4"]).is_empty());
+        assert!(
+            WasiPolicy::Minimal
+                .forbidden(["wasi:io/error@0.2.4"])
+                .is_empty()
+        );
+        assert_eq!(
+            WasiPolicy::Inert.forbidden(["wasi:http/types@0.2.4", "wasi:io/error@0.2.4"]),
+            vec!["wasi:http/types@0.2.4"]
+        );
     }
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::imports::WasiPolicy;
+
 /// Bounds on what one plugin instance may use.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -41,6 +43,8 @@ pub struct PluginLimits {
     /// Threads that run plugin calls (all definitions together); default
     /// twice the cores. A call that spins holds one for its deadline.
     pub workers: usize,
+    /// Which WASI interfaces a plugin may import (see `imports.rs`).
+    pub wasi: WasiPolicy,
 }
 
 impl Default for PluginLimits {
@@ -58,6 +62,7 @@ impl Default for PluginLimits {
             quarantine_after_faults: 5,
             quarantine_ms: 30_000,
             workers: std::thread::available_parallelism().map_or(4, |n| 2 * n.get()),
+            wasi: WasiPolicy::default(),
         }
     }
 }

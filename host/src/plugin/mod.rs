@@ -30,7 +30,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 pub use artifact::{ArtifactSource, sha256_hex};
 pub use error::{LoadError, PluginError};
-pub use imports::allowed_imports;
+pub use imports::WasiPolicy;
 pub use limits::PluginLimits;
 pub use pool::CallCounters;
 pub use runtime::PluginRuntime;
@@ -89,11 +89,12 @@ impl LoadedPlugin {
             .imports(&runtime.engine)
             .map(|(name, _)| name.to_owned())
             .collect();
-        let forbidden = imports::forbidden(imports.iter().map(String::as_str));
+        let policy = runtime.limits().wasi;
+        let forbidden = policy.forbidden(imports.iter().map(String::as_str));
         if !forbidden.is_empty() {
             return Err(LoadError::ForbiddenImport {
                 imports: forbidden.join("`, `"),
-                allowed: allowed_imports().join(", "),
+                allowed: policy.allowed_imports().join(", "),
             });
         }
         let pre = runtime

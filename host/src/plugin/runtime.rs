@@ -11,8 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use wasmtime::StoreContextMut;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
+use wasmtime_wasi::clocks::WasiClocksView;
+use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 
 use super::bindings::Plugin;
 use super::limits::PluginLimits;
@@ -20,6 +23,46 @@ use super::state::PluginState;
 
 /// How often the epoch advances; deadlines are counted in these ticks.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(2);
+
+/// The WASI clocks package version wasmtime-wasi links; an import of any
+/// older 0.2 version resolves to it.
+const CLOCKS: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+/// Replaces WASI's two ways to sleep with versions cut to the call budget.
+///
+/// Epoch interruption cannot reach into a host function, and the sync WASI
+/// shims block the calling thread while a guest waits on a clock pollable:
+/// a `time.sleep(3600)` would hold a plugin worker for an hour. Capped, a
+/// sleep ends by the call's deadline, and the guest's next instruction traps.
+fn cap_sleeps(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(CLOCKS)?;
+    clock.func_wrap(
+        "subscribe-duration",
+        |mut store: StoreContextMut<'_, PluginState>, (nanos,): (u64,)| {
+            let state = store.data_mut();
+            let nanos = nanos.min(cap_nanos(state.sleep_cap));
+            monotonic_clock::Host::subscribe_duration(&mut state.clocks(), nanos).map(|r| (r,))
+        },
+    )?;
+    clock.func_wrap(
+        "subscribe-instant",
+        |mut store: StoreContextMut<'_, PluginState>, (when,): (u64,)| {
+            let state = store.data_mut();
+            let cap = cap_nanos(state.sleep_cap);
+            let mut clocks = state.clocks();
+            let now = monotonic_clock::Host::now(&mut clocks)?;
+            let nanos = when.saturating_sub(now).min(cap);
+            monotonic_clock::Host::subscribe_duration(&mut clocks, nanos).map(|r| (r,))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+fn cap_nanos(cap: Duration) -> u64 {
+    u64::try_from(cap.as_nanos()).unwrap_or(u64::MAX)
+}
 
 /// Engine, linker and ticker, shared by every loaded plugin.
 pub struct PluginRuntime {
@@ -48,6 +91,8 @@ impl PluginRuntime {
             .map_err(|e| super::LoadError::Artifact(format!("linking WASI: {e:#}")))?;
         Plugin::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |s| s)
             .map_err(|e| super::LoadError::Artifact(format!("linking host: {e:#}")))?;
+        cap_sleeps(&mut linker)
+            .map_err(|e| super::LoadError::Artifact(format!("linking clocks: {e:#}")))?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&ticker_stop);

@@ -6,7 +6,7 @@
 //! functions, so a host function that waited would make a plugin unbounded.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -25,15 +25,29 @@ pub(crate) struct PluginState {
     plugin_id: Arc<str>,
     log_budget: u32,
     log_lines_per_call: u32,
+    /// Longest a guest may wait on a WASI clock in one go: just past the call budget.
+    pub(super) sleep_cap: Duration,
 }
 
 impl PluginState {
-    pub(super) fn new(plugin_id: Arc<str>, memory_bytes: usize, log_lines_per_call: u32) -> Self {
-        // No preopens, no environment, no arguments, no inherited stdio, no
-        // network: the builder's defaults grant nothing, and the import
-        // allowlist refuses the interfaces that could use them anyway.
-        let wasi = WasiCtxBuilder::new().build();
+    pub(super) fn new(
+        plugin_id: Arc<str>,
+        memory_bytes: usize,
+        log_lines_per_call: u32,
+        sleep_cap: Duration,
+    ) -> Self {
+        // No preopens, no environment, no arguments, no inherited stdio, and
+        // every socket operation denied (said explicitly rather than trusting
+        // the builder's defaults): an import of wasi:filesystem or
+        // wasi:sockets that the allowlist lets through reaches nothing.
+        let wasi = WasiCtxBuilder::new()
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
+            .build();
         Self {
+            sleep_cap,
             wasi,
             table: ResourceTable::new(),
             limiter: GuestLimiter::new(memory_bytes),
