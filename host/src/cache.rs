@@ -13,7 +13,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::catalog::{Catalog, DefinedCache};
-use crate::definition::Definition;
+use crate::definition::{Definition, EventError, Invalidation};
 use crate::encryption::Sealer;
 use crate::envelope;
 use crate::error::CacheError;
@@ -177,24 +177,8 @@ impl Cache {
         let cache = Self::find(&self.catalog(), name)?;
         let definition = cache.definition();
         let key = cache.key(parts)?;
-        if wire::is_nil(value) && !definition.allow_null {
+        if let Err(errors) = verdict(&cache, name, value)? {
             cache.count_reject();
-            return Ok(Outcome::Rejected {
-                errors: vec![format!("{name} does not allow null values")],
-            });
-        }
-        let verdict = cache
-            .plugin()
-            .validate(value)
-            .map_err(|error| CacheError::Plugin {
-                cache: name.to_owned(),
-                error,
-            })?;
-        if let Err(mut errors) = verdict {
-            cache.count_reject();
-            if errors.is_empty() {
-                errors.push("rejected by the definition".to_owned());
-            }
             return Ok(Outcome::Rejected { errors });
         }
         let ttl = definition.effective_ttl_ms(ttl_ms);
@@ -235,6 +219,36 @@ impl Cache {
     /// The key the plugin makes of `parts` (what `CACHE.KEY` shows).
     pub fn key(&self, name: &str, parts: &[String]) -> Result<String, CacheError> {
         Self::find(&self.catalog(), name)?.key(parts)
+    }
+
+    /// Whether `value` (MessagePack) would be stored, without storing it
+    /// (what `CACHE.VALIDATE` shows): `Err` lists every reason it would not.
+    pub fn check_value(
+        &self,
+        name: &str,
+        value: &[u8],
+    ) -> Result<Result<(), Vec<String>>, CacheError> {
+        let cache = Self::find(&self.catalog(), name)?;
+        verdict(&cache, name, value)
+    }
+
+    /// What `event` would invalidate in one cache, without invalidating
+    /// anything (what `CACHE.PLAN` shows): the plugin's own answer, before
+    /// the host expands patterns or follows the cascade.
+    pub fn plan(
+        &self,
+        name: &str,
+        event: &str,
+        payload: &[u8],
+    ) -> Result<Result<Invalidation, EventError>, CacheError> {
+        let cache = Self::find(&self.catalog(), name)?;
+        cache
+            .plugin()
+            .on_event(event, payload)
+            .map_err(|error| CacheError::Plugin {
+                cache: name.to_owned(),
+                error,
+            })
     }
 
     /// Publishes a domain event (payload MessagePack) to every cache that listens.
@@ -290,4 +304,29 @@ impl Cache {
         }
         removed
     }
+}
+
+/// The host's and the plugin's verdict on a value: nulls first (a host
+/// rule), then the plugin's `validate`. A refusal always has a reason.
+fn verdict(
+    cache: &DefinedCache,
+    name: &str,
+    value: &[u8],
+) -> Result<Result<(), Vec<String>>, CacheError> {
+    if wire::is_nil(value) && !cache.definition().allow_null {
+        return Ok(Err(vec![format!("{name} does not allow null values")]));
+    }
+    let verdict = cache
+        .plugin()
+        .validate(value)
+        .map_err(|error| CacheError::Plugin {
+            cache: name.to_owned(),
+            error,
+        })?;
+    Ok(verdict.map_err(|mut errors| {
+        if errors.is_empty() {
+            errors.push("rejected by the definition".to_owned());
+        }
+        errors
+    }))
 }

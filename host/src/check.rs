@@ -4,16 +4,18 @@
 //! say before deploying. Returns an error (non-zero exit) on any failure.
 
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::definition::Definition;
+use crate::conformance::{self, Plan, Subject, SubjectError, Suite, Verdict};
+use crate::definition::{Definition, KeyError};
 use crate::l1::{ExpiryMode, Policy};
 use crate::plugin::{LoadedPlugin, PluginRuntime, WasiPolicy};
+use crate::wire;
 
 /// Metadata key under which a plugin may declare sample key parts
 /// (comma-separated) for the check to time `generate-key` with.
@@ -22,8 +24,18 @@ pub const SAMPLE_PARTS_KEY: &str = "check.key-parts";
 /// Calls timed per export.
 const TIMED_CALLS: u32 = 1000;
 
-/// Loads `path` with `config`'s limits and returns the report text.
-pub fn check(path: &Path, config: &Config) -> anyhow::Result<String> {
+/// The file a plugin project declares its conformance suite in; `check`
+/// finds it beside the component or in a directory above it (a project's
+/// `target/` output sits below its root).
+pub const SUITE_FILE: &str = "conformance.toml";
+
+/// Directories above the component searched for [`SUITE_FILE`].
+const SUITE_SEARCH_DEPTH: usize = 4;
+
+/// Loads `path` with `config`'s limits and returns the report text. Runs
+/// the conformance suite `suite`, or the one the project declares (see
+/// [`SUITE_FILE`]), and fails if any case fails.
+pub fn check(path: &Path, config: &Config, suite: Option<&Path>) -> anyhow::Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let runtime = Arc::new(PluginRuntime::new(config.plugin.clone())?);
     let label = path.display().to_string();
@@ -80,12 +92,75 @@ pub fn check(path: &Path, config: &Config) -> anyhow::Result<String> {
         Some(Err(fault)) => anyhow::bail!("{label}: generate-key {parts:?} failed: {fault}"),
         None => {}
     }
+    let suite = suite.map(Path::to_path_buf).or_else(|| find_suite(path));
+    if let Some(suite_path) = suite {
+        let suite = Suite::load(&suite_path)?;
+        let report = suite.run(&mut InProcess {
+            plugin: &plugin,
+            definition: d,
+        });
+        let _ = writeln!(out, "suite       {}: {report}", suite_path.display());
+        if !report.ok() {
+            anyhow::bail!("{out}{label}: does not conform to {}", suite_path.display());
+        }
+    }
     let (calls, faults) = plugin.call_stats();
     if faults > 0 {
         anyhow::bail!("{label}: {faults} of {calls} calls faulted");
     }
     let _ = writeln!(out, "result      OK: the server will load this plugin");
     Ok(out)
+}
+
+/// The nearest [`SUITE_FILE`] at or above the component's directory.
+fn find_suite(component: &Path) -> Option<PathBuf> {
+    let start = component.canonicalize().ok()?;
+    start
+        .ancestors()
+        .skip(1)
+        .take(SUITE_SEARCH_DEPTH)
+        .map(|dir| dir.join(SUITE_FILE))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The plugin called directly, as the server would: the host's null rule
+/// first, then the plugin (MessagePack is handed over unchecked, so a suite
+/// can probe the plugin's own decoder).
+struct InProcess<'a> {
+    plugin: &'a LoadedPlugin,
+    definition: &'a Definition,
+}
+
+impl Subject for InProcess<'_> {
+    fn describe(&mut self) -> Result<serde_json::Map<String, serde_json::Value>, SubjectError> {
+        Ok(conformance::descriptor_fields(self.definition))
+    }
+
+    fn key(&mut self, parts: &[String]) -> Result<Result<String, KeyError>, SubjectError> {
+        self.plugin
+            .generate_key(parts)
+            .map_err(|e| SubjectError(e.to_string()))
+    }
+
+    fn validate(&mut self, msgpack: &[u8]) -> Result<Verdict, SubjectError> {
+        if wire::is_nil(msgpack) && !self.definition.allow_null {
+            return Ok(Verdict::Plugin(Err(vec![format!(
+                "{} does not allow null values",
+                self.definition.name
+            )])));
+        }
+        self.plugin
+            .validate(msgpack)
+            .map(Verdict::Plugin)
+            .map_err(|e| SubjectError(e.to_string()))
+    }
+
+    fn plan(&mut self, event: &str, msgpack: &[u8]) -> Result<Plan, SubjectError> {
+        self.plugin
+            .on_event(event, msgpack)
+            .map(Plan::Plugin)
+            .map_err(|e| SubjectError(e.to_string()))
+    }
 }
 
 fn describe(out: &mut String, d: &Definition) {

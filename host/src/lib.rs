@@ -11,6 +11,7 @@ pub mod check;
 pub mod cmd;
 pub mod compression;
 pub mod config;
+pub mod conformance;
 pub mod definition;
 pub mod encryption;
 pub mod envelope;

@@ -40,6 +40,10 @@ enum PluginCommand {
         /// Configuration whose [plugin] limits and caps apply.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Conformance suite to run (default: the nearest conformance.toml
+        /// at or above the component's directory, if any).
+        #[arg(long)]
+        suite: Option<PathBuf>,
     },
     /// Scaffold a ready-to-build plugin project.
     New {
@@ -90,12 +94,16 @@ fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Serve(args) => serve(args),
-        Command::Plugin(PluginCommand::Check { file, config }) => {
+        Command::Plugin(PluginCommand::Check {
+            file,
+            config,
+            suite,
+        }) => {
             let config = match &config {
                 Some(path) => Config::from_file(path)?,
                 None => Config::default(),
             };
-            print!("{}", hoard::check::check(&file, &config)?);
+            print!("{}", hoard::check::check(&file, &config, suite.as_deref())?);
             Ok(())
         }
         Command::Plugin(PluginCommand::New { name, lang, dir }) => {

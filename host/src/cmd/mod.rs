@@ -16,8 +16,10 @@ mod cache_get;
 mod cache_info;
 mod cache_key;
 mod cache_list;
+mod cache_plan;
 mod cache_set;
 mod cache_ttl;
+mod cache_validate;
 mod client;
 mod command;
 mod config_get;
@@ -173,6 +175,8 @@ pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) ->
         "CACHE.DEL" => cache_del::run(&mut parse, cache).await,
         "CACHE.KEY" => cache_key::run(&mut parse, cache).await,
         "CACHE.TTL" => cache_ttl::run(&mut parse, cache).await,
+        "CACHE.VALIDATE" => cache_validate::run(&mut parse, cache, session).await,
+        "CACHE.PLAN" => cache_plan::run(&mut parse, cache, session).await,
         "CACHE.EVENT" => cache_event::run(&mut parse, cache, session).await,
         "CACHE.INFO" => cache_info::run(&mut parse, cache),
         "CACHE.LIST" => cache_list::run(&mut parse, cache),

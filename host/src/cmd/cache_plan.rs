@@ -1,0 +1,42 @@
+//! `CACHE.PLAN <cache> <event> <payload>`: what one cache's plugin says an
+//! event invalidates (keys, patterns, dependent caches, cascade, reason),
+//! without invalidating anything. `CACHE.EVENT` does it for real.
+
+use super::Session;
+use crate::cache::Cache;
+use crate::resp::{Frame, Parse, ParseError};
+use crate::wire;
+
+pub(super) async fn run(
+    parse: &mut Parse,
+    cache: &Cache,
+    session: &Session,
+) -> Result<Frame, ParseError> {
+    let name = parse.next_string()?;
+    let event = parse.next_string()?;
+    let payload = parse.next_bytes()?;
+    parse.finish()?;
+    let msgpack = match wire::to_msgpack(session.format, &payload) {
+        Ok(m) => m,
+        Err(e) => return Ok(super::error_frame(&e.into())),
+    };
+    let handle = cache.clone();
+    let list = |items: Vec<String>| Frame::Array(items.into_iter().map(Frame::bulk).collect());
+    Ok(
+        match super::off_async(cache, move || handle.plan(&name, &event, &msgpack)).await {
+            Ok(Ok(Ok(plan))) => Frame::Map(vec![
+                (Frame::bulk("keys"), list(plan.keys)),
+                (Frame::bulk("patterns"), list(plan.patterns)),
+                (Frame::bulk("dependent-caches"), list(plan.dependent_caches)),
+                (Frame::bulk("cascade"), Frame::Boolean(plan.cascade)),
+                (Frame::bulk("reason"), Frame::bulk(plan.reason)),
+            ]),
+            Ok(Ok(Err(refused))) => Frame::error(format!(
+                "BADEVENT {}",
+                super::printable(&refused.to_string(), 2048)
+            )),
+            Ok(Err(e)) => super::error_frame(&e),
+            Err(frame) => frame,
+        },
+    )
+}
