@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::conformance::{self, Plan, Subject, SubjectError, Suite, Verdict};
-use crate::definition::{Definition, KeyError};
+use crate::conformance::{self, Answer, KeyAnswer, Plan, Subject, SubjectError, Suite, Verdict};
+use crate::definition::Definition;
 use crate::l1::{ExpiryMode, Policy};
 use crate::plugin::{LoadedPlugin, PluginRuntime, WasiPolicy};
 use crate::wire;
@@ -136,9 +136,10 @@ impl Subject for InProcess<'_> {
         Ok(conformance::descriptor_fields(self.definition))
     }
 
-    fn key(&mut self, parts: &[String]) -> Result<Result<String, KeyError>, SubjectError> {
+    fn key(&mut self, parts: &[String]) -> Result<KeyAnswer, SubjectError> {
         self.plugin
             .generate_key(parts)
+            .map(Answer::Plugin)
             .map_err(|e| SubjectError(e.to_string()))
     }
 

@@ -68,31 +68,30 @@ pub enum SuiteError {
 #[error("{0}")]
 pub struct SubjectError(pub String);
 
-/// What a subject says about a value.
+/// Who answered a case: the plugin, or the host before the plugin saw the
+/// input (a server refuses a zero-part key or malformed MessagePack on the
+/// wire). A host refusal satisfies a case that expects a refusal.
 #[derive(Debug, PartialEq)]
-pub enum Verdict {
-    /// The plugin accepted it (`Ok`) or refused it with its reasons.
-    Plugin(Result<(), Vec<String>>),
-    /// The host refused the input before the plugin saw it (a server
-    /// checks MessagePack on the wire); satisfies a case expecting refusal.
+pub enum Answer<T> {
+    /// The plugin's answer.
+    Plugin(T),
+    /// The host's refusal, with its reason.
     Host(String),
 }
 
+/// What a subject says about key parts.
+pub type KeyAnswer = Answer<Result<String, KeyError>>;
+/// What a subject says about a value.
+pub type Verdict = Answer<Result<(), Vec<String>>>;
 /// What a subject says about an event.
-#[derive(Debug, PartialEq)]
-pub enum Plan {
-    /// The plugin's answer.
-    Plugin(Result<Invalidation, EventError>),
-    /// The host refused the payload before the plugin saw it.
-    Host(String),
-}
+pub type Plan = Answer<Result<Invalidation, EventError>>;
 
 /// A plugin under test, however it is reached.
 pub trait Subject {
     /// The descriptor, with fields named as `CACHE.INFO` names them.
     fn describe(&mut self) -> Result<Map<String, Value>, SubjectError>;
     /// `generate-key`.
-    fn key(&mut self, parts: &[String]) -> Result<Result<String, KeyError>, SubjectError>;
+    fn key(&mut self, parts: &[String]) -> Result<KeyAnswer, SubjectError>;
     /// `validate` of a MessagePack value.
     fn validate(&mut self, msgpack: &[u8]) -> Result<Verdict, SubjectError>;
     /// `on-event` with a MessagePack payload.
@@ -303,10 +302,7 @@ impl Suite {
             self.check_describe(subject).map(|()| false),
         );
         for case in &self.key {
-            record(
-                format!("key {:?}", case.parts),
-                case.check(subject).map(|()| false),
-            );
+            record(format!("key {:?}", case.parts), case.check(subject));
         }
         for case in &self.validate {
             let label = match (&case.json, &case.msgpack) {
@@ -371,13 +367,13 @@ impl KeyCase {
         }
     }
 
-    fn check(&self, subject: &mut dyn Subject) -> Result<(), String> {
-        let got = subject.key(&self.parts).map_err(|e| e.to_string())?;
+    fn check(&self, subject: &mut dyn Subject) -> Result<bool, String> {
         let want = self.expected();
-        if got == want {
-            Ok(())
-        } else {
-            Err(format!("expected {want:?}, got {got:?}"))
+        match subject.key(&self.parts).map_err(|e| e.to_string())? {
+            Answer::Host(_) if want.is_err() => Ok(true),
+            Answer::Host(why) => Err(format!("expected {want:?}, host refused: {why}")),
+            Answer::Plugin(got) if got == want => Ok(false),
+            Answer::Plugin(got) => Err(format!("expected {want:?}, got {got:?}")),
         }
     }
 }
@@ -398,10 +394,7 @@ impl ValidateCase {
     fn check(&self, subject: &mut dyn Subject) -> Result<bool, String> {
         let value = self.value()?;
         match subject.validate(&value).map_err(|e| e.to_string())? {
-            Verdict::Host(why) if !self.reasons.is_empty() => {
-                let _ = why;
-                Ok(true)
-            }
+            Verdict::Host(_) if !self.reasons.is_empty() => Ok(true),
             Verdict::Host(why) => Err(format!("expected acceptance, host refused: {why}")),
             Verdict::Plugin(Ok(())) if self.reasons.is_empty() => Ok(false),
             Verdict::Plugin(Ok(())) => Err(format!(
@@ -565,11 +558,11 @@ mod tests {
             m.insert("max-items".into(), 10.into());
             Ok(m)
         }
-        fn key(&mut self, parts: &[String]) -> Result<Result<String, KeyError>, SubjectError> {
-            Ok(match parts {
+        fn key(&mut self, parts: &[String]) -> Result<KeyAnswer, SubjectError> {
+            Ok(Answer::Plugin(match parts {
                 [one] => Ok(format!("C:{one}")),
                 _ => Err(KeyError::WrongArity("one part".into())),
-            })
+            }))
         }
         fn validate(&mut self, msgpack: &[u8]) -> Result<Verdict, SubjectError> {
             Ok(match msgpack {

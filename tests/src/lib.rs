@@ -2,6 +2,8 @@
 //! port 0, wait for the line that names its port, and hand out real Redis
 //! client connections. Each server is killed when its handle drops.
 
+pub mod remote;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -215,4 +217,45 @@ pub const ADMIN_PASSWORD_SHA256: &str =
 /// The code (first word) of a Redis error reply.
 pub fn error_code(error: &redis::RedisError) -> String {
     error.code().unwrap_or("").to_owned()
+}
+
+/// A `hoard` command whose PATH also holds the toolchains the README's test
+/// command installs under `target/toolchains/` (componentize-py), and whose
+/// log is quiet.
+pub fn hoard_command() -> Result<Command> {
+    let mut command = Command::new(hoard_bin()?);
+    let toolchains = workspace_root().join("target/toolchains/python/bin");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let joined = std::env::join_paths(
+        std::iter::once(toolchains).chain(std::env::split_paths(&path)),
+    )?;
+    command
+        .env("PATH", joined)
+        .env("HOARD_LOG", "warn")
+        .env("RUST_BACKTRACE", "0");
+    Ok(command)
+}
+
+/// `hoard plugin build <project>`: builds a plugin project (any language)
+/// from source and returns the component's path.
+pub fn build_plugin(project: &Path) -> Result<PathBuf> {
+    let output = hoard_command()?
+        .args(["plugin", "build"])
+        .arg(project)
+        .output()?;
+    if !output.status.success() {
+        bail!(
+            "hoard plugin build {} failed:\n{}{}",
+            project.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let path = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    Ok(PathBuf::from(path))
 }

@@ -1,0 +1,61 @@
+//! JavaScript: `componentize-js` (npm) compiles the module into a component
+//! around the StarlingMonkey engine. Dependencies come from the project's
+//! package.json (`npm ci` when a lockfile pins them); the entry module is
+//! package.json's `main` (default `src/plugin.js`). Every optional WASI
+//! feature is disabled, so the component imports nothing but the contract.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::Context;
+
+/// The entry used when package.json names no `main`.
+const DEFAULT_ENTRY: &str = "src/plugin.js";
+
+/// WASI features componentize-js would otherwise import.
+const DISABLED: &[&str] = &["stdio", "random", "clocks", "http", "fetch-event"];
+
+pub(super) fn build(dir: &Path, wit: &Path, out: &Path) -> anyhow::Result<()> {
+    let npm = super::tool("HOARD_NPM", &["npm"]);
+    if !dir.join("node_modules/.bin/componentize-js").exists() {
+        let mut install = Command::new(&npm);
+        install.current_dir(dir);
+        if dir.join("package-lock.json").is_file() {
+            install.arg("ci");
+        } else {
+            install.arg("install");
+        }
+        install.args(["--no-audit", "--no-fund"]);
+        super::run(install, "npm install", "apt-get install nodejs npm")?;
+    }
+    let entry = entry_of(dir)?;
+    let mut command = Command::new(dir.join("node_modules/.bin/componentize-js"));
+    command
+        .current_dir(dir)
+        .arg(&entry)
+        .arg("--wit")
+        .arg(wit)
+        .args(["--world-name", super::WORLD, "--disable"])
+        .args(DISABLED)
+        .arg("--out")
+        .arg(out);
+    super::run(
+        command,
+        "componentize-js",
+        "npm install --save-dev @bytecodealliance/componentize-js@0.23.0",
+    )
+}
+
+/// package.json's `main`.
+fn entry_of(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("package.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let parsed: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    Ok(parsed
+        .get("main")
+        .and_then(|m| m.as_str())
+        .unwrap_or(DEFAULT_ENTRY)
+        .to_owned())
+}

@@ -1,0 +1,47 @@
+//! Python: `componentize-py` (PyPI) bundles CPython, the project's modules
+//! and the generated bindings into one component. The module holding the
+//! exports is `[tool.hoard] module` in pyproject.toml (default `app`); it
+//! defines a class `WitWorld` whose methods are the world's exports.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::Context;
+
+/// The module used when pyproject.toml does not name one.
+const DEFAULT_MODULE: &str = "app";
+
+pub(super) fn build(dir: &Path, wit: &Path, out: &Path) -> anyhow::Result<()> {
+    let module = module_of(dir)?;
+    let mut command = Command::new(super::tool("HOARD_COMPONENTIZE_PY", &["componentize-py"]));
+    command
+        .current_dir(dir)
+        .arg("--wit-path")
+        .arg(wit)
+        .args(["--world", super::WORLD, "componentize", "--python-path"])
+        .arg(dir)
+        .arg(&module)
+        .arg("--output")
+        .arg(out);
+    super::run(
+        command,
+        "componentize-py",
+        "pip install componentize-py==0.25.1",
+    )
+}
+
+/// `[tool.hoard] module` from pyproject.toml.
+fn module_of(dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("pyproject.toml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let parsed: toml::Table =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    Ok(parsed
+        .get("tool")
+        .and_then(|t| t.get("hoard"))
+        .and_then(|h| h.get("module"))
+        .and_then(|m| m.as_str())
+        .unwrap_or(DEFAULT_MODULE)
+        .to_owned())
+}
