@@ -24,6 +24,9 @@ pub const SAMPLE_PARTS_KEY: &str = "check.key-parts";
 /// Calls timed per export.
 const TIMED_CALLS: u32 = 1000;
 
+/// Fresh instantiations timed.
+const INSTANTIATIONS: usize = 5;
+
 /// The file a plugin project declares its conformance suite in; `check`
 /// finds it beside the component or in a directory above it (a project's
 /// `target/` output sits below its root).
@@ -66,32 +69,63 @@ pub fn check(path: &Path, config: &Config, suite: Option<&Path>) -> anyhow::Resu
     }
     describe(&mut out, d);
 
+    let mut instantiations: Vec<Duration> = (0..INSTANTIATIONS)
+        .map(|_| plugin.time_instantiation())
+        .collect::<Result<_, _>>()
+        .map_err(|fault| anyhow::anyhow!("{label}: instantiation failed: {fault}"))?;
+    instantiations.sort();
+    let _ = writeln!(
+        out,
+        "instantiate {:.2} ms (median of {INSTANTIATIONS}; the server keeps a warm pool)",
+        ms(instantiations[instantiations.len() / 2])
+    );
+
     let parts: Vec<String> = d
         .metadata
         .iter()
         .find(|(k, _)| k == SAMPLE_PARTS_KEY)
         .map(|(_, v)| v.split(',').map(str::to_owned).collect())
         .unwrap_or_else(|| vec!["42".to_owned()]);
-    let started = Instant::now();
-    let mut last = None;
-    for _ in 0..TIMED_CALLS {
-        last = Some(plugin.generate_key(&parts));
-    }
-    let per_call = started.elapsed() / TIMED_CALLS;
-    match last {
-        Some(Ok(Ok(key))) => {
+    let (key, per_call) = timed(|| plugin.generate_key(&parts));
+    match key.map_err(|fault| anyhow::anyhow!("{label}: generate-key {parts:?} failed: {fault}"))? {
+        Ok(key) => {
             let _ = writeln!(
                 out,
-                "generate-key {parts:?} -> {key:?}, {:.2} µs per call",
-                per_call.as_secs_f64() * 1e6
+                "generate-key {parts:?} -> {key:?}, {} per call",
+                us(per_call)
             );
         }
-        Some(Ok(Err(key_error))) => {
+        Err(key_error) => {
             let _ = writeln!(out, "generate-key {parts:?} -> key error: {key_error}");
         }
-        Some(Err(fault)) => anyhow::bail!("{label}: generate-key {parts:?} failed: {fault}"),
-        None => {}
     }
+    // An empty map: every definition can answer it, whatever its verdict.
+    let (verdict, per_call) = timed(|| plugin.validate(&[0x80]));
+    let verdict =
+        match verdict.map_err(|fault| anyhow::anyhow!("{label}: validate failed: {fault}"))? {
+            Ok(()) => "accepted".to_owned(),
+            Err(reasons) => format!("refused ({} reasons)", reasons.len()),
+        };
+    let _ = writeln!(
+        out,
+        "validate    {{}} -> {verdict}, {} per call",
+        us(per_call)
+    );
+    if let Some(event) = d.invalidation_events.first() {
+        let (answer, per_call) = timed(|| plugin.on_event(event, &[0x80]));
+        let answer = match answer
+            .map_err(|fault| anyhow::anyhow!("{label}: on-event {event} failed: {fault}"))?
+        {
+            Ok(plan) => format!("{} keys, {} patterns", plan.keys.len(), plan.patterns.len()),
+            Err(refused) => format!("{refused}"),
+        };
+        let _ = writeln!(
+            out,
+            "on-event    {event} {{}} -> {answer}, {} per call",
+            us(per_call)
+        );
+    }
+
     let suite = suite.map(Path::to_path_buf).or_else(|| find_suite(path));
     if let Some(suite_path) = suite {
         let suite = Suite::load(&suite_path)?;
@@ -198,6 +232,20 @@ fn describe(out: &mut String, d: &Definition) {
     );
     let _ = writeln!(out, "events      {}", d.invalidation_events.join(", "));
     let _ = writeln!(out, "dependents  {}", d.dependent_caches.join(", "));
+}
+
+/// Calls `f` [`TIMED_CALLS`] times; its last answer and the mean time per call.
+fn timed<T>(mut f: impl FnMut() -> T) -> (T, Duration) {
+    let started = Instant::now();
+    let mut last = f();
+    for _ in 1..TIMED_CALLS {
+        last = f();
+    }
+    (last, started.elapsed() / TIMED_CALLS)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.2} µs", d.as_secs_f64() * 1e6)
 }
 
 fn ms(d: Duration) -> f64 {

@@ -226,9 +226,8 @@ pub fn hoard_command() -> Result<Command> {
     let mut command = Command::new(hoard_bin()?);
     let toolchains = workspace_root().join("target/toolchains/python/bin");
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let joined = std::env::join_paths(
-        std::iter::once(toolchains).chain(std::env::split_paths(&path)),
-    )?;
+    let joined =
+        std::env::join_paths(std::iter::once(toolchains).chain(std::env::split_paths(&path)))?;
     command
         .env("PATH", joined)
         .env("HOARD_LOG", "warn")

@@ -33,14 +33,15 @@ impl RemoteSubject {
     fn query(&mut self, cmd: &redis::Cmd) -> Result<Value, SubjectError> {
         // Server errors come back as Value::ServerError under RESP3 with
         // `query::<Value>`; transport failures are the subject's own.
-        cmd.query::<Value>(&mut self.con).or_else(|e| match e.kind() {
-            redis::ErrorKind::IoError => Err(SubjectError(e.to_string())),
-            _ => Ok(Value::SimpleString(format!(
-                "-{} {}",
-                e.code().unwrap_or("ERR"),
-                e.detail().unwrap_or_default()
-            ))),
-        })
+        cmd.query::<Value>(&mut self.con)
+            .or_else(|e| match e.kind() {
+                redis::ErrorKind::IoError => Err(SubjectError(e.to_string())),
+                _ => Ok(Value::SimpleString(format!(
+                    "-{} {}",
+                    e.code().unwrap_or("ERR"),
+                    e.detail().unwrap_or_default()
+                ))),
+            })
     }
 }
 
@@ -64,12 +65,9 @@ fn json(value: &Value) -> Json {
         Value::BulkString(bytes) => String::from_utf8_lossy(bytes).into_owned().into(),
         Value::SimpleString(s) | Value::VerbatimString { text: s, .. } => s.clone().into(),
         Value::Array(items) | Value::Set(items) => items.iter().map(json).collect(),
-        Value::Map(pairs) => Json::Object(
-            pairs
-                .iter()
-                .map(|(k, v)| (json_key(k), json(v)))
-                .collect(),
-        ),
+        Value::Map(pairs) => {
+            Json::Object(pairs.iter().map(|(k, v)| (json_key(k), json(v))).collect())
+        }
         other => format!("{other:?}").into(),
     }
 }

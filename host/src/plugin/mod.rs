@@ -204,6 +204,11 @@ impl LoadedPlugin {
         self.pool.breaker.trips()
     }
 
+    /// The cost of one fresh instance (created and thrown away).
+    pub fn time_instantiation(&self) -> Result<std::time::Duration, PluginError> {
+        self.pool.time_instantiation()
+    }
+
     /// Calls made and faults seen, as plain numbers.
     pub fn call_stats(&self) -> (u64, u64) {
         let c = &self.pool.counters;

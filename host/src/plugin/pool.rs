@@ -96,6 +96,14 @@ impl InstancePool {
         Ok(())
     }
 
+    /// How long one fresh instantiation takes (the instance is discarded):
+    /// what a call pays when the pool has run dry, reported by `plugin check`.
+    pub(crate) fn time_instantiation(&self) -> Result<Duration, PluginError> {
+        let started = Instant::now();
+        drop(self.instantiate()?);
+        Ok(started.elapsed())
+    }
+
     fn instantiate(&self) -> Result<Ready, PluginError> {
         let limits = &self.runtime.limits;
         let state = PluginState::new(

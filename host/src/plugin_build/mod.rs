@@ -101,8 +101,7 @@ pub fn build_plugin(dir: &Path) -> anyhow::Result<PathBuf> {
     }
     let name = project_name(&dir, lang)?;
     let target = dir.join("target");
-    std::fs::create_dir_all(&target)
-        .with_context(|| format!("creating {}", target.display()))?;
+    std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
     let wit = wit_dir(&dir)?;
     let out = target.join(format!("{name}.wasm"));
     match lang {
@@ -112,7 +111,10 @@ pub fn build_plugin(dir: &Path) -> anyhow::Result<PathBuf> {
         Lang::Rust => {}
     }
     if !out.is_file() {
-        bail!("the {lang} toolchain succeeded but {} is missing", out.display());
+        bail!(
+            "the {lang} toolchain succeeded but {} is missing",
+            out.display()
+        );
     }
     Ok(out)
 }
@@ -173,9 +175,9 @@ fn project_name(dir: &Path, lang: Lang) -> anyhow::Result<String> {
 /// Runs a toolchain command, naming it and how to install it on failure.
 fn run(mut command: Command, what: &str, install: &str) -> anyhow::Result<()> {
     tracing::debug!(?command, "running {what}");
-    let status = command.status().map_err(|e| {
-        anyhow::anyhow!("could not run {what}: {e}; install it with: {install}")
-    })?;
+    let status = command
+        .status()
+        .map_err(|e| anyhow::anyhow!("could not run {what}: {e}; install it with: {install}"))?;
     if !status.success() {
         bail!("{what} failed ({status})");
     }
@@ -228,7 +230,11 @@ mod tests {
         assert_eq!(project_name(&project, Lang::C).unwrap(), "my-cache");
         std::fs::write(project.join("package.json"), r#"{"name": "@acme/orders"}"#).unwrap();
         assert_eq!(project_name(&project, Lang::Js).unwrap(), "orders");
-        std::fs::write(project.join("pyproject.toml"), "[project]\nname = \"../x\"\n").unwrap();
+        std::fs::write(
+            project.join("pyproject.toml"),
+            "[project]\nname = \"../x\"\n",
+        )
+        .unwrap();
         assert!(project_name(&project, Lang::Python).is_err());
     }
 
