@@ -3,10 +3,12 @@
 bench/cache-get.sh. Ids are 12-digit zero-padded, the format redis-benchmark's
 `__rand_int__` expands to, so `-r COUNT` hits exactly these entries.
 
-usage: gen_resp.py small|big COUNT > out.resp
+usage: gen_resp.py small|user|big COUNT > out.resp
 
 small: perm:<id> / user:<id> plain keys holding the same JSON text as
        CACHE.SET UserPermissions <json> <id> / CACHE.SET UserCache <json> <id>
+user:  user:<id> plain keys and CACHE.SET UserCache <json> <id> only (for a
+       server that loads nothing but a UserCache, as bench/languages.sh runs)
 big:   userbig:<id> plain keys and CACHE.SET UserCache <json> <id> with a
        ~2 KiB JSON value (above UserCache's 1 KiB compression threshold)
 """
@@ -56,12 +58,16 @@ def main() -> None:
             w.write(cmd("SET", "user:" + i, u))
             w.write(cmd("CACHE.SET", "UserPermissions", p, i))
             w.write(cmd("CACHE.SET", "UserCache", u, i))
+        elif mode == "user":
+            u = user_json(i)
+            w.write(cmd("SET", "user:" + i, u))
+            w.write(cmd("CACHE.SET", "UserCache", u, i))
         elif mode == "big":
             u = user_big_json(i, n)
             w.write(cmd("SET", "userbig:" + i, u))
             w.write(cmd("CACHE.SET", "UserCache", u, i))
         else:
-            sys.exit("mode must be small or big")
+            sys.exit("mode must be small, user or big")
 
 
 if __name__ == "__main__":
