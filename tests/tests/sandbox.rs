@@ -26,7 +26,7 @@ fn start() -> Result<(Server, tempfile::TempDir)> {
     let server = Server::start_with(ServerOptions {
         plugins: Some(dir.path().to_path_buf()),
         config: Some(
-            "[plugin]\ncall_timeout_ms = 200\nmemory_bytes = 33554432\nquarantine_after_faults = 100\n"
+            "[plugin]\ncall_timeout_ms = 200\nmemory_bytes = 33554432\nquarantine_after_faults = 100\nwasi = \"inert\"\n"
                 .into(),
         ),
         ..Default::default()
@@ -162,7 +162,7 @@ fn huge_outputs_are_cut_off() -> Result<()> {
 }
 
 #[test]
-fn inert_wasi_imports_load_but_reach_no_file() -> Result<()> {
+fn under_the_inert_policy_file_imports_load_but_reach_no_file() -> Result<()> {
     let (server, _dir) = start()?;
     let mut con = server.client()?;
     let list: HashMap<String, String> = redis::cmd("CACHE.LIST").query(&mut con)?;
@@ -189,11 +189,10 @@ fn inert_wasi_imports_load_but_reach_no_file() -> Result<()> {
 }
 
 #[test]
-fn the_minimal_policy_refuses_file_imports_at_load_naming_them() -> Result<()> {
-    let dir = plugin_dir(&["user_cache", "fixture_bad_import"])?;
+fn the_default_policy_refuses_file_imports_at_load_naming_them() -> Result<()> {
+    let dir = plugin_dir(&["user_cache", "fixture_bad_import", "fixture_sleep"])?;
     let server = Server::start_with(ServerOptions {
         plugins: Some(dir.path().to_path_buf()),
-        config: Some("[plugin]\nwasi = \"minimal\"\n".into()),
         ..Default::default()
     })?;
     let mut con = server.client()?;
@@ -203,6 +202,9 @@ fn the_minimal_policy_refuses_file_imports_at_load_naming_them() -> Result<()> {
     let log = server.log();
     assert!(log.contains("fixture_bad_import.wasm"), "{log}");
     assert!(log.contains("wasi:filesystem"), "{log}");
+    // Sleeping needs wasi:clocks, which only the inert policy links.
+    assert!(!list.contains_key("SleepCache"), "{list:?}");
+    assert!(log.contains("wasi:clocks/monotonic-clock"), "{log}");
     Ok(())
 }
 

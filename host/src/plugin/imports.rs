@@ -7,9 +7,10 @@
 //! imports, linked to an empty context (no environment, no arguments, stdin
 //! empty, output discarded).
 //!
-//! Guests built by componentize-py embed a whole CPython, whose runtime
-//! imports files, sockets, clocks and randomness whether the plugin uses them
-//! or not. [`WasiPolicy::Inert`] (the default) lets such a guest load because
+//! Some toolchains import files, sockets, clocks and randomness whether the
+//! plugin uses them or not (componentize-py without `--stub-wasi`, C code
+//! that calls `printf` through the preview1 adapter). [`WasiPolicy::Inert`]
+//! (opt-in) lets such a guest load because
 //! none of those imports grants anything: the filesystem has no preopened
 //! directory, every socket operation is denied, and a sleep is cut to the
 //! call's deadline (see `runtime.rs`). Randomness and the clocks are real.
@@ -22,10 +23,13 @@ use serde::Deserialize;
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum WasiPolicy {
-    /// stdio, environment and exit only (what Rust's std needs).
-    Minimal,
-    /// Also clocks, randomness, and files and sockets that grant nothing.
+    /// stdio, environment and exit only (what Rust's std needs). Every
+    /// language hoard builds fits: componentize-py stubs WASI out, and the
+    /// JS and C recipes import none.
     #[default]
+    Minimal,
+    /// Also clocks, randomness, and files and sockets that grant nothing,
+    /// for guests whose toolchain imports them regardless.
     Inert,
 }
 
@@ -146,7 +150,7 @@ mod tests {
         assert!(!p.is_allowed("evil:net/raw@1.0.0"));
         assert!(WasiPolicy::is_inert("wasi:sockets/udp@0.2.0"));
         assert!(!WasiPolicy::is_inert("wasi:io/streams@0.2.0"));
-        assert_eq!(WasiPolicy::default(), WasiPolicy::Inert);
+        assert_eq!(WasiPolicy::default(), WasiPolicy::Minimal);
     }
 
     #[test]

@@ -2,6 +2,12 @@
 //! and the generated bindings into one component. The module holding the
 //! exports is `[tool.hoard] module` in pyproject.toml (default `app`); it
 //! defines a class `WitWorld` whose methods are the world's exports.
+//!
+//! `--stub-wasi` replaces the ~25 WASI interfaces CPython's runtime imports
+//! with stubs inside the component: it then imports nothing but the
+//! contract and loads under `[plugin] wasi = "minimal"`. A plugin that does
+//! reach for WASI (`time.time()`, `open()`) traps, and the host drops that
+//! instance; the host's `now-ms` is the clock a definition may use.
 
 use std::path::Path;
 use std::process::Command;
@@ -22,7 +28,11 @@ pub(super) fn build(dir: &Path, wit: &Path, out: &Path) -> anyhow::Result<()> {
         .arg(dir)
         .arg(&module)
         .arg("--output")
-        .arg(out);
+        .arg(out)
+        .arg("--stub-wasi")
+        // A Python error is the author's; wasmtime's Rust backtrace is noise.
+        .env("RUST_BACKTRACE", "0")
+        .env("RUST_LIB_BACKTRACE", "0");
     super::run(
         command,
         "componentize-py",
