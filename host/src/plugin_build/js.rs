@@ -17,7 +17,7 @@ const DISABLED: &[&str] = &["stdio", "random", "clocks", "http", "fetch-event"];
 
 pub(super) fn build(dir: &Path, wit: &Path, out: &Path) -> anyhow::Result<()> {
     let npm = super::tool("HOARD_NPM", &["npm"]);
-    if !dir.join("node_modules/.bin/componentize-js").exists() {
+    if dependencies_stale(dir) {
         let mut install = Command::new(&npm);
         install.current_dir(dir);
         if dir.join("package-lock.json").is_file() {
@@ -44,6 +44,21 @@ pub(super) fn build(dir: &Path, wit: &Path, out: &Path) -> anyhow::Result<()> {
         "componentize-js",
         "npm install --save-dev @bytecodealliance/componentize-js@0.23.0",
     )
+}
+
+/// Whether `npm` must (re)install: no componentize-js yet, or package.json
+/// or the lockfile changed since npm last wrote `node_modules`.
+fn dependencies_stale(dir: &Path) -> bool {
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let installed = modified(&dir.join("node_modules/.package-lock.json"));
+    let Some(installed) = installed else {
+        return true;
+    };
+    !dir.join("node_modules/.bin/componentize-js").exists()
+        || ["package.json", "package-lock.json"]
+            .iter()
+            .filter_map(|name| modified(&dir.join(name)))
+            .any(|changed| changed > installed)
 }
 
 /// package.json's `main`.
