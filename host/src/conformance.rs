@@ -495,7 +495,7 @@ fn matches(want: &str, got: &str) -> bool {
 
 fn from_hex(hex: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("{hex:?} is not hex (odd length)"));
     }
     digits
