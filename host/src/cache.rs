@@ -54,6 +54,8 @@ pub struct CacheInfo {
     pub origin: PluginOrigin,
     /// Ready instances in the pool.
     pub idle_instances: usize,
+    /// Instances created since load (the warm pool, replacements, bursts).
+    pub instantiations: u64,
     /// Whether the plugin is quarantined right now.
     pub quarantined: bool,
     /// How many times it was quarantined.
@@ -274,6 +276,11 @@ impl Cache {
             plugin_faults,
             origin: cache.plugin().origin().clone(),
             idle_instances: cache.plugin().idle_instances(),
+            instantiations: cache
+                .plugin()
+                .counters()
+                .instantiations
+                .load(std::sync::atomic::Ordering::Relaxed),
             quarantined: cache.plugin().is_quarantined(),
             quarantines: cache.plugin().quarantines(),
         })

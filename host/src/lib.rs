@@ -29,3 +29,6 @@ pub mod startup;
 pub mod tenant;
 pub mod watcher;
 pub mod wire;
+
+#[cfg(test)]
+mod test_dir;

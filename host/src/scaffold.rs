@@ -118,7 +118,7 @@ mod tests {
 
     #[test]
     fn every_language_scaffolds_its_files_with_names_filled_in() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::TestDir::new();
         for lang in Lang::ALL {
             let name = format!("probe-{lang}");
             let root = new_plugin(&name, &lang.to_string(), dir.path()).unwrap();
@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn bad_names_languages_and_existing_dirs_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::TestDir::new();
         assert!(new_plugin("Bad_Name", "rust", dir.path()).is_err());
         assert!(new_plugin("ok", "cobol", dir.path()).is_err());
         new_plugin("twice", "c", dir.path()).unwrap();

@@ -111,6 +111,35 @@ fn a_memory_bomb_hits_its_limit() -> Result<()> {
     Ok(())
 }
 
+fn instantiations(con: &mut redis::Connection, cache: &str) -> Result<i64> {
+    let info: HashMap<String, Value> = redis::cmd("CACHE.INFO").arg(cache).query(con)?;
+    Ok(match info.get("plugin-instantiations") {
+        Some(Value::Int(n)) => *n,
+        other => panic!("plugin-instantiations missing: {other:?}"),
+    })
+}
+
+#[test]
+fn after_warm_up_only_a_faulted_call_instantiates() -> Result<()> {
+    let (server, _dir) = start()?;
+    let mut con = server.client()?;
+    let warm = instantiations(&mut con, "TrapCache")?;
+    assert!(warm >= 1, "the pool is filled at load");
+    for _ in 0..50 {
+        still_serves(&mut con, "TrapCache", "TrapCache")?;
+    }
+    assert_eq!(instantiations(&mut con, "TrapCache")?, warm);
+    // The trapping call replaces its own instance before it answers, so the
+    // healthy requests after it find a ready one.
+    key_error(&mut con, "TrapCache", "trap")?;
+    assert_eq!(instantiations(&mut con, "TrapCache")?, warm + 1);
+    for _ in 0..50 {
+        still_serves(&mut con, "TrapCache", "TrapCache")?;
+    }
+    assert_eq!(instantiations(&mut con, "TrapCache")?, warm + 1);
+    Ok(())
+}
+
 #[test]
 fn traps_panics_and_stack_overflows_are_contained() -> Result<()> {
     let (server, _dir) = start()?;

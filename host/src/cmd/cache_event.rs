@@ -5,7 +5,6 @@
 use super::Session;
 use crate::cache::Cache;
 use crate::resp::{Frame, Parse, ParseError};
-use crate::wire;
 
 pub(super) async fn run(
     parse: &mut Parse,
@@ -15,9 +14,9 @@ pub(super) async fn run(
     let event = parse.next_string()?;
     let payload = parse.next_bytes()?;
     parse.finish()?;
-    let msgpack = match wire::to_msgpack(session.format, &payload) {
+    let msgpack = match super::value_msgpack(cache, session, &payload) {
         Ok(m) => m,
-        Err(e) => return Ok(super::error_frame(&e.into())),
+        Err(frame) => return Ok(frame),
     };
     let handle = cache.clone();
     Ok(

@@ -7,7 +7,6 @@ use super::Session;
 use crate::cache::Cache;
 use crate::outcome::Outcome;
 use crate::resp::{Frame, Parse, ParseError};
-use crate::wire;
 
 pub(super) async fn run(
     parse: &mut Parse,
@@ -31,15 +30,9 @@ pub(super) async fn run(
     };
     let value = parse.next_bytes()?;
     let parts = super::key_parts(parse)?;
-    if value.len() > cache.max_value_bytes() {
-        return Ok(super::error_frame(&crate::error::CacheError::TooLarge {
-            size: value.len(),
-            limit: cache.max_value_bytes(),
-        }));
-    }
-    let msgpack = match wire::to_msgpack(session.format, &value) {
+    let msgpack = match super::value_msgpack(cache, session, &value) {
         Ok(m) => m,
-        Err(e) => return Ok(super::error_frame(&e.into())),
+        Err(frame) => return Ok(frame),
     };
     let handle = cache.clone();
     let result =

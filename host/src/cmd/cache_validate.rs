@@ -6,7 +6,6 @@
 use super::Session;
 use crate::cache::Cache;
 use crate::resp::{Frame, Parse, ParseError};
-use crate::wire;
 
 pub(super) async fn run(
     parse: &mut Parse,
@@ -16,9 +15,9 @@ pub(super) async fn run(
     let name = parse.next_string()?;
     let value = parse.next_bytes()?;
     parse.finish()?;
-    let msgpack = match wire::to_msgpack(session.format, &value) {
+    let msgpack = match super::value_msgpack(cache, session, &value) {
         Ok(m) => m,
-        Err(e) => return Ok(super::error_frame(&e.into())),
+        Err(frame) => return Ok(frame),
     };
     let handle = cache.clone();
     Ok(

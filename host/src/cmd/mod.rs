@@ -50,7 +50,7 @@ use crate::error::CacheError;
 use crate::outcome::Outcome;
 use crate::resp::{Frame, Parse, ParseError, Protocol};
 use crate::tenant::{Seat, Tenants};
-use crate::wire::ValueFormat;
+use crate::wire::{self, ValueFormat};
 
 /// Per-connection state a command may read or change.
 #[derive(Debug)]
@@ -296,6 +296,22 @@ pub(crate) fn error_frame(error: &CacheError) -> Frame {
 /// The reply for a value the definition refused.
 pub(crate) fn rejected_frame(errors: &[String]) -> Frame {
     Frame::error(format!("INVALID {}", printable(&errors.join("; "), 2048)))
+}
+
+/// A client's value or payload as MessagePack: within the size limit, then
+/// converted from the connection's format. `Err` is the reply to send.
+pub(crate) fn value_msgpack(
+    cache: &Cache,
+    session: &Session,
+    value: &[u8],
+) -> Result<Vec<u8>, Frame> {
+    if value.len() > cache.max_value_bytes() {
+        return Err(error_frame(&CacheError::TooLarge {
+            size: value.len(),
+            limit: cache.max_value_bytes(),
+        }));
+    }
+    wire::to_msgpack(session.format, value).map_err(|e| error_frame(&e.into()))
 }
 
 /// Reads the remaining arguments as key parts (UTF-8 strings), at least one.

@@ -4,8 +4,12 @@
 //! a call that fails for any reason drops its instance and store instead of
 //! returning them (since wasmtime 42 a store in which an instance trapped is
 //! poisoned, and a guest interrupted half-way may hold broken state anyway).
-//! Instantiation happens on the request path only when the pool is empty:
-//! at load the pool is filled, and replacements are made as calls finish.
+//! Instantiation stays off the request path after warm-up: at load the pool
+//! is filled; a call that faulted makes its own replacement before it
+//! returns (that request failed anyway, a healthy one should not pay); and
+//! instances made during a burst are kept up to the most calls this
+//! definition can run at once, so the pool grows to the definition's real
+//! concurrency once and then stops instantiating.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -154,7 +158,7 @@ impl InstancePool {
             Ok(value) => {
                 self.breaker.success();
                 let mut idle = self.idle.lock();
-                if idle.len() < self.runtime.limits.pool_size.max(1) {
+                if idle.len() < self.keep() {
                     idle.push(ready);
                 }
                 Ok(value)
@@ -165,9 +169,25 @@ impl InstancePool {
                 let classified =
                     PluginError::from_call(&error, limits.call_timeout(), limits.max_output_bytes);
                 tracing::warn!(plugin = &*self.plugin_id, error = %classified, "plugin call failed; instance discarded");
+                drop(ready);
+                if !self.breaker.is_open(self.now_ms()) {
+                    match self.instantiate() {
+                        Ok(fresh) => self.idle.lock().push(fresh),
+                        Err(e) => {
+                            tracing::warn!(plugin = &*self.plugin_id, error = %e, "replacing a faulted instance failed")
+                        }
+                    }
+                }
                 Err(classified)
             }
         }
+    }
+
+    /// Most idle instances kept: the configured pool, or as many as this
+    /// definition's calls can run at once, whichever is larger.
+    fn keep(&self) -> usize {
+        let limits = &self.runtime.limits;
+        limits.pool_size.max(limits.tenant_workers()).max(1)
     }
 
     /// Instances currently idle in the pool.

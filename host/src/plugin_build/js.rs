@@ -7,8 +7,6 @@
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::Context;
-
 /// The entry used when package.json names no `main`.
 const DEFAULT_ENTRY: &str = "src/plugin.js";
 
@@ -63,12 +61,7 @@ fn dependencies_stale(dir: &Path) -> bool {
 
 /// package.json's `main`.
 fn entry_of(dir: &Path) -> anyhow::Result<String> {
-    let path = dir.join("package.json");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let parsed: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    Ok(parsed
+    Ok(super::package_json(dir)?
         .get("main")
         .and_then(|m| m.as_str())
         .unwrap_or(DEFAULT_ENTRY)

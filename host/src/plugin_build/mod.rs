@@ -138,29 +138,15 @@ fn wit_dir(dir: &Path) -> anyhow::Result<PathBuf> {
 /// (`[project] name`, package.json `name`), or the directory's for C.
 fn project_name(dir: &Path, lang: Lang) -> anyhow::Result<String> {
     let declared = match lang {
-        Lang::Python => {
-            let path = dir.join("pyproject.toml");
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let parsed: toml::Table =
-                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-            parsed
-                .get("project")
-                .and_then(|p| p.get("name"))
-                .and_then(|n| n.as_str())
-                .map(str::to_owned)
-        }
-        Lang::Js => {
-            let path = dir.join("package.json");
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let parsed: serde_json::Value = serde_json::from_str(&text)
-                .with_context(|| format!("parsing {}", path.display()))?;
-            parsed
-                .get("name")
-                .and_then(|n| n.as_str())
-                .map(|n| n.rsplit('/').next().unwrap_or(n).to_owned())
-        }
+        Lang::Python => pyproject(dir)?
+            .get("project")
+            .and_then(|p| p.get("name"))
+            .and_then(|n| n.as_str())
+            .map(str::to_owned),
+        Lang::Js => package_json(dir)?
+            .get("name")
+            .and_then(|n| n.as_str())
+            .map(|n| n.rsplit('/').next().unwrap_or(n).to_owned()),
         Lang::Rust | Lang::C => None,
     };
     let name = declared
@@ -170,6 +156,22 @@ fn project_name(dir: &Path, lang: Lang) -> anyhow::Result<String> {
         bail!("project name {name:?} cannot name a file");
     }
     Ok(name)
+}
+
+/// A Python project's pyproject.toml.
+fn pyproject(dir: &Path) -> anyhow::Result<toml::Table> {
+    let path = dir.join("pyproject.toml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// A JavaScript project's package.json.
+fn package_json(dir: &Path) -> anyhow::Result<serde_json::Value> {
+    let path = dir.join("package.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 /// Runs a toolchain command, naming it and how to install it on failure.
@@ -209,7 +211,7 @@ mod tests {
 
     #[test]
     fn languages_are_detected_by_their_project_file() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::TestDir::new();
         assert!(Lang::detect(dir.path()).is_err());
         std::fs::create_dir(dir.path().join("src")).unwrap();
         std::fs::write(dir.path().join("src/plugin.c"), "").unwrap();
@@ -224,7 +226,7 @@ mod tests {
 
     #[test]
     fn names_come_from_the_project_then_the_directory() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::TestDir::new();
         let project = dir.path().join("my-cache");
         std::fs::create_dir(&project).unwrap();
         assert_eq!(project_name(&project, Lang::C).unwrap(), "my-cache");

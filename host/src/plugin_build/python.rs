@@ -12,8 +12,6 @@
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::Context;
-
 /// The module used when pyproject.toml does not name one.
 const DEFAULT_MODULE: &str = "app";
 
@@ -42,12 +40,7 @@ pub(super) fn build(dir: &Path, wit: &Path, out: &Path) -> anyhow::Result<()> {
 
 /// `[tool.hoard] module` from pyproject.toml.
 fn module_of(dir: &Path) -> anyhow::Result<String> {
-    let path = dir.join("pyproject.toml");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let parsed: toml::Table =
-        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    Ok(parsed
+    Ok(super::pyproject(dir)?
         .get("tool")
         .and_then(|t| t.get("hoard"))
         .and_then(|h| h.get("module"))
