@@ -63,7 +63,7 @@ pub fn check(path: &Path, config: &Config, suite: Option<&Path>) -> anyhow::Resu
     if !inert.is_empty() {
         let _ = writeln!(
             out,
-            "inert       {} (linked, but no files, no network; sleeps cut to the call budget)",
+            "inert       {} (linked, but no files, no network, no sleeping past the call budget)",
             inert.join(", ")
         );
     }

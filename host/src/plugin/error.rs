@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::limits::MemoryLimitExceeded;
+use super::limits::{MemoryLimitExceeded, SleepPastDeadline};
 
 /// A call into a plugin that did not produce an answer.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -58,6 +58,9 @@ impl PluginError {
     ) -> PluginError {
         if let Some(limit) = error.downcast_ref::<MemoryLimitExceeded>() {
             return PluginError::MemoryLimit(limit.limit);
+        }
+        if error.downcast_ref::<SleepPastDeadline>().is_some() {
+            return PluginError::Timeout(timeout);
         }
         if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
             return match trap {

@@ -91,6 +91,13 @@ pub(crate) struct MemoryLimitExceeded {
     pub(crate) desired: usize,
 }
 
+/// Raised (as the trap's cause) when a guest asks to wait on a clock past
+/// its call's deadline: the call could only end in a timeout, so it ends now
+/// instead of holding a worker thread until then.
+#[derive(Debug, thiserror::Error)]
+#[error("plugin asked to sleep past its call deadline")]
+pub(crate) struct SleepPastDeadline;
+
 /// wasmtime's resource limiter for one instance: memory is capped, tables
 /// and instance counts are capped at sizes no honest plugin approaches.
 pub(crate) struct GuestLimiter {

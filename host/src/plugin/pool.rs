@@ -114,9 +114,7 @@ impl InstancePool {
             Arc::clone(&self.plugin_id),
             limits.memory_bytes,
             limits.log_lines_per_call,
-            // Just past the deadline, so a capped sleep ends in a timeout
-            // rather than returning early as if the guest had slept in full.
-            limits.call_timeout() + 5 * super::runtime::EPOCH_TICK,
+            limits.call_timeout(),
         );
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.limiter);

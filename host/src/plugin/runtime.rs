@@ -18,7 +18,7 @@ use wasmtime_wasi::clocks::WasiClocksView;
 use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 
 use super::bindings::Plugin;
-use super::limits::PluginLimits;
+use super::limits::{PluginLimits, SleepPastDeadline};
 use super::state::PluginState;
 
 /// How often the epoch advances; deadlines are counted in these ticks.
@@ -28,12 +28,13 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(2);
 /// older 0.2 version resolves to it.
 const CLOCKS: &str = "wasi:clocks/monotonic-clock@0.2.12";
 
-/// Replaces WASI's two ways to sleep with versions cut to the call budget.
+/// Replaces WASI's two ways to sleep with versions bound by the call budget.
 ///
 /// Epoch interruption cannot reach into a host function, and the sync WASI
 /// shims block the calling thread while a guest waits on a clock pollable:
-/// a `time.sleep(3600)` would hold a plugin worker for an hour. Capped, a
-/// sleep ends by the call's deadline, and the guest's next instruction traps.
+/// a `time.sleep(3600)` would hold a plugin worker for an hour. A wait that
+/// fits in what is left of the call's budget is granted; a longer one traps
+/// at once as a timeout, since that is how the call would end anyway.
 fn cap_sleeps(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     let mut clock = linker.instance(CLOCKS)?;
@@ -41,7 +42,7 @@ fn cap_sleeps(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
         "subscribe-duration",
         |mut store: StoreContextMut<'_, PluginState>, (nanos,): (u64,)| {
             let state = store.data_mut();
-            let nanos = nanos.min(cap_nanos(state.sleep_cap));
+            check_wait(nanos, state.budget_left())?;
             monotonic_clock::Host::subscribe_duration(&mut state.clocks(), nanos).map(|r| (r,))
         },
     )?;
@@ -49,10 +50,11 @@ fn cap_sleeps(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
         "subscribe-instant",
         |mut store: StoreContextMut<'_, PluginState>, (when,): (u64,)| {
             let state = store.data_mut();
-            let cap = cap_nanos(state.sleep_cap);
+            let left = state.budget_left();
             let mut clocks = state.clocks();
             let now = monotonic_clock::Host::now(&mut clocks)?;
-            let nanos = when.saturating_sub(now).min(cap);
+            let nanos = when.saturating_sub(now);
+            check_wait(nanos, left)?;
             monotonic_clock::Host::subscribe_duration(&mut clocks, nanos).map(|r| (r,))
         },
     )?;
@@ -60,8 +62,12 @@ fn cap_sleeps(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
     Ok(())
 }
 
-fn cap_nanos(cap: Duration) -> u64 {
-    u64::try_from(cap.as_nanos()).unwrap_or(u64::MAX)
+/// A wait of `nanos` is allowed only if it ends within `left`.
+fn check_wait(nanos: u64, left: Duration) -> wasmtime::Result<()> {
+    if u128::from(nanos) > left.as_nanos() {
+        return Err(wasmtime::Error::new(SleepPastDeadline));
+    }
+    Ok(())
 }
 
 /// Engine, linker and ticker, shared by every loaded plugin.

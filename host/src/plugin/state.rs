@@ -6,7 +6,7 @@
 //! functions, so a host function that waited would make a plugin unbounded.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -25,8 +25,10 @@ pub(crate) struct PluginState {
     plugin_id: Arc<str>,
     log_budget: u32,
     log_lines_per_call: u32,
-    /// Longest a guest may wait on a WASI clock in one go: just past the call budget.
-    pub(super) sleep_cap: Duration,
+    /// The call budget, and when the current call began: a WASI clock wait
+    /// must end within it (see `runtime.rs`).
+    call_budget: Duration,
+    call_started: Instant,
 }
 
 impl PluginState {
@@ -34,7 +36,7 @@ impl PluginState {
         plugin_id: Arc<str>,
         memory_bytes: usize,
         log_lines_per_call: u32,
-        sleep_cap: Duration,
+        call_budget: Duration,
     ) -> Self {
         // No preopens, no environment, no arguments, no inherited stdio, and
         // every socket operation denied (said explicitly rather than trusting
@@ -47,7 +49,8 @@ impl PluginState {
             .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
         Self {
-            sleep_cap,
+            call_budget,
+            call_started: Instant::now(),
             wasi,
             table: ResourceTable::new(),
             limiter: GuestLimiter::new(memory_bytes),
@@ -60,6 +63,12 @@ impl PluginState {
     /// Called before each call so the log budget is per call, not per instance.
     pub(super) fn begin_call(&mut self) {
         self.log_budget = self.log_lines_per_call;
+        self.call_started = Instant::now();
+    }
+
+    /// What is left of the current call's budget.
+    pub(super) fn budget_left(&self) -> Duration {
+        self.call_budget.saturating_sub(self.call_started.elapsed())
     }
 }
 
