@@ -99,6 +99,54 @@ fn plugin_commands_need_the_admin() -> Result<()> {
 }
 
 #[test]
+fn a_minor_version_with_a_new_size_copies_the_entries_into_a_new_table() -> Result<()> {
+    let (server, _dir) = start(false)?;
+    let mut con = admin(&server)?;
+    for id in ["a", "b", "c"] {
+        let _: String = redis::cmd("CACHE.PSETEX")
+            .arg("ReloadCache")
+            .arg(600_000)
+            .arg(format!("\"{id}\""))
+            .arg(id)
+            .query(&mut con)?;
+    }
+    // 1.2.0 keeps the keys but shrinks max-items from 1000 to 2: the table
+    // cannot be shared, so every entry is copied into a new one, which
+    // evicts down to its size.
+    let reply = load(&mut con, &plugin_artifact("fixture_reload_v1_2"))?;
+    assert_eq!(text(&reply, "entries"), "copied");
+    assert_eq!(reply.get("entry-count"), Some(&Value::Int(3)));
+    let info: HashMap<String, Value> = redis::cmd("CACHE.INFO")
+        .arg("ReloadCache")
+        .query(&mut con)?;
+    assert_eq!(info.get("max-items"), Some(&Value::Int(2)));
+    let items = match info.get("items") {
+        Some(Value::Int(n)) => *n,
+        other => panic!("items: {other:?}"),
+    };
+    assert!((1..=2).contains(&items), "{items} items after the copy");
+    let mut survivors = 0;
+    for id in ["a", "b", "c"] {
+        let value: Option<String> = redis::cmd("CACHE.GET")
+            .arg("ReloadCache")
+            .arg(id)
+            .query(&mut con)?;
+        if let Some(value) = value {
+            assert_eq!(value, format!("\"{id}\""));
+            // The copy keeps the entry's remaining time, not a fresh TTL.
+            let ttl: i64 = redis::cmd("CACHE.TTL")
+                .arg("ReloadCache")
+                .arg(id)
+                .query(&mut con)?;
+            assert!((1..=600_000).contains(&ttl), "{id}: ttl {ttl}");
+            survivors += 1;
+        }
+    }
+    assert_eq!(survivors, items);
+    Ok(())
+}
+
+#[test]
 fn minor_versions_keep_entries_major_versions_drop_them_broken_builds_change_nothing() -> Result<()>
 {
     let (server, _dir) = start(false)?;

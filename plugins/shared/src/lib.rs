@@ -421,9 +421,14 @@ macro_rules! cycle_fixture {
 /// `{prefix}:{id}` (one part, checked with [`check_part`]); `validate`
 /// accepts every value except the string `"reject-me"`, which it refuses
 /// with `rejected by {version}`, so a test can tell which version answered.
+/// An optional third argument sets `max-items` (default 1000), for a minor
+/// version whose table must be rebuilt.
 #[macro_export]
 macro_rules! reload_fixture {
     ($version:literal, $prefix:literal) => {
+        $crate::reload_fixture!($version, $prefix, 1_000);
+    };
+    ($version:literal, $prefix:literal, $max_items:literal) => {
         struct Component;
 
         impl Guest for Component {
@@ -432,6 +437,7 @@ macro_rules! reload_fixture {
                     description: concat!("reload fixture v", $version).into(),
                     version: $version.into(),
                     pure_keys: true,
+                    max_items: $max_items,
                     metadata: vec![("purpose".into(), "host hot-reload tests".into())],
                     ..$crate::fixture_descriptor!("fixture-reload", "ReloadCache", "", [])
                 }
