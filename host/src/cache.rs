@@ -19,7 +19,7 @@ use crate::envelope;
 use crate::error::CacheError;
 use crate::l1::{SetCondition, Table, TableStats, Ttl};
 use crate::outcome::Outcome;
-use crate::plugin::PluginOrigin;
+use crate::plugin::{LoadedPlugin, PluginError, PluginOrigin};
 use crate::{invalidation, wire};
 
 /// A handle to the whole cache: plain keyspace plus every definition.
@@ -315,25 +315,33 @@ impl Cache {
 
 /// The host's and the plugin's verdict on a value: nulls first (a host
 /// rule), then the plugin's `validate`. A refusal always has a reason.
-fn verdict(
-    cache: &DefinedCache,
-    name: &str,
+/// `plugin check` judges values with it too, so its verdicts are the server's.
+pub fn value_verdict(
+    plugin: &LoadedPlugin,
     value: &[u8],
-) -> Result<Result<(), Vec<String>>, CacheError> {
-    if wire::is_nil(value) && !cache.definition().allow_null {
-        return Ok(Err(vec![format!("{name} does not allow null values")]));
+) -> Result<Result<(), Vec<String>>, PluginError> {
+    let definition = plugin.definition();
+    if wire::is_nil(value) && !definition.allow_null {
+        return Ok(Err(vec![format!(
+            "{} does not allow null values",
+            definition.name
+        )]));
     }
-    let verdict = cache
-        .plugin()
-        .validate(value)
-        .map_err(|error| CacheError::Plugin {
-            cache: name.to_owned(),
-            error,
-        })?;
-    Ok(verdict.map_err(|mut errors| {
+    Ok(plugin.validate(value)?.map_err(|mut errors| {
         if errors.is_empty() {
             errors.push("rejected by the definition".to_owned());
         }
         errors
     }))
+}
+
+fn verdict(
+    cache: &DefinedCache,
+    name: &str,
+    value: &[u8],
+) -> Result<Result<(), Vec<String>>, CacheError> {
+    value_verdict(cache.plugin(), value).map_err(|error| CacheError::Plugin {
+        cache: name.to_owned(),
+        error,
+    })
 }

@@ -15,7 +15,6 @@ use crate::conformance::{self, Answer, KeyAnswer, Plan, Subject, SubjectError, S
 use crate::definition::Definition;
 use crate::l1::{ExpiryMode, Policy};
 use crate::plugin::{LoadedPlugin, PluginRuntime, WasiPolicy};
-use crate::wire;
 
 /// Metadata key under which a plugin may declare sample key parts
 /// (comma-separated) for the check to time `generate-key` with.
@@ -129,10 +128,7 @@ pub fn check(path: &Path, config: &Config, suite: Option<&Path>) -> anyhow::Resu
     let suite = suite.map(Path::to_path_buf).or_else(|| find_suite(path));
     if let Some(suite_path) = suite {
         let suite = Suite::load(&suite_path)?;
-        let report = suite.run(&mut InProcess {
-            plugin: &plugin,
-            definition: d,
-        });
+        let report = suite.run(&mut InProcess(&plugin));
         let _ = writeln!(out, "suite       {}: {report}", suite_path.display());
         if !report.ok() {
             anyhow::bail!("{out}{label}: does not conform to {}", suite_path.display());
@@ -157,41 +153,31 @@ fn find_suite(component: &Path) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// The plugin called directly, as the server would: the host's null rule
-/// first, then the plugin (MessagePack is handed over unchecked, so a suite
-/// can probe the plugin's own decoder).
-struct InProcess<'a> {
-    plugin: &'a LoadedPlugin,
-    definition: &'a Definition,
-}
+/// The plugin called directly, as the server would, values judged by the
+/// server's own `value_verdict` (MessagePack is handed over unchecked, so a
+/// suite can probe the plugin's own decoder).
+struct InProcess<'a>(&'a LoadedPlugin);
 
 impl Subject for InProcess<'_> {
     fn describe(&mut self) -> Result<serde_json::Map<String, serde_json::Value>, SubjectError> {
-        Ok(conformance::descriptor_fields(self.definition))
+        Ok(conformance::descriptor_fields(self.0.definition()))
     }
 
     fn key(&mut self, parts: &[String]) -> Result<KeyAnswer, SubjectError> {
-        self.plugin
+        self.0
             .generate_key(parts)
             .map(Answer::Plugin)
             .map_err(|e| SubjectError(e.to_string()))
     }
 
     fn validate(&mut self, msgpack: &[u8]) -> Result<Verdict, SubjectError> {
-        if wire::is_nil(msgpack) && !self.definition.allow_null {
-            return Ok(Verdict::Plugin(Err(vec![format!(
-                "{} does not allow null values",
-                self.definition.name
-            )])));
-        }
-        self.plugin
-            .validate(msgpack)
+        crate::cache::value_verdict(self.0, msgpack)
             .map(Verdict::Plugin)
             .map_err(|e| SubjectError(e.to_string()))
     }
 
     fn plan(&mut self, event: &str, msgpack: &[u8]) -> Result<Plan, SubjectError> {
-        self.plugin
+        self.0
             .on_event(event, msgpack)
             .map(Plan::Plugin)
             .map_err(|e| SubjectError(e.to_string()))

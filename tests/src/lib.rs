@@ -238,10 +238,18 @@ pub fn hoard_command() -> Result<Command> {
 /// `hoard plugin build <project>`: builds a plugin project (any language)
 /// from source and returns the component's path.
 pub fn build_plugin(project: &Path) -> Result<PathBuf> {
-    let output = hoard_command()?
-        .args(["plugin", "build"])
-        .arg(project)
-        .output()?;
+    build_plugin_with(project, &[])
+}
+
+/// [`build_plugin`] with extra environment for the toolchain (a shared
+/// `CARGO_TARGET_DIR`, say).
+pub fn build_plugin_with(project: &Path, env: &[(&str, &Path)]) -> Result<PathBuf> {
+    let mut command = hoard_command()?;
+    command.args(["plugin", "build"]).arg(project);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output()?;
     if !output.status.success() {
         bail!(
             "hoard plugin build {} failed:\n{}{}",

@@ -30,30 +30,23 @@ impl RemoteSubject {
         })
     }
 
-    fn query(&mut self, cmd: &redis::Cmd) -> Result<Value, SubjectError> {
-        // Server errors come back as Value::ServerError under RESP3 with
-        // `query::<Value>`; transport failures are the subject's own.
-        cmd.query::<Value>(&mut self.con)
-            .or_else(|e| match e.kind() {
-                redis::ErrorKind::IoError => Err(SubjectError(e.to_string())),
-                _ => Ok(Value::SimpleString(format!(
-                    "-{} {}",
-                    e.code().unwrap_or("ERR"),
-                    e.detail().unwrap_or_default()
-                ))),
-            })
+    /// The reply, or the server's error as `(code, message)`; only a
+    /// transport failure is the subject's own error.
+    fn query(&mut self, cmd: &redis::Cmd) -> Result<Result<Value, (String, String)>, SubjectError> {
+        match cmd.query::<Value>(&mut self.con) {
+            // Under RESP3 a server error can arrive as a value, not an Err.
+            Ok(Value::ServerError(e)) => Ok(Err((
+                e.code().to_owned(),
+                e.details().unwrap_or_default().to_owned(),
+            ))),
+            Ok(value) => Ok(Ok(value)),
+            Err(e) if e.kind() == redis::ErrorKind::IoError => Err(SubjectError(e.to_string())),
+            Err(e) => Ok(Err((
+                e.code().unwrap_or("ERR").to_owned(),
+                e.detail().unwrap_or_default().to_owned(),
+            ))),
+        }
     }
-}
-
-/// `Some((code, message))` when the reply is an error.
-fn error_of(value: &Value) -> Option<(String, String)> {
-    let text = match value {
-        Value::ServerError(e) => format!("{} {}", e.code(), e.details().unwrap_or_default()),
-        Value::SimpleString(s) => s.strip_prefix('-')?.to_owned(),
-        _ => return None,
-    };
-    let (code, message) = text.split_once(' ').unwrap_or((&text, ""));
-    Some((code.to_owned(), message.to_owned()))
 }
 
 fn json(value: &Value) -> Json {
@@ -93,7 +86,9 @@ fn strings(value: Option<&Json>) -> Vec<String> {
 
 impl Subject for RemoteSubject {
     fn describe(&mut self) -> Result<Map<String, Json>, SubjectError> {
-        let reply = self.query(redis::cmd("CACHE.INFO").arg(&self.cache))?;
+        let reply = self
+            .query(redis::cmd("CACHE.INFO").arg(&self.cache))?
+            .map_err(|(code, message)| SubjectError(format!("CACHE.INFO: {code} {message}")))?;
         match json(&reply) {
             Json::Object(map) => Ok(map),
             other => Err(SubjectError(format!("CACHE.INFO replied {other}"))),
@@ -102,8 +97,8 @@ impl Subject for RemoteSubject {
 
     fn key(&mut self, parts: &[String]) -> Result<KeyAnswer, SubjectError> {
         let reply = self.query(redis::cmd("CACHE.KEY").arg(&self.cache).arg(parts))?;
-        Ok(match error_of(&reply) {
-            Some((code, message)) if code == "BADKEY" => {
+        Ok(match reply {
+            Err((code, message)) if code == "BADKEY" => {
                 let error = if let Some(m) = message.strip_prefix("wrong number of key parts: ") {
                     KeyError::WrongArity(m.to_owned())
                 } else if let Some(m) = message.strip_prefix("invalid key part: ") {
@@ -113,17 +108,17 @@ impl Subject for RemoteSubject {
                 };
                 Answer::Plugin(Err(error))
             }
-            Some((code, message)) => Answer::Host(format!("{code} {message}")),
-            None => Answer::Plugin(Ok(json(&reply).as_str().unwrap_or_default().to_owned())),
+            Err((code, message)) => Answer::Host(format!("{code} {message}")),
+            Ok(key) => Answer::Plugin(Ok(json(&key).as_str().unwrap_or_default().to_owned())),
         })
     }
 
     fn validate(&mut self, msgpack: &[u8]) -> Result<Verdict, SubjectError> {
         let reply = self.query(redis::cmd("CACHE.VALIDATE").arg(&self.cache).arg(msgpack))?;
-        Ok(match error_of(&reply) {
-            Some((code, message)) => Answer::Host(format!("{code} {message}")),
-            None => {
-                let reasons = strings(Some(&json(&reply)));
+        Ok(match reply {
+            Err((code, message)) => Answer::Host(format!("{code} {message}")),
+            Ok(reasons) => {
+                let reasons = strings(Some(&json(&reasons)));
                 Answer::Plugin(if reasons.is_empty() {
                     Ok(())
                 } else {
@@ -140,8 +135,8 @@ impl Subject for RemoteSubject {
                 .arg(event)
                 .arg(msgpack),
         )?;
-        Ok(match error_of(&reply) {
-            Some((code, message)) if code == "BADEVENT" => {
+        Ok(match reply {
+            Err((code, message)) if code == "BADEVENT" => {
                 let error = if let Some(m) = message.strip_prefix("unknown event: ") {
                     EventError::UnknownEvent(m.to_owned())
                 } else if let Some(m) = message.strip_prefix("bad payload: ") {
@@ -151,9 +146,9 @@ impl Subject for RemoteSubject {
                 };
                 Answer::Plugin(Err(error))
             }
-            Some((code, message)) => Answer::Host(format!("{code} {message}")),
-            None => {
-                let plan = json(&reply);
+            Err((code, message)) => Answer::Host(format!("{code} {message}")),
+            Ok(plan) => {
+                let plan = json(&plan);
                 Answer::Plugin(Ok(Invalidation {
                     keys: strings(plan.get("keys")),
                     patterns: strings(plan.get("patterns")),

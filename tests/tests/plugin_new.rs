@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::Result;
-use hoard_tests::{build_plugin, hoard_command, workspace_root};
+use hoard_tests::{build_plugin, build_plugin_with, hoard_command, workspace_root};
 
 macro_rules! languages {
     ($($lang:ident),* $(,)?) => {$(
@@ -35,18 +35,8 @@ fn new_build_check(lang: &str) -> Result<()> {
     let wasm = if lang == "rust" {
         // Share the plugins' target directory so wit-bindgen is not rebuilt;
         // the component then lives outside the project, so name the suite.
-        let mut build = hoard_command()?;
-        build
-            .args(["plugin", "build"])
-            .arg(&project)
-            .env("CARGO_TARGET_DIR", workspace_root().join("plugins/target"));
-        let output = build.output()?;
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).trim().into()
+        let target = workspace_root().join("plugins/target");
+        build_plugin_with(&project, &[("CARGO_TARGET_DIR", &target)])?
     } else {
         build_plugin(&project)?
     };

@@ -52,12 +52,17 @@ fn key_error(con: &mut redis::Connection, cache: &str, part: &str) -> Result<red
     }
 }
 
-fn faults(con: &mut redis::Connection, cache: &str) -> Result<i64> {
+/// An integer field of `CACHE.INFO <cache>`.
+fn info_int(con: &mut redis::Connection, cache: &str, field: &str) -> Result<i64> {
     let info: HashMap<String, Value> = redis::cmd("CACHE.INFO").arg(cache).query(con)?;
-    Ok(match info.get("plugin-faults") {
+    Ok(match info.get(field) {
         Some(Value::Int(n)) => *n,
-        other => panic!("plugin-faults missing: {other:?}"),
+        other => panic!("{field} missing: {other:?}"),
     })
+}
+
+fn faults(con: &mut redis::Connection, cache: &str) -> Result<i64> {
+    info_int(con, cache, "plugin-faults")
 }
 
 /// After a fault the same cache must still answer normal calls.
@@ -112,11 +117,7 @@ fn a_memory_bomb_hits_its_limit() -> Result<()> {
 }
 
 fn instantiations(con: &mut redis::Connection, cache: &str) -> Result<i64> {
-    let info: HashMap<String, Value> = redis::cmd("CACHE.INFO").arg(cache).query(con)?;
-    Ok(match info.get("plugin-instantiations") {
-        Some(Value::Int(n)) => *n,
-        other => panic!("plugin-instantiations missing: {other:?}"),
-    })
+    info_int(con, cache, "plugin-instantiations")
 }
 
 #[test]

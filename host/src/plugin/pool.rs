@@ -114,7 +114,8 @@ impl InstancePool {
             Arc::clone(&self.plugin_id),
             limits.memory_bytes,
             limits.log_lines_per_call,
-            limits.call_timeout(),
+            // Only the inert policy links clocks a guest could wait on.
+            (limits.wasi == super::WasiPolicy::Inert).then(|| limits.call_timeout()),
         );
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.limiter);

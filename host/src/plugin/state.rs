@@ -26,8 +26,9 @@ pub(crate) struct PluginState {
     log_budget: u32,
     log_lines_per_call: u32,
     /// The call budget, and when the current call began: a WASI clock wait
-    /// must end within it (see `runtime.rs`).
-    call_budget: Duration,
+    /// must end within it (see `runtime.rs`). `None` when the policy links
+    /// no clocks, so calls then skip reading the time.
+    call_budget: Option<Duration>,
     call_started: Instant,
 }
 
@@ -36,7 +37,7 @@ impl PluginState {
         plugin_id: Arc<str>,
         memory_bytes: usize,
         log_lines_per_call: u32,
-        call_budget: Duration,
+        call_budget: Option<Duration>,
     ) -> Self {
         // No preopens, no environment, no arguments, no inherited stdio, and
         // every socket operation denied (said explicitly rather than trusting
@@ -63,12 +64,17 @@ impl PluginState {
     /// Called before each call so the log budget is per call, not per instance.
     pub(super) fn begin_call(&mut self) {
         self.log_budget = self.log_lines_per_call;
-        self.call_started = Instant::now();
+        if self.call_budget.is_some() {
+            self.call_started = Instant::now();
+        }
     }
 
-    /// What is left of the current call's budget.
+    /// What is left of the current call's budget (none, failing closed, if
+    /// this store was made without one).
     pub(super) fn budget_left(&self) -> Duration {
-        self.call_budget.saturating_sub(self.call_started.elapsed())
+        self.call_budget.map_or(Duration::ZERO, |b| {
+            b.saturating_sub(self.call_started.elapsed())
+        })
     }
 }
 

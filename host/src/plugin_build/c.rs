@@ -16,7 +16,6 @@
 //! wasmtime, which `hoard plugin check` then reports (all inert in hoard's
 //! sandbox). A plugin that avoids them imports nothing but `hoard:definition/host`.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -117,7 +116,13 @@ fn build_c(project: &Path, wit_dir: &Path, world: &str, out: &Path) -> anyhow::R
         .map_or_else(|| "plugin".into(), |s| s.to_string_lossy());
     let core = core_dir.join(format!("{stem}.core.wasm"));
 
-    let cc = find_clang()?;
+    // `HOARD_CC`, not `CC`, which usually names the host's compiler; Debian
+    // 12 installs only `clang-14` unless the `clang` package is added.
+    let cc = super::find_tool("HOARD_CC", &["clang", "clang-14"]).ok_or_else(|| {
+        anyhow::anyhow!(
+            "no C compiler found (HOARD_CC is unset; neither clang nor clang-14 is on PATH); {APT_HINT}"
+        )
+    })?;
     let mut command = Command::new(&cc);
     command
         .args(CFLAGS)
@@ -131,7 +136,7 @@ fn build_c(project: &Path, wit_dir: &Path, world: &str, out: &Path) -> anyhow::R
         .arg(&core);
     let output = command
         .output()
-        .with_context(|| format!("running {}", cc.to_string_lossy()))?;
+        .with_context(|| format!("running {}", cc.display()))?;
     let diagnostics = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
         // A missing sysroot, builtins library or wasm-ld shows up as a
@@ -166,7 +171,7 @@ fn build_c(project: &Path, wit_dir: &Path, world: &str, out: &Path) -> anyhow::R
         };
         bail!(
             "{} failed ({}):\n{}{hint}",
-            cc.to_string_lossy(),
+            cc.display(),
             output.status,
             diagnostics.trim_end()
         );
@@ -218,25 +223,6 @@ fn collect_c_files(dir: &Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The C compiler: `$HOARD_CC` when set (e.g. wasi-sdk's clang; not `$CC`,
-/// which usually names the host's compiler), else the first of
-/// `clang`, `clang-14` on `PATH` (Debian 12 installs only `clang-14` unless
-/// the unversioned `clang` package is added).
-fn find_clang() -> anyhow::Result<OsString> {
-    if let Some(cc) = std::env::var_os("HOARD_CC").filter(|cc| !cc.is_empty()) {
-        return Ok(cc);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for name in ["clang", "clang-14"] {
-        if std::env::split_paths(&path).any(|dir| dir.join(name).is_file()) {
-            return Ok(name.into());
-        }
-    }
-    bail!(
-        "no C compiler found (HOARD_CC is unset; neither clang nor clang-14 is on PATH); {APT_HINT}"
-    )
 }
 
 /// Whether `dir/src` holds C sources (how `Lang::detect` recognises a C project).

@@ -186,23 +186,26 @@ fn run(mut command: Command, what: &str, install: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The first of `candidates` that names a program, honouring an override
-/// variable (`HOARD_CLANG=...`), else the first candidate (whose failure to
-/// start then names it).
+/// A toolchain program: the override variable (`HOARD_CC=...`) when set,
+/// else the first of `candidates` on PATH, else the first candidate (whose
+/// failure to start then names it).
 fn tool(override_var: &str, candidates: &[&str]) -> PathBuf {
-    if let Some(path) = std::env::var_os(override_var) {
-        return PathBuf::from(path);
+    find_tool(override_var, candidates)
+        .unwrap_or_else(|| PathBuf::from(candidates.first().copied().unwrap_or_default()))
+}
+
+/// The override variable's program when set and non-empty, else the first
+/// of `candidates` found on PATH.
+fn find_tool(override_var: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(override_var).filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
-    for candidate in candidates {
-        for dir in std::env::split_paths(&path) {
-            let full = dir.join(candidate);
-            if full.is_file() {
-                return full;
-            }
-        }
-    }
-    PathBuf::from(candidates.first().copied().unwrap_or_default())
+    candidates.iter().find_map(|candidate| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(candidate))
+            .find(|full| full.is_file())
+    })
 }
 
 #[cfg(test)]
