@@ -10,10 +10,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hoard::catalog::DefinedCache;
+use hoard::cache::catalog::DefinedCache;
 use hoard::definition::DefinitionCaps;
-use hoard::l1::{Clock, SystemClock};
 use hoard::plugin::{LoadedPlugin, PluginLimits, PluginRuntime};
+use hoard_l1::{Clock, SystemClock};
 
 fn load(name: &str) -> LoadedPlugin {
     let runtime = Arc::new(PluginRuntime::new(PluginLimits::default()).unwrap());

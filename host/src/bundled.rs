@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::catalog::PluginSource;
+use crate::cache::catalog::PluginSource;
 
 /// The bundled example plugins, as load sources.
 pub fn examples() -> Vec<PluginSource> {

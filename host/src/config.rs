@@ -9,9 +9,9 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::definition::DefinitionCaps;
-use crate::l1::Policy;
 use crate::plugin::PluginLimits;
-use crate::resp::Limits;
+use hoard_l1::Policy;
+use hoard_resp::Limits;
 
 /// Everything `hoard serve` can be told.
 #[derive(Clone, Debug, Deserialize)]

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::l1::{ExpiryMode, Policy};
+use hoard_l1::{ExpiryMode, Policy};
 
 /// The rules of one cache, as declared by its plugin and checked at load.
 #[derive(Clone, Debug, PartialEq)]

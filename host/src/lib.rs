@@ -3,32 +3,25 @@
 //! definition's plugin owns its key scheme, validation and invalidation
 //! rules. See ARCHITECTURE.md for the map of modules and the path of a
 //! request through them.
+//!
+//! The crate is grouped by wing: `cmd/` (one file per command), `cache/` (the
+//! data path and what it stores), `plugin/` (everything wasmtime), `reload/`
+//! (hot reload), `server/` (accept loop and housekeeping), `tooling/` (what
+//! plugin authors run: check, build, new, conformance). The store (`hoard-l1`)
+//! and the protocol (`hoard-resp`) are crates of their own: they import
+//! nothing of the host.
 
 pub mod bundled;
 pub mod cache;
-pub mod catalog;
-pub mod check;
 pub mod cmd;
-pub mod compression;
 pub mod config;
-pub mod conformance;
 pub mod definition;
-pub mod encryption;
-pub mod envelope;
-pub mod error;
-pub mod invalidation;
-pub mod l1;
-pub mod lifecycle;
-pub mod outcome;
 pub mod plugin;
-pub mod plugin_build;
-pub mod resp;
-pub mod scaffold;
+pub mod reload;
 pub mod server;
 pub mod startup;
 pub mod tenant;
-pub mod watcher;
-pub mod wire;
+pub mod tooling;
 
 #[cfg(test)]
 mod test_dir;

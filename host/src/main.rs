@@ -103,16 +103,22 @@ fn main() -> anyhow::Result<()> {
                 Some(path) => Config::from_file(path)?,
                 None => Config::default(),
             };
-            print!("{}", hoard::check::check(&file, &config, suite.as_deref())?);
+            print!(
+                "{}",
+                hoard::tooling::check::check(&file, &config, suite.as_deref())?
+            );
             Ok(())
         }
         Command::Plugin(PluginCommand::New { name, lang, dir }) => {
-            let root = hoard::scaffold::new_plugin(&name, &lang, &dir)?;
+            let root = hoard::tooling::scaffold::new_plugin(&name, &lang, &dir)?;
             println!("created {}", root.display());
             Ok(())
         }
         Command::Plugin(PluginCommand::Build { dir }) => {
-            println!("{}", hoard::plugin_build::build_plugin(&dir)?.display());
+            println!(
+                "{}",
+                hoard::tooling::plugin_build::build_plugin(&dir)?.display()
+            );
             Ok(())
         }
     }
@@ -143,7 +149,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if config.watch_plugins {
         for tenant in tenants.all() {
             if let Some(dir) = &tenant.plugins_dir {
-                watchers.push(hoard::watcher::watch(dir, Arc::clone(&tenant.lifecycle))?);
+                watchers.push(hoard::reload::watcher::watch(
+                    dir,
+                    Arc::clone(&tenant.lifecycle),
+                )?);
             }
         }
     }

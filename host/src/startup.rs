@@ -8,13 +8,13 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::cache::Cache;
-use crate::catalog::{self, PluginSource};
+use crate::cache::catalog::{self, PluginSource};
+use crate::cache::encryption::Sealer;
 use crate::config::Config;
-use crate::encryption::Sealer;
-use crate::l1::{Clock, ExpiryMode, SystemClock, Table, TableConfig};
-use crate::lifecycle::Lifecycle;
 use crate::plugin::PluginRuntime;
+use crate::reload::lifecycle::Lifecycle;
 use crate::tenant::{Quota, Tenant, Tenants};
+use hoard_l1::{Clock, ExpiryMode, SystemClock, Table, TableConfig};
 
 /// A cache and the lifecycle that can change its plugins while it serves.
 pub struct Started {

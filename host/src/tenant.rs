@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::cache::Cache;
-use crate::lifecycle::Lifecycle;
+use crate::reload::lifecycle::Lifecycle;
 
 /// One tenant, live.
 pub struct Tenant {
@@ -141,7 +141,7 @@ impl Tenant {
             let average = usage.bytes.checked_div(usage.items).unwrap_or(1).max(1);
             let want = over_items.max(over_bytes.div_ceil(average)).max(1);
             let catalog = self.cache.catalog();
-            let mut tables: Vec<&crate::l1::Table> = vec![self.cache.plain()];
+            let mut tables: Vec<&hoard_l1::Table> = vec![self.cache.plain()];
             tables.extend(catalog.iter().map(|c| c.table()));
             tables.sort_by_key(|t| std::cmp::Reverse(t.stats().bytes));
             let mut this_pass = 0;

@@ -5,8 +5,8 @@
 //! MessagePack reaches the server byte for byte.
 
 use anyhow::Result;
-use hoard::conformance::{Answer, KeyAnswer, Plan, Subject, SubjectError, Verdict};
 use hoard::definition::{EventError, Invalidation, KeyError};
+use hoard::tooling::conformance::{Answer, KeyAnswer, Plan, Subject, SubjectError, Verdict};
 use redis::Value;
 use serde_json::{Map, Value as Json};
 

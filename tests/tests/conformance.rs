@@ -7,7 +7,7 @@
 //! line in the table below.
 
 use anyhow::Result;
-use hoard::conformance::Suite;
+use hoard::tooling::conformance::Suite;
 use hoard_tests::remote::RemoteSubject;
 use hoard_tests::{Server, ServerOptions, build_plugin, workspace_root};
 

@@ -7,8 +7,8 @@
 use bytes::Bytes;
 
 use super::{Context, Session};
-use crate::resp::{Frame, Parse, ParseError};
 use crate::tenant::{Tenants, constant_time_eq};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(
     parse: &mut Parse,

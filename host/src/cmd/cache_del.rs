@@ -1,8 +1,8 @@
 //! `CACHE.DEL <cache> <part> [<part> ...]`: removes one entry; replies 1 or 0.
 
 use crate::cache::Cache;
-use crate::outcome::Outcome;
-use crate::resp::{Frame, Parse, ParseError};
+use crate::cache::outcome::Outcome;
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) async fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     let name = parse.next_string()?;

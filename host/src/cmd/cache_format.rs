@@ -3,8 +3,8 @@
 //! conversion and is binary-safe. With no argument, shows the current one.
 
 use super::Session;
-use crate::resp::{Frame, Parse, ParseError};
-use crate::wire::ValueFormat;
+use crate::cache::transcode::ValueFormat;
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(parse: &mut Parse, session: &mut Session) -> Result<Frame, ParseError> {
     if parse.remaining() == 0 {

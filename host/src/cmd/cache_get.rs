@@ -7,9 +7,9 @@
 
 use super::Session;
 use crate::cache::Cache;
-use crate::outcome::Outcome;
-use crate::resp::{Frame, Parse, ParseError};
-use crate::wire;
+use crate::cache::outcome::Outcome;
+use crate::cache::transcode;
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) async fn run(
     parse: &mut Parse,
@@ -29,7 +29,7 @@ pub(super) async fn run(
         }
     };
     Ok(match result {
-        Ok(Outcome::Hit(msgpack)) => match wire::from_msgpack(session.format, msgpack) {
+        Ok(Outcome::Hit(msgpack)) => match transcode::from_msgpack(session.format, msgpack) {
             Ok(bytes) => Frame::Bulk(bytes.into()),
             Err(e) => super::error_frame(&e.into()),
         },

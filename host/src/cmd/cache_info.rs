@@ -2,8 +2,8 @@
 //! policy...), its counters, and where its plugin came from.
 
 use crate::cache::Cache;
-use crate::l1::{ExpiryMode, Policy};
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_l1::{ExpiryMode, Policy};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     let name = parse.next_string()?;

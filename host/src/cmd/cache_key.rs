@@ -2,7 +2,7 @@
 //! without touching the store (for debugging key schemes).
 
 use crate::cache::Cache;
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) async fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     let name = parse.next_string()?;

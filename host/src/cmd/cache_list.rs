@@ -1,7 +1,7 @@
 //! `CACHE.LIST`: every loaded definition, short name to versioned id.
 
 use crate::cache::Cache;
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     parse.finish()?;

@@ -5,8 +5,8 @@
 
 use super::Session;
 use crate::cache::Cache;
-use crate::outcome::Outcome;
-use crate::resp::{Frame, Parse, ParseError};
+use crate::cache::outcome::Outcome;
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) async fn run(
     parse: &mut Parse,

@@ -3,8 +3,8 @@
 //! TTL clamping and of sliding expiry.
 
 use crate::cache::Cache;
-use crate::l1::Ttl;
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_l1::Ttl;
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) async fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     let name = parse.next_string()?;

@@ -5,7 +5,7 @@
 
 use super::Session;
 use crate::cache::Cache;
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) async fn run(
     parse: &mut Parse,

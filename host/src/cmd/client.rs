@@ -2,7 +2,7 @@
 //! clients send on connect. Anything else is a clear error.
 
 use super::Session;
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(parse: &mut Parse, session: &mut Session) -> Result<Frame, ParseError> {
     let sub = parse.next_string()?.to_ascii_uppercase();
@@ -29,8 +29,8 @@ pub(super) fn run(parse: &mut Parse, session: &mut Session) -> Result<Frame, Par
             session.name.as_deref().unwrap_or(""),
             session.started.elapsed().as_secs(),
             match session.protocol {
-                crate::resp::Protocol::Resp2 => 2,
-                crate::resp::Protocol::Resp3 => 3,
+                hoard_resp::Protocol::Resp2 => 2,
+                hoard_resp::Protocol::Resp3 => 3,
             }
         )),
         other => Frame::error(format!(

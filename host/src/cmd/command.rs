@@ -1,7 +1,7 @@
 //! `COMMAND [COUNT|DOCS|INFO ...]`: just enough for `redis-cli` and
 //! `redis-benchmark` to start cleanly. hoard does not publish command tables.
 
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(parse: &mut Parse) -> Result<Frame, ParseError> {
     let sub = if parse.remaining() > 0 {

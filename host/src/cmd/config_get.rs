@@ -3,8 +3,8 @@
 //! from its file and flags).
 
 use crate::cache::Cache;
-use crate::l1::Glob;
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_l1::Glob;
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     let sub = parse.next_string()?.to_ascii_uppercase();

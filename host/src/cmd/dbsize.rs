@@ -1,7 +1,7 @@
 //! `DBSIZE`: live entries in the plain keyspace (definitions report theirs in `CACHE.INFO`).
 
 use crate::cache::Cache;
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     parse.finish()?;

@@ -3,8 +3,8 @@
 //! `redis-server` on identical data. Other `DEBUG` subcommands are refused.
 
 use crate::cache::Cache;
-use crate::l1::SetCondition;
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_l1::SetCondition;
+use hoard_resp::{Frame, Parse, ParseError};
 
 /// Largest count accepted, so a typo cannot exhaust memory in one command.
 const MAX_POPULATE: u64 = 100_000_000;

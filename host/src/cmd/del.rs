@@ -1,7 +1,7 @@
 //! `DEL key [key ...]` on the plain keyspace; replies with how many existed.
 
 use crate::cache::Cache;
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     let mut removed = 0i64;

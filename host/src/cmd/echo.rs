@@ -1,6 +1,6 @@
 //! `ECHO message`: returns the message, for clients that test round trips.
 
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(parse: &mut Parse) -> Result<Frame, ParseError> {
     let message = parse.next_bytes()?;

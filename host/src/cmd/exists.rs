@@ -1,7 +1,7 @@
 //! `EXISTS key [key ...]`: how many of the keys are live (repeats count twice, as in Redis).
 
 use crate::cache::Cache;
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     let mut live = 0i64;

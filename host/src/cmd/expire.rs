@@ -2,7 +2,7 @@
 //! A non-positive time deletes the key, as in Redis.
 
 use crate::cache::Cache;
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_resp::{Frame, Parse, ParseError};
 
 /// The unit of the command's time argument.
 pub(super) enum Unit {
@@ -28,7 +28,7 @@ pub(super) fn persist(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseEr
     let key = parse.next_bytes()?;
     parse.finish()?;
     let table = cache.plain();
-    let had_ttl = matches!(table.ttl(&key), crate::l1::Ttl::RemainingMs(_));
+    let had_ttl = matches!(table.ttl(&key), hoard_l1::Ttl::RemainingMs(_));
     Ok(Frame::Integer(i64::from(
         had_ttl && table.set_ttl(&key, None),
     )))

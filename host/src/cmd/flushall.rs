@@ -1,7 +1,7 @@
 //! `FLUSHALL [ASYNC|SYNC]` / `FLUSHDB`: removes every entry, plain and defined.
 
 use crate::cache::Cache;
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     if parse.remaining() > 0 {

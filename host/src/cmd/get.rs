@@ -1,7 +1,7 @@
 //! `GET key`: the plain keyspace (raw bytes, no definition).
 
 use crate::cache::Cache;
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     let key = parse.next_bytes()?;

@@ -3,7 +3,7 @@
 //! protocol, as Redis does.
 
 use super::{Context, Session};
-use crate::resp::{Frame, Parse, ParseError, Protocol};
+use hoard_resp::{Frame, Parse, ParseError, Protocol};
 
 pub(super) fn run(
     parse: &mut Parse,

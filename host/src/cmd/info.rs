@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::ServerFacts;
 use crate::cache::Cache;
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(
     parse: &mut Parse,

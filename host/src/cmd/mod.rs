@@ -46,11 +46,11 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::cache::Cache;
-use crate::error::CacheError;
-use crate::outcome::Outcome;
-use crate::resp::{Frame, Parse, ParseError, Protocol};
+use crate::cache::error::CacheError;
+use crate::cache::outcome::Outcome;
+use crate::cache::transcode::{self, ValueFormat};
 use crate::tenant::{Seat, Tenants};
-use crate::wire::{self, ValueFormat};
+use hoard_resp::{Frame, Parse, ParseError, Protocol};
 
 /// Per-connection state a command may read or change.
 #[derive(Debug)]
@@ -288,7 +288,7 @@ pub(crate) fn error_frame(error: &CacheError) -> Frame {
         CacheError::Key(_) => "BADKEY",
         CacheError::Plugin { .. } => "PLUGIN",
         CacheError::TooLarge { .. } => "QUOTA",
-        CacheError::Wire(_) | CacheError::Envelope(_) => "ERR",
+        CacheError::Transcode(_) | CacheError::Envelope(_) => "ERR",
     };
     Frame::error(format!("{prefix} {}", printable(&error.to_string(), 2048)))
 }
@@ -311,7 +311,7 @@ pub(crate) fn value_msgpack(
             limit: cache.max_value_bytes(),
         }));
     }
-    wire::to_msgpack(session.format, value).map_err(|e| error_frame(&e.into()))
+    transcode::to_msgpack(session.format, value).map_err(|e| error_frame(&e.into()))
 }
 
 /// Reads the remaining arguments as key parts (UTF-8 strings), at least one.

@@ -1,6 +1,6 @@
 //! `PING [message]`: liveness check; echoes the message if one is given.
 
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(parse: &mut Parse) -> Result<Frame, ParseError> {
     let reply = match parse.remaining() {

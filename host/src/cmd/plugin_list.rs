@@ -3,8 +3,8 @@
 
 use std::time::UNIX_EPOCH;
 
-use crate::resp::{Frame, Parse, ParseError};
 use crate::tenant::Tenant;
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(parse: &mut Parse, tenant: &Tenant) -> Result<Frame, ParseError> {
     parse.finish()?;

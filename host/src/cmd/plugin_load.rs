@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use super::Context;
-use crate::lifecycle::Installed;
-use crate::resp::{Frame, Parse, ParseError};
+use crate::reload::lifecycle::Installed;
 use crate::tenant::{Tenant, Tenants};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) async fn run(
     parse: &mut Parse,
@@ -34,7 +34,7 @@ pub(super) async fn run(
 
 /// The reply shared by `PLUGIN.LOAD` and `PLUGIN.RELOAD`.
 pub(super) fn installed_frame(installed: &Installed) -> Frame {
-    use crate::lifecycle::EntriesKept;
+    use crate::reload::lifecycle::EntriesKept;
     let (entries, count) = match installed.entries {
         EntriesKept::New => ("new", 0),
         EntriesKept::Kept(n) => ("kept", n),

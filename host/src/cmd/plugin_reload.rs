@@ -1,8 +1,8 @@
 //! `PLUGIN.RELOAD <cache>` (admin): reloads a cache's plugin from the file it
 //! was loaded from.
 
-use crate::resp::{Frame, Parse, ParseError};
 use crate::tenant::Tenant;
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) async fn run(parse: &mut Parse, tenant: &Tenant) -> Result<Frame, ParseError> {
     let name = parse.next_string()?;

@@ -1,7 +1,7 @@
 //! `PLUGIN.UNLOAD <cache>` (admin): removes a cache and its entries.
 
-use crate::resp::{Frame, Parse, ParseError};
 use crate::tenant::Tenant;
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) async fn run(parse: &mut Parse, tenant: &Tenant) -> Result<Frame, ParseError> {
     let name = parse.next_string()?;

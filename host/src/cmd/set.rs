@@ -3,8 +3,8 @@
 use bytes::Bytes;
 
 use crate::cache::Cache;
-use crate::l1::{InsertResult, SetCondition};
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_l1::{InsertResult, SetCondition};
+use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     let key = parse.next_bytes()?;

@@ -1,8 +1,8 @@
 //! `TTL key` / `PTTL key`: -2 when missing, -1 without expiry, else the time left.
 
 use crate::cache::Cache;
-use crate::l1::Ttl;
-use crate::resp::{Frame, Parse, ParseError};
+use hoard_l1::Ttl;
+use hoard_resp::{Frame, Parse, ParseError};
 
 /// The unit of the reply.
 pub(super) enum Unit {

@@ -15,7 +15,7 @@
 mod artifact;
 mod bindings;
 mod breaker;
-mod describe;
+mod convert;
 mod error;
 mod imports;
 mod limits;
@@ -107,7 +107,7 @@ impl LoadedPlugin {
         let descriptor = pool
             .call(|plugin, store| plugin.call_describe(store))
             .map_err(LoadError::Describe)?;
-        let definition = describe::definition_from(descriptor)?;
+        let definition = convert::definition_from(descriptor)?;
         definition.check(caps)?;
         pool.warm().map_err(LoadError::Describe)?;
 
@@ -162,7 +162,7 @@ impl LoadedPlugin {
                 self.max_key_bytes
             ))),
             Ok(key) => Ok(Ok(key)),
-            Err(e) => Ok(Err(describe::key_error_from(e))),
+            Err(e) => Ok(Err(convert::key_error_from(e))),
         }
     }
 
@@ -189,8 +189,8 @@ impl LoadedPlugin {
                     self.max_invalidation_items
                 )))
             }
-            Ok(inv) => Ok(Ok(describe::invalidation_from(inv))),
-            Err(e) => Ok(Err(describe::event_error_from(e))),
+            Ok(inv) => Ok(Ok(convert::invalidation_from(inv))),
+            Err(e) => Ok(Err(convert::event_error_from(e))),
         }
     }
 

@@ -1,0 +1,175 @@
+//! The accept loop: one task per connection, a cap on connections, and a
+//! graceful drain on shutdown. Each connection reads a command, runs it,
+//! queues the reply, and flushes only when no further command is already
+//! buffered, so a pipelined batch costs one write.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use crate::cmd::{self, Session};
+use crate::tenant::Tenant;
+use hoard_resp::{Connection, ConnectionError, Frame, Limits};
+
+/// What every connection needs to know about the server.
+#[derive(Clone)]
+pub struct ServerContext {
+    /// What commands reach: cache, lifecycle, facts, admin credential.
+    pub commands: Arc<cmd::Context>,
+    /// RESP parser limits.
+    pub limits: Limits,
+    /// Connections served at once.
+    pub max_clients: usize,
+}
+
+/// Serves `listener` until `shutdown` resolves, then stops accepting and
+/// gives open connections a moment to finish.
+pub async fn run(
+    listener: TcpListener,
+    context: ServerContext,
+    shutdown: impl Future<Output = ()>,
+) {
+    let permits = Arc::new(Semaphore::new(context.max_clients.max(1)));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let next_id = AtomicU64::new(1);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(error) => {
+                        // Out of file descriptors and the like: back off, keep serving.
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let id = next_id.fetch_add(1, Ordering::Relaxed);
+                let context = context.clone();
+                let stop = stop_rx.clone();
+                match Arc::clone(&permits).try_acquire_owned() {
+                    Ok(permit) => {
+                        connections.spawn(async move {
+                            tracing::debug!(id, %peer, "connection opened");
+                            handle(stream, id, &context, stop).await;
+                            drop(permit);
+                        });
+                    }
+                    Err(_) => {
+                        connections.spawn(refuse(stream, context.limits.clone()));
+                    }
+                }
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    let _ = stop_tx.send(true);
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), drain)
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after 5 s; closing them");
+        connections.abort_all();
+    }
+}
+
+async fn refuse(stream: TcpStream, limits: Limits) {
+    let mut connection = Connection::new(stream, limits);
+    connection.queue(&Frame::error("ERR max number of clients reached"));
+    let _ = connection.flush().await;
+}
+
+async fn handle(
+    stream: TcpStream,
+    id: u64,
+    context: &ServerContext,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut session = Session::new(id, context.commands.tenants.initial_seat());
+    // Before AUTH a client gets Redis's tighter limits: a stranger cannot make
+    // the server buffer a 512 MiB argument.
+    let mut authenticated = session.tenant.is_some();
+    let limits = if authenticated {
+        context.limits.clone()
+    } else {
+        Limits::unauthenticated()
+    };
+    let mut connection = Connection::new(stream, limits);
+    loop {
+        let command = tokio::select! {
+            command = connection.read_command() => command,
+            _ = stop.changed() => break,
+        };
+        let args = match command {
+            Ok(Some(args)) => args,
+            Ok(None) => break,
+            Err(ConnectionError::Protocol(error)) => {
+                // As Redis does: say what was wrong, then close, because the
+                // stream can no longer be trusted to be in step.
+                connection.queue(&Frame::error(format!("ERR Protocol error: {error}")));
+                let _ = connection.flush().await;
+                break;
+            }
+            Err(ConnectionError::Io(error)) => {
+                tracing::debug!(id, %error, "connection closed by I/O error");
+                break;
+            }
+        };
+        if args.is_empty() {
+            continue;
+        }
+        let reply = cmd::dispatch(&context.commands, &mut session, args).await;
+        connection.set_protocol(session.protocol);
+        if !authenticated && session.tenant.is_some() {
+            authenticated = true;
+            connection.set_limits(context.limits.clone());
+        }
+        connection.queue(&reply.frame);
+        if (reply.close || !connection.has_buffered_command())
+            && let Err(error) = connection.flush().await
+        {
+            tracing::debug!(id, %error, "write failed");
+            break;
+        }
+        if reply.close {
+            break;
+        }
+    }
+    tracing::debug!(id, "connection closed");
+}
+
+/// Runs the background chores every `interval` until `stop` fires: the
+/// expiry sweep over every tenant's caches, then each tenant's quota.
+pub async fn sweep_expired(
+    tenants: Vec<Arc<Tenant>>,
+    interval: Duration,
+    per_shard: usize,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(interval.max(Duration::from_millis(1)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                for tenant in &tenants {
+                    let removed = tenant.cache.sweep_expired(per_shard);
+                    let evicted = tenant.enforce_quota();
+                    if removed + evicted > 0 {
+                        tracing::trace!(tenant = %tenant.name, removed, evicted, "background sweep");
+                    }
+                }
+            }
+            _ = stop.changed() => break,
+        }
+    }
+}
