@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::plugin::PluginRuntime;
 use crate::reload::lifecycle::Lifecycle;
 use crate::tenant::{Quota, Tenant, Tenants};
-use hoard_l1::{Clock, ExpiryMode, SystemClock, Table, TableConfig};
+use hoard_l1::{Clock, ExpiryMode, SystemClock, TableConfig};
 
 /// A cache and the lifecycle that can change its plugins while it serves.
 pub struct Started {
@@ -27,6 +27,11 @@ pub struct Started {
 /// Builds the cache. Plugins that fail to load are logged and left out;
 /// the others serve.
 pub fn build_cache(config: &Config) -> anyhow::Result<Started> {
+    build_labelled(config, "")
+}
+
+/// [`build_cache`] for one tenant: `label` names its plugin threads.
+fn build_labelled(config: &Config, label: &str) -> anyhow::Result<Started> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let runtime = Arc::new(PluginRuntime::new(config.plugin.clone())?);
     let sources: Vec<PluginSource> = match &config.plugins {
@@ -66,23 +71,20 @@ pub fn build_cache(config: &Config) -> anyhow::Result<Started> {
         Some(key) => Sealer::from_hex(&key).context("encryption key")?,
         None => Sealer::random().context("generating an encryption key")?,
     };
-    let plain = Table::new(
-        TableConfig {
+    let cache = Cache::builder(Arc::clone(&clock), sealer)
+        .plain(TableConfig {
             max_items: config.plain.max_items,
             policy: config.plain_policy()?,
             expiry: ExpiryMode::Absolute,
             shards: 0,
             index_keys: false,
-        },
-        Arc::clone(&clock),
-    );
-    let cache = Cache::new(
-        plain,
-        catalog,
-        sealer,
-        config.max_value_bytes,
-        config.plugin.tenant_workers(),
-    );
+        })
+        .catalog(catalog)
+        .max_value_bytes(config.max_value_bytes)
+        .plugin_threads(config.plugin.tenant_workers(), config.plugin.worker_nice)
+        .label(label)
+        .build()
+        .context("starting the plugin threads")?;
     let lifecycle = Arc::new(Lifecycle::new(
         cache.clone(),
         runtime,
@@ -119,7 +121,7 @@ pub fn build_tenants(config: &Config) -> anyhow::Result<Tenants> {
                 tenant.name
             );
         }
-        let started = build_cache(&config.for_tenant(tenant))
+        let started = build_labelled(&config.for_tenant(tenant), &tenant.name)
             .with_context(|| format!("tenant {}", tenant.name))?;
         let plugins_dir = tenant.plugins.canonicalize().ok();
         tracing::info!(tenant = %tenant.name, caches = started.cache.list().len(), "tenant ready");

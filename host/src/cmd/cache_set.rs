@@ -5,7 +5,7 @@
 
 use super::Session;
 use crate::cache::Cache;
-use crate::cache::outcome::Outcome;
+use crate::cache::outcome::Stored;
 use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) async fn run(
@@ -34,16 +34,11 @@ pub(super) async fn run(
         Ok(m) => m,
         Err(frame) => return Ok(frame),
     };
-    let handle = cache.clone();
-    let result =
-        match super::off_async(cache, move || handle.set(&name, &msgpack, &parts, ttl_ms)).await {
-            Ok(result) => result,
-            Err(frame) => return Ok(frame),
-        };
-    Ok(match result {
-        Ok(Outcome::Set) => Frame::ok(),
-        Ok(Outcome::Rejected { errors }) => super::rejected_frame(&errors),
-        Ok(other) => Frame::Simple(other.code().to_owned()),
-        Err(e) => super::error_frame(&e),
-    })
+    Ok(super::answer(
+        cache.set(&name, msgpack, parts, ttl_ms).await,
+        |stored| match stored {
+            Stored::Stored => Frame::ok(),
+            Stored::Rejected { errors } => super::rejected_frame(&errors),
+        },
+    ))
 }
