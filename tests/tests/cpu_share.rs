@@ -10,8 +10,10 @@ use std::time::Duration;
 use anyhow::Result;
 use hoard_tests::{Server, ServerOptions, error_code, plugin_dir};
 
-/// One slow call may run and none may wait: a second one at the same time is BUSY.
-const CONFIG: &str = "[plugin]\nworkers = 2\ndefinition_workers = 1\ndefinition_queue = 0\n";
+/// One slow call may run and none may wait: a second one at the same time is
+/// BUSY. A generous deadline: on a loaded machine 80 ms of work may take longer.
+const CONFIG: &str =
+    "[plugin]\ncall_timeout_ms = 2000\nworkers = 2\ndefinition_workers = 1\ndefinition_queue = 0\n";
 
 fn start() -> Result<(Server, tempfile::TempDir)> {
     start_with(CONFIG)
@@ -120,8 +122,9 @@ fn info_int(con: &mut redis::Connection, cache: &str, field: &str) -> Result<i64
 
 #[test]
 fn plain_commands_and_memo_hits_do_not_wait_behind_slow_calls() -> Result<()> {
-    let (server, _dir) =
-        start_with("[plugin]\nworkers = 1\ndefinition_workers = 1\ndefinition_queue = 64\n")?;
+    let (server, _dir) = start_with(
+        "[plugin]\ncall_timeout_ms = 2000\nworkers = 1\ndefinition_workers = 1\ndefinition_queue = 64\n",
+    )?;
     let mut con = server.client()?;
     redis::cmd("CACHE.SET")
         .arg("UserPermissions")

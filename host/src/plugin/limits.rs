@@ -45,9 +45,14 @@ pub struct PluginLimits {
     /// for its deadline, so more threads than cores would only let plugins
     /// take more CPU from the request path.
     pub workers: usize,
-    /// Niceness of the plugin threads (Linux, 0..=19; 0 leaves them at the
-    /// request path's priority): under CPU contention the threads that
-    /// parse, answer and serve memo hits run first.
+    /// Niceness of the plugin threads (Linux, 0..=19; 0, the default,
+    /// leaves them at the request path's priority). Above 0, under CPU
+    /// contention the threads that parse, answer and serve memo hits run
+    /// first; but the plugin threads then also yield to every other process
+    /// on the machine, and their deadlines are wall-clock time, so a loaded
+    /// machine turns honest calls into timeouts (measured: a 32 MiB memory
+    /// bomb test timed out at nice 10 on a shared 2-core box). Set it on a
+    /// machine dedicated to hoard.
     pub worker_nice: i32,
     /// How long a call may run inline on the async worker that received
     /// the request, in microseconds, before it is interrupted and run again
@@ -81,7 +86,7 @@ impl Default for PluginLimits {
             quarantine_after_faults: 5,
             quarantine_ms: 30_000,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            worker_nice: 10,
+            worker_nice: 0,
             inline_budget_us: 2_000,
             definition_workers: 0,
             definition_queue: 1024,

@@ -12,7 +12,7 @@
 //! that need to block.
 //!
 //! The threads are few on purpose (`[plugin] workers`, default: the number of
-//! cores) and run at a lower scheduling priority than the request path
+//! cores) and may run at a lower scheduling priority than the request path
 //! (`[plugin] worker_nice`), so plugins that stay just under their deadline
 //! can occupy every worker and still leave the threads that parse, answer
 //! and serve memo hits their share of the CPU.
