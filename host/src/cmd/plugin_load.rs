@@ -1,6 +1,6 @@
 //! `PLUGIN.LOAD <path>` (admin): loads a plugin file, adding its cache or
 //! replacing the one with the same name (hot reload). Compilation and checks
-//! run on the blocking pool; a refused plugin leaves the old one serving.
+//! run on tokio's blocking pool (`plugin::workers::admin_task`); a refused plugin leaves the old one serving.
 
 use std::path::{Path, PathBuf};
 
