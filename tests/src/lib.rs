@@ -1,6 +1,8 @@
 //! Shared harness for the integration tests: start the real `hoard` binary on
 //! port 0, wait for the line that names its port, and hand out real Redis
-//! client connections. Each server is killed when its handle drops.
+//! client connections — raw ([`Server::client`]) or typed for hoard's own
+//! commands ([`Server::connect`], [`Client`]). Each server is killed when its
+//! handle drops.
 
 pub mod client;
 pub mod remote;
