@@ -37,7 +37,16 @@ const SCRUBBED: &[&str] = &[
 fn main() -> Result<(), Box<dyn Error>> {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?);
     let plugins = manifest_dir.join("..").join("plugins");
-    for watched in ["Cargo.toml", "Cargo.lock", "examples", "fixtures", ".cargo"] {
+    // `shared` holds the guest helpers every plugin links: a change there
+    // must rebuild the bundled examples too, or the binary serves stale ones.
+    for watched in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "examples",
+        "fixtures",
+        "shared",
+        ".cargo",
+    ] {
         println!("cargo:rerun-if-changed={}", plugins.join(watched).display());
     }
     println!(
@@ -74,9 +83,5 @@ fn main() -> Result<(), Box<dyn Error>> {
         fs::copy(artifacts.join(name), out_dir.join(name))
             .map_err(|e| format!("copying {name} from {}: {e}", artifacts.display()))?;
     }
-    println!(
-        "cargo:rustc-env=HOARD_PLUGIN_ARTIFACTS={}",
-        artifacts.display()
-    );
     Ok(())
 }

@@ -21,6 +21,3 @@ pub fn examples() -> Vec<PluginSource> {
         },
     ]
 }
-
-/// Where the build put every plugin artifact (examples and test fixtures).
-pub const ARTIFACT_DIR: &str = env!("HOARD_PLUGIN_ARTIFACTS");

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::credential::Credential;
 use crate::definition::DefinitionCaps;
 use crate::plugin::PluginLimits;
 use hoard_l1::Policy;
@@ -57,8 +58,13 @@ pub struct Config {
 pub struct TenantConfig {
     /// The name used in `AUTH <name> <password>`.
     pub name: String,
-    /// SHA-256 (hex) of the tenant's password (`printf %s PASSWORD | sha256sum`).
-    pub password_sha256: String,
+    /// The tenant's password hash: an argon2id PHC string from `hoard passwd`.
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    /// Legacy: unsalted SHA-256 (hex) of the password. Still accepted, with a
+    /// warning at start-up; use `password_hash`.
+    #[serde(default)]
+    pub password_sha256: Option<String>,
     /// The tenant's plugin directory (watched like the global one).
     pub plugins: PathBuf,
     /// Connections the tenant may hold at once; 0 means unlimited.
@@ -87,9 +93,62 @@ pub struct TenantConfig {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdminConfig {
-    /// SHA-256 (hex) of the admin password (`printf %s PASSWORD | sha256sum`).
-    /// Unset: `PLUGIN.*` commands are refused.
+    /// The admin password hash: an argon2id PHC string from `hoard passwd`.
+    /// Unset (and no `password_sha256`): `PLUGIN.*` commands are refused.
+    pub password_hash: Option<String>,
+    /// Legacy: unsalted SHA-256 (hex) of the admin password. Still accepted,
+    /// with a warning at start-up; use `password_hash`.
     pub password_sha256: Option<String>,
+}
+
+impl AdminConfig {
+    /// The admin credential, if one is configured.
+    pub fn credential(&self) -> anyhow::Result<Option<Credential>> {
+        credential(
+            "[admin]",
+            self.password_hash.as_deref(),
+            self.password_sha256.as_deref(),
+        )
+    }
+}
+
+impl TenantConfig {
+    /// The tenant's credential; a tenant without one could never log in.
+    pub fn credential(&self) -> anyhow::Result<Credential> {
+        let who = format!("tenant {:?}", self.name);
+        credential(
+            &who,
+            self.password_hash.as_deref(),
+            self.password_sha256.as_deref(),
+        )?
+        .ok_or_else(|| anyhow::anyhow!("{who} needs a password_hash (`hoard passwd` prints one)"))
+    }
+}
+
+/// Reads one credential from its two possible keys. Either key takes either
+/// form (the form is recognised, not assumed from the key), so a PHC string
+/// pasted under the old key works too. A legacy digest is warned about here,
+/// once, as the configuration is read at start-up.
+fn credential(
+    who: &str,
+    hash: Option<&str>,
+    sha256: Option<&str>,
+) -> anyhow::Result<Option<Credential>> {
+    let text = match (hash, sha256) {
+        (Some(_), Some(_)) => {
+            anyhow::bail!("{who}: set password_hash or password_sha256, not both")
+        }
+        (Some(text), None) | (None, Some(text)) => text,
+        (None, None) => return Ok(None),
+    };
+    let credential = Credential::parse(text).with_context(|| format!("{who} password"))?;
+    if credential.is_legacy() {
+        tracing::warn!(
+            "{who}: the password is an unsalted SHA-256 digest; replace it with \
+             password_hash = the output of `hoard passwd`"
+        );
+    }
+    Ok(Some(credential))
 }
 
 /// RESP parser limits (Redis's defaults).
@@ -292,7 +351,7 @@ mod tests {
     #[test]
     fn tenants_inherit_and_override_limits() {
         let config: Config = toml::from_str(
-            "[plugin]\nmemory_bytes = 1000\n[[tenants]]\nname = \"a\"\npassword_sha256 = \"x\"\nplugins = \"/p\"\ncall_timeout_ms = 7\n",
+            "[plugin]\nmemory_bytes = 1000\n[[tenants]]\nname = \"a\"\npassword_hash = \"x\"\nplugins = \"/p\"\ncall_timeout_ms = 7\n",
         )
         .unwrap();
         let tenant = config.for_tenant(&config.tenants[0]);
@@ -300,6 +359,39 @@ mod tests {
         assert_eq!(tenant.plugin.call_timeout_ms, 7);
         assert_eq!(tenant.plugins.as_deref(), Some(std::path::Path::new("/p")));
         assert!(tenant.tenants.is_empty());
+    }
+
+    #[test]
+    fn credentials_come_from_either_key_in_either_form() {
+        let legacy = "a3ee786b5707c27d42570785081ec17f5c7db9262a01366af362a1aa61a420b9";
+        let phc = crate::credential::hash_password(b"let-me-in").unwrap();
+        for text in [
+            format!("[admin]\npassword_hash = \"{phc}\"\n"),
+            format!("[admin]\npassword_sha256 = \"{legacy}\"\n"),
+            format!("[admin]\npassword_sha256 = \"{phc}\"\n"),
+        ] {
+            let config: Config = toml::from_str(&text).unwrap();
+            let credential = config.admin.credential().unwrap().unwrap();
+            assert!(credential.verify(b"let-me-in"), "{text}");
+            assert!(!credential.verify(b"let-me-out"), "{text}");
+        }
+        let none: Config = toml::from_str("").unwrap();
+        assert!(none.admin.credential().unwrap().is_none());
+    }
+
+    #[test]
+    fn bad_or_missing_credentials_are_errors_at_start_up() {
+        let both: Config =
+            toml::from_str("[admin]\npassword_hash = \"$argon2id$x\"\npassword_sha256 = \"ab\"\n")
+                .unwrap();
+        let err = both.admin.credential().unwrap_err().to_string();
+        assert!(err.contains("not both"), "{err}");
+        let bad: Config = toml::from_str("[admin]\npassword_hash = \"hunter2\"\n").unwrap();
+        let err = format!("{:#}", bad.admin.credential().unwrap_err());
+        assert!(err.contains("not a password hash"), "{err}");
+        let bare: Config = toml::from_str("[[tenants]]\nname = \"a\"\nplugins = \"/p\"\n").unwrap();
+        let err = bare.tenants[0].credential().unwrap_err().to_string();
+        assert!(err.contains("hoard passwd"), "{err}");
     }
 
     #[test]

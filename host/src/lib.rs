@@ -15,6 +15,7 @@ pub mod bundled;
 pub mod cache;
 pub mod cmd;
 pub mod config;
+pub mod credential;
 pub mod definition;
 pub mod plugin;
 pub mod reload;

@@ -28,6 +28,9 @@ enum Command {
     /// Work with plugin files.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Hash a password for `password_hash` in the config (argon2id, PHC
+    /// string). Reads the password from stdin, or prompts on a terminal.
+    Passwd,
 }
 
 #[derive(Subcommand)]
@@ -94,6 +97,11 @@ fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Passwd => {
+            let password = read_password()?;
+            println!("{}", hoard::credential::hash_password(password.as_bytes())?);
+            Ok(())
+        }
         Command::Plugin(PluginCommand::Check {
             file,
             config,
@@ -124,6 +132,37 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The password for `hoard passwd`: typed twice without echo on a
+/// terminal, else all of stdin minus one trailing newline (so both
+/// `echo pw | hoard passwd` and `printf %s pw | hoard passwd` hash `pw`).
+fn read_password() -> anyhow::Result<String> {
+    use std::io::{IsTerminal, Read};
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").context("reading the password")?;
+        let again = rpassword::prompt_password("Again: ").context("reading the password")?;
+        if first != again {
+            anyhow::bail!("the passwords differ");
+        }
+        first
+    } else {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the password from stdin (it must be UTF-8)")?;
+        if text.ends_with('\n') {
+            text.pop();
+            if text.ends_with('\r') {
+                text.pop();
+            }
+        }
+        text
+    };
+    if password.is_empty() {
+        anyhow::bail!("the password is empty");
+    }
+    Ok(password)
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = match &args.config {
         Some(path) => Config::from_file(path)?,
@@ -143,6 +182,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let started = Instant::now();
+    let admin_credential = config.admin.credential()?.map(Arc::new);
     let tenants = hoard::startup::build_tenants(&config)?;
     // Kept alive for the life of the server: dropping them stops the watching.
     let mut watchers = Vec::new();
@@ -190,7 +230,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     started,
                     port: local.port(),
                 },
-                admin_password_sha256: config.admin.password_sha256.clone(),
+                admin_credential,
             }),
             limits: config.resp_limits(),
             max_clients: config.max_clients,

@@ -132,7 +132,7 @@ pub fn build_tenants(config: &Config) -> anyhow::Result<Tenants> {
                 started.cache,
                 started.lifecycle,
                 plugins_dir,
-                Some(tenant.password_sha256.clone()),
+                Some(tenant.credential()?),
                 tenant.max_connections,
                 Quota {
                     max_items: tenant.max_items,

@@ -7,7 +7,8 @@
 //! in the configuration there is one unnamed tenant and no authentication,
 //! so the main job needs nothing.
 //!
-//! Credentials are stored as SHA-256 digests, never as passwords.
+//! Credentials are stored as salted argon2id hashes (or, for old configs,
+//! SHA-256 digests), never as passwords; see [`crate::credential`].
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::cache::Cache;
+use crate::credential::Credential;
 use crate::reload::lifecycle::Lifecycle;
 
 /// One tenant, live.
@@ -29,7 +31,7 @@ pub struct Tenant {
     /// Its plugin directory (canonical, as the watcher and the sources'
     /// labels need it), the only place a tenant's `PLUGIN.LOAD` may read from.
     pub plugins_dir: Option<PathBuf>,
-    password_sha256: Option<String>,
+    credential: Option<Arc<Credential>>,
     max_connections: usize,
     connections: AtomicUsize,
     quota: Quota,
@@ -73,7 +75,7 @@ impl Tenant {
         cache: Cache,
         lifecycle: Arc<Lifecycle>,
         plugins_dir: Option<PathBuf>,
-        password_sha256: Option<String>,
+        credential: Option<Credential>,
         max_connections: usize,
         quota: Quota,
     ) -> Self {
@@ -82,7 +84,7 @@ impl Tenant {
             cache,
             lifecycle,
             plugins_dir,
-            password_sha256: password_sha256.map(|h| h.trim().to_ascii_lowercase()),
+            credential: credential.map(Arc::new),
             max_connections,
             connections: AtomicUsize::new(0),
             quota,
@@ -159,15 +161,13 @@ impl Tenant {
         evicted
     }
 
-    /// Whether `password` is this tenant's (constant-time comparison of digests).
-    pub fn check_password(&self, password: &[u8]) -> bool {
-        let Some(expected) = &self.password_sha256 else {
+    /// Whether `password` is this tenant's. The slow hash runs off the
+    /// async worker (see [`Credential::check`]).
+    pub async fn check_password(&self, password: &[u8]) -> bool {
+        let Some(credential) = &self.credential else {
             return false;
         };
-        constant_time_eq(
-            crate::plugin::sha256_hex(password).as_bytes(),
-            expected.as_bytes(),
-        )
+        Arc::clone(credential).check(password.to_vec()).await
     }
 
     /// Takes one of the tenant's connection seats, released when the seat drops.
@@ -246,25 +246,5 @@ impl Tenants {
             Tenants::Single(t) => vec![Arc::clone(t)],
             Tenants::Many(map) => map.values().cloned().collect(),
         }
-    }
-}
-
-/// Compares without an early exit, so timing does not reveal how much matched.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::constant_time_eq;
-
-    #[test]
-    fn equality() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 }

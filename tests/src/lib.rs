@@ -1,8 +1,13 @@
 //! Shared harness for the integration tests: start the real `hoard` binary on
 //! port 0, wait for the line that names its port, and hand out real Redis
-//! client connections. Each server is killed when its handle drops.
+//! client connections — raw ([`Server::client`]) or typed for hoard's own
+//! commands ([`Server::connect`], [`Client`]). Each server is killed when its
+//! handle drops.
 
+pub mod client;
 pub mod remote;
+
+pub use client::{CacheInfo, Client, Event, Fields, Loaded, Plan, PluginRow};
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -168,6 +173,18 @@ impl Server {
         Ok(con)
     }
 
+    /// A new typed client (RESP2); see [`Client`].
+    pub fn connect(&self) -> Result<Client> {
+        Ok(Client::from(self.client()?))
+    }
+
+    /// A typed client already authenticated as `user`.
+    pub fn login(&self, user: &str, password: &str) -> Result<Client> {
+        let mut client = self.connect()?;
+        client.auth(user, password)?;
+        Ok(client)
+    }
+
     /// A raw TCP connection, for protocol-level tests.
     pub fn tcp(&self) -> Result<std::net::TcpStream> {
         let stream = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
@@ -208,11 +225,37 @@ pub fn eventually(within: Duration, mut check: impl FnMut() -> Result<bool>) -> 
     }
 }
 
-/// SHA-256 (hex) of a password, for `[admin] password_sha256` in test configs.
+/// The admin password the test configs use.
 pub const ADMIN_PASSWORD: &str = "let-me-in";
-/// `printf %s let-me-in | sha256sum`.
+/// `printf %s let-me-in | sha256sum`: the legacy (unsalted) form of
+/// [`ADMIN_PASSWORD`], for `password_sha256`; [`hoard_passwd`] makes the
+/// current form.
 pub const ADMIN_PASSWORD_SHA256: &str =
     "a3ee786b5707c27d42570785081ec17f5c7db9262a01366af362a1aa61a420b9";
+
+/// `hoard passwd` with `password` on stdin: the argon2id PHC string to put
+/// in a config's `password_hash`.
+pub fn hoard_passwd(password: &str) -> Result<String> {
+    use std::io::Write;
+    let mut child = hoard_command()?
+        .arg("passwd")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("spawning hoard passwd")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        writeln!(stdin, "{password}")?;
+    }
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        bail!(
+            "hoard passwd failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+}
 
 /// The code (first word) of a Redis error reply.
 pub fn error_code(error: &redis::RedisError) -> String {

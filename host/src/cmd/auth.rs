@@ -1,16 +1,17 @@
 //! `AUTH <tenant> <password>` (Redis 6 ACL form) selects the tenant a
 //! connection acts for, taking one of its connection seats. Without tenants
 //! configured, `AUTH [admin] <password>` authenticates the admin, who may
-//! run `PLUGIN.*`. Only SHA-256 digests are configured; comparisons run in
-//! constant time.
+//! run `PLUGIN.*`. Only password hashes are configured
+//! ([`crate::credential`]); the slow argon2 check runs off the async worker
+//! and compares in constant time.
 
 use bytes::Bytes;
 
 use super::{Context, Session};
-use crate::tenant::{Tenants, constant_time_eq};
+use crate::tenant::Tenants;
 use hoard_resp::{Frame, Parse, ParseError};
 
-pub(super) fn run(
+pub(super) async fn run(
     parse: &mut Parse,
     session: &mut Session,
     ctx: &Context,
@@ -25,12 +26,12 @@ pub(super) fn run(
         (None, first)
     };
     parse.finish()?;
-    Ok(authenticate(user.as_deref(), &password, session, ctx))
+    Ok(authenticate(user.as_deref(), &password, session, ctx).await)
 }
 
 /// Checks a user and password and updates the session; the reply says how it went.
 /// Shared with `HELLO ... AUTH user pass`.
-pub(super) fn authenticate(
+pub(super) async fn authenticate(
     user: Option<&str>,
     password: &Bytes,
     session: &mut Session,
@@ -39,17 +40,20 @@ pub(super) fn authenticate(
     let wrong = || Frame::error("WRONGPASS invalid username-password pair or user is disabled.");
     match &ctx.tenants {
         Tenants::Single(_) => {
-            let Some(expected) = &ctx.admin_password_sha256 else {
+            let Some(credential) = &ctx.admin_credential else {
                 return Frame::error(
                     "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
                 );
             };
-            let given = crate::plugin::sha256_hex(password);
-            let matches = constant_time_eq(
-                given.as_bytes(),
-                expected.trim().to_ascii_lowercase().as_bytes(),
-            );
-            if matches && user.is_none_or(|u| u == "admin") {
+            // Only the admin exists here: another name is refused without
+            // spending a hash on it.
+            if user.is_some_and(|u| u != "admin") {
+                return wrong();
+            }
+            if std::sync::Arc::clone(credential)
+                .check(password.to_vec())
+                .await
+            {
                 session.admin = true;
                 Frame::ok()
             } else {
@@ -60,7 +64,7 @@ pub(super) fn authenticate(
             let Some(tenant) = user.and_then(|u| tenants.get(u)) else {
                 return wrong();
             };
-            if !tenant.check_password(password) {
+            if !tenant.check_password(password).await {
                 return wrong();
             }
             // Re-authenticating as the same tenant keeps the seat it has.

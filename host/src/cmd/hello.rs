@@ -5,7 +5,7 @@
 use super::{Context, Session};
 use hoard_resp::{Frame, Parse, ParseError, Protocol};
 
-pub(super) fn run(
+pub(super) async fn run(
     parse: &mut Parse,
     session: &mut Session,
     ctx: &Context,
@@ -29,7 +29,8 @@ pub(super) fn run(
                 "AUTH" => {
                     let user = parse.next_string()?;
                     let password = parse.next_bytes()?;
-                    let reply = super::auth::authenticate(Some(&user), &password, session, ctx);
+                    let reply =
+                        super::auth::authenticate(Some(&user), &password, session, ctx).await;
                     if matches!(reply, Frame::Error(_)) {
                         return Ok(reply);
                     }

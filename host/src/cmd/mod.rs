@@ -115,9 +115,9 @@ pub struct Context {
     pub tenants: Tenants,
     /// Facts for `INFO` and `HELLO`.
     pub facts: ServerFacts,
-    /// SHA-256 (hex) of the admin password for `PLUGIN.*` in single-tenant
-    /// mode; `None` disables those commands there.
-    pub admin_password_sha256: Option<String>,
+    /// The admin credential for `PLUGIN.*` in single-tenant mode; `None`
+    /// disables those commands there.
+    pub admin_credential: Option<std::sync::Arc<crate::credential::Credential>>,
 }
 
 /// Server-wide facts commands report (`INFO`, `HELLO`).
@@ -137,8 +137,8 @@ pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) ->
     let name = parse.command_name();
     // What works before authentication.
     match name.as_str() {
-        "AUTH" => return reply(auth::run(&mut parse, session, ctx)),
-        "HELLO" => return reply(hello::run(&mut parse, session, ctx)),
+        "AUTH" => return reply(auth::run(&mut parse, session, ctx).await),
+        "HELLO" => return reply(hello::run(&mut parse, session, ctx).await),
         "QUIT" => {
             return Reply {
                 frame: Frame::ok(),
@@ -226,12 +226,10 @@ fn may_manage_plugins(ctx: &Context, session: &Session) -> bool {
 
 /// The refusal of an admin command on a connection that is not admin.
 fn admin_required(ctx: &Context) -> Frame {
-    if ctx.admin_password_sha256.is_some() {
+    if ctx.admin_credential.is_some() {
         Frame::error("NOPERM PLUGIN commands need AUTH admin <password> first")
     } else {
-        Frame::error(
-            "NOPERM PLUGIN commands are disabled: set [admin] password_sha256 in the config",
-        )
+        Frame::error("NOPERM PLUGIN commands are disabled: set [admin] password_hash in the config")
     }
 }
 

@@ -2,19 +2,12 @@
 //! deserializes instead of recompiling, and a tampered artifact is never
 //! trusted (the server recompiles from the .wasm instead).
 
-use std::collections::HashMap;
-
 use anyhow::Result;
 use hoard_tests::{Server, ServerOptions};
-use redis::Value;
 
 fn artifact_state(server: &Server) -> Result<String> {
-    let mut con = server.client()?;
-    let info: HashMap<String, Value> = redis::cmd("CACHE.INFO").arg("UserCache").query(&mut con)?;
-    Ok(match info.get("plugin-artifact") {
-        Some(Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
-        other => format!("{other:?}"),
-    })
+    let info = server.connect()?.cache_info("UserCache")?;
+    Ok(info.fields.text("plugin-artifact")?)
 }
 
 fn start(dir: &std::path::Path) -> Result<Server> {
@@ -54,12 +47,7 @@ fn a_restart_reuses_the_compiled_artifact_and_a_tampered_one_is_recompiled() -> 
     }
     let third = start(dir.path())?;
     assert_eq!(artifact_state(&third)?, "compiled");
-    let mut con = third.client()?;
-    let key: String = redis::cmd("CACHE.KEY")
-        .arg("UserCache")
-        .arg("u1")
-        .query(&mut con)?;
-    assert_eq!(key, "User:u1");
+    assert_eq!(third.connect()?.cache_key("UserCache", &["u1"])?, "User:u1");
     assert!(
         third.log().contains("does not match its digest"),
         "{}",

@@ -1,17 +1,15 @@
 //! Hot reload: PLUGIN.* admin commands, the directory watcher, the rule for
 //! keeping or dropping entries across versions, and reloads under load.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
 use hoard_tests::{
-    ADMIN_PASSWORD, ADMIN_PASSWORD_SHA256, Server, ServerOptions, error_code, eventually,
+    ADMIN_PASSWORD, ADMIN_PASSWORD_SHA256, Client, Server, ServerOptions, error_code, eventually,
     plugin_artifact, plugin_dir,
 };
-use redis::Value;
 
 fn admin_config(watch: bool) -> String {
     format!("watch_plugins = {watch}\n[admin]\npassword_sha256 = \"{ADMIN_PASSWORD_SHA256}\"\n")
@@ -27,74 +25,39 @@ fn start(watch: bool) -> Result<(Server, tempfile::TempDir)> {
     Ok((server, dir))
 }
 
-fn admin(server: &Server) -> Result<redis::Connection> {
-    let mut con = server.client()?;
-    let _: String = redis::cmd("AUTH")
-        .arg("admin")
-        .arg(ADMIN_PASSWORD)
-        .query(&mut con)?;
-    Ok(con)
+fn admin(server: &Server) -> Result<Client> {
+    server.login("admin", ADMIN_PASSWORD)
 }
 
-fn load(
-    con: &mut redis::Connection,
-    path: &std::path::Path,
-) -> redis::RedisResult<HashMap<String, Value>> {
-    redis::cmd("PLUGIN.LOAD")
-        .arg(path.to_string_lossy().as_ref())
-        .query(con)
-}
-
-fn version(con: &mut redis::Connection) -> Result<String> {
-    let info: HashMap<String, Value> = redis::cmd("CACHE.INFO").arg("ReloadCache").query(con)?;
-    match info.get("version") {
-        Some(Value::BulkString(v)) => Ok(String::from_utf8_lossy(v).into_owned()),
-        other => Err(anyhow!("no version: {other:?}")),
-    }
-}
-
-fn text(map: &HashMap<String, Value>, field: &str) -> String {
-    match map.get(field) {
-        Some(Value::BulkString(v)) => String::from_utf8_lossy(v).into_owned(),
-        other => format!("{other:?}"),
-    }
+fn version(con: &mut Client) -> Result<String> {
+    Ok(con.cache_info("ReloadCache")?.version)
 }
 
 #[test]
 fn plugin_commands_need_the_admin() -> Result<()> {
     let server = Server::start()?;
-    let mut con = server.client()?;
-    let err = redis::cmd("PLUGIN.LIST")
-        .query::<Value>(&mut con)
-        .unwrap_err();
+    let mut con = server.connect()?;
+    let err = con.plugin_list().unwrap_err();
     assert_eq!(error_code(&err), "NOPERM");
     assert!(err.to_string().contains("disabled"), "{err}");
 
     let (server, _dir) = start(false)?;
-    let mut con = server.client()?;
-    let err = redis::cmd("PLUGIN.LIST")
-        .query::<Value>(&mut con)
-        .unwrap_err();
+    let mut con = server.connect()?;
+    let err = con.plugin_list().unwrap_err();
     assert_eq!(error_code(&err), "NOPERM");
-    let err = redis::cmd("AUTH")
-        .arg("admin")
-        .arg("wrong")
-        .query::<String>(&mut con)
-        .unwrap_err();
+    let err = con.auth("admin", "wrong").unwrap_err();
     assert_eq!(error_code(&err), "WRONGPASS");
-    let err = redis::cmd("PLUGIN.LIST")
-        .query::<Value>(&mut con)
-        .unwrap_err();
+    let err = con.plugin_list().unwrap_err();
     assert_eq!(error_code(&err), "NOPERM");
     let mut con = admin(&server)?;
-    let list: Vec<HashMap<String, Value>> = redis::cmd("PLUGIN.LIST").query(&mut con)?;
+    let list = con.plugin_list()?;
     let reload = list
         .iter()
-        .find(|row| text(row, "cache") == "ReloadCache")
+        .find(|row| row.cache == "ReloadCache")
         .ok_or_else(|| anyhow!("ReloadCache missing: {list:?}"))?;
-    assert_eq!(text(reload, "version"), "1.0.0");
-    assert_eq!(text(reload, "state"), "serving");
-    assert_eq!(text(reload, "sha256").len(), 64);
+    assert_eq!(reload.version, "1.0.0");
+    assert_eq!(reload.state, "serving");
+    assert_eq!(reload.sha256.len(), 64);
     Ok(())
 }
 
@@ -103,41 +66,24 @@ fn a_minor_version_with_a_new_size_copies_the_entries_into_a_new_table() -> Resu
     let (server, _dir) = start(false)?;
     let mut con = admin(&server)?;
     for id in ["a", "b", "c"] {
-        let _: String = redis::cmd("CACHE.PSETEX")
-            .arg("ReloadCache")
-            .arg(600_000)
-            .arg(format!("\"{id}\""))
-            .arg(id)
-            .query(&mut con)?;
+        con.cache_psetex("ReloadCache", 600_000, format!("\"{id}\""), &[id])?;
     }
     // 1.2.0 keeps the keys but shrinks max-items from 1000 to 2: the table
     // cannot be shared, so every entry is copied into a new one, which
     // evicts down to its size.
-    let reply = load(&mut con, &plugin_artifact("fixture_reload_v1_2"))?;
-    assert_eq!(text(&reply, "entries"), "copied");
-    assert_eq!(reply.get("entry-count"), Some(&Value::Int(3)));
-    let info: HashMap<String, Value> = redis::cmd("CACHE.INFO")
-        .arg("ReloadCache")
-        .query(&mut con)?;
-    assert_eq!(info.get("max-items"), Some(&Value::Int(2)));
-    let items = match info.get("items") {
-        Some(Value::Int(n)) => *n,
-        other => panic!("items: {other:?}"),
-    };
+    let reply = con.plugin_load(&plugin_artifact("fixture_reload_v1_2"))?;
+    assert_eq!(reply.entries, "copied");
+    assert_eq!(reply.entry_count, 3);
+    let info = con.cache_info("ReloadCache")?;
+    assert_eq!(info.max_items, 2);
+    let items = info.items;
     assert!((1..=2).contains(&items), "{items} items after the copy");
     let mut survivors = 0;
     for id in ["a", "b", "c"] {
-        let value: Option<String> = redis::cmd("CACHE.GET")
-            .arg("ReloadCache")
-            .arg(id)
-            .query(&mut con)?;
-        if let Some(value) = value {
+        if let Some(value) = con.cache_get("ReloadCache", &[id])? {
             assert_eq!(value, format!("\"{id}\""));
             // The copy keeps the entry's remaining time, not a fresh TTL.
-            let ttl: i64 = redis::cmd("CACHE.TTL")
-                .arg("ReloadCache")
-                .arg(id)
-                .query(&mut con)?;
+            let ttl = con.cache_ttl("ReloadCache", &[id])?;
             assert!((1..=600_000).contains(&ttl), "{id}: ttl {ttl}");
             survivors += 1;
         }
@@ -151,20 +97,13 @@ fn minor_versions_keep_entries_major_versions_drop_them_broken_builds_change_not
 {
     let (server, _dir) = start(false)?;
     let mut con = admin(&server)?;
-    let _: String = redis::cmd("CACHE.SET")
-        .arg("ReloadCache")
-        .arg("\"v\"")
-        .arg("a")
-        .query(&mut con)?;
+    con.cache_set("ReloadCache", "\"v\"", &["a"])?;
 
-    let reply = load(&mut con, &plugin_artifact("fixture_reload_v1_1"))?;
-    assert_eq!(text(&reply, "id"), "fixture-reload@1.1.0");
-    assert_eq!(text(&reply, "entries"), "kept");
+    let reply = con.plugin_load(&plugin_artifact("fixture_reload_v1_1"))?;
+    assert_eq!(reply.id, "fixture-reload@1.1.0");
+    assert_eq!(reply.entries, "kept");
     assert_eq!(version(&mut con)?, "1.1.0");
-    let kept: Option<String> = redis::cmd("CACHE.GET")
-        .arg("ReloadCache")
-        .arg("a")
-        .query(&mut con)?;
+    let kept = con.cache_get("ReloadCache", &["a"])?;
     assert_eq!(
         kept.as_deref(),
         Some("\"v\""),
@@ -174,40 +113,24 @@ fn minor_versions_keep_entries_major_versions_drop_them_broken_builds_change_not
     // A broken build is refused; 1.1.0 keeps serving with its entries.
     let broken = tempfile::NamedTempFile::new()?;
     std::fs::write(broken.path(), b"\0asm\x0d\0\x01\0garbage")?;
-    let err = load(&mut con, broken.path()).unwrap_err();
+    let err = con.plugin_load(broken.path()).unwrap_err();
     assert_eq!(error_code(&err), "PLUGIN");
-    let err = load(&mut con, &plugin_artifact("fixture_wrong_world")).unwrap_err();
+    let err = con
+        .plugin_load(&plugin_artifact("fixture_wrong_world"))
+        .unwrap_err();
     assert!(err.to_string().contains("does not implement"), "{err}");
     assert_eq!(version(&mut con)?, "1.1.0");
-    let kept: Option<String> = redis::cmd("CACHE.GET")
-        .arg("ReloadCache")
-        .arg("a")
-        .query(&mut con)?;
-    assert!(kept.is_some());
+    assert!(con.cache_has("ReloadCache", &["a"])?);
 
     // A major version is a new schema: entries are dropped, new keys apply.
-    let reply = load(&mut con, &plugin_artifact("fixture_reload_v2"))?;
-    assert_eq!(text(&reply, "entries"), "dropped");
+    let reply = con.plugin_load(&plugin_artifact("fixture_reload_v2"))?;
+    assert_eq!(reply.entries, "dropped");
     assert_eq!(version(&mut con)?, "2.0.0");
-    let key: String = redis::cmd("CACHE.KEY")
-        .arg("ReloadCache")
-        .arg("a")
-        .query(&mut con)?;
-    assert_eq!(key, "R2:a");
-    let gone: Option<String> = redis::cmd("CACHE.GET")
-        .arg("ReloadCache")
-        .arg("a")
-        .query(&mut con)?;
-    assert_eq!(gone, None);
+    assert_eq!(con.cache_key("ReloadCache", &["a"])?, "R2:a");
+    assert_eq!(con.cache_get("ReloadCache", &["a"])?, None);
 
-    let _: String = redis::cmd("PLUGIN.UNLOAD")
-        .arg("ReloadCache")
-        .query(&mut con)?;
-    let err = redis::cmd("CACHE.GET")
-        .arg("ReloadCache")
-        .arg("a")
-        .query::<Value>(&mut con)
-        .unwrap_err();
+    con.plugin_unload("ReloadCache")?;
+    let err = con.cache_get("ReloadCache", &["a"]).unwrap_err();
     assert_eq!(error_code(&err), "NOCACHE");
     Ok(())
 }
@@ -215,7 +138,7 @@ fn minor_versions_keep_entries_major_versions_drop_them_broken_builds_change_not
 #[test]
 fn the_watcher_reloads_changed_files_and_unloads_deleted_ones() -> Result<()> {
     let (server, dir) = start(true)?;
-    let mut con = server.client()?;
+    let mut con = server.connect()?;
     assert_eq!(version(&mut con)?, "1.0.0");
     let target = dir.path().join("fixture_reload_v1.wasm");
     // Replace atomically, as a deploy tool would.
@@ -230,8 +153,7 @@ fn the_watcher_reloads_changed_files_and_unloads_deleted_ones() -> Result<()> {
 
     std::fs::remove_file(&target)?;
     let unloaded = eventually(Duration::from_secs(10), || {
-        let list: HashMap<String, String> = redis::cmd("CACHE.LIST").query(&mut con)?;
-        Ok(!list.contains_key("ReloadCache"))
+        Ok(!con.cache_list()?.contains_key("ReloadCache"))
     })?;
     assert!(unloaded, "watcher never unloaded; log:\n{}", server.log());
     Ok(())
@@ -248,7 +170,7 @@ fn fifty_reloads_under_load_lose_no_request() -> Result<()> {
     let served = Arc::new(AtomicU64::new(0));
     let mut clients = Vec::new();
     for c in 0..4 {
-        let mut con = server.client()?;
+        let mut con = server.connect()?;
         let stop = Arc::clone(&stop);
         let served = Arc::clone(&served);
         clients.push(std::thread::spawn(move || -> Result<()> {
@@ -256,18 +178,8 @@ fn fifty_reloads_under_load_lose_no_request() -> Result<()> {
             while !stop.load(Ordering::Relaxed) {
                 let id = format!("c{c}-{}", i % 50);
                 let value = format!("\"{i}\"");
-                let ok: String = redis::cmd("CACHE.SET")
-                    .arg("ReloadCache")
-                    .arg(&value)
-                    .arg(&id)
-                    .query(&mut con)?;
-                if ok != "OK" {
-                    return Err(anyhow!("SET answered {ok}"));
-                }
-                let got: Option<String> = redis::cmd("CACHE.GET")
-                    .arg("ReloadCache")
-                    .arg(&id)
-                    .query(&mut con)?;
+                con.cache_set("ReloadCache", &value, &[&id])?;
+                let got = con.cache_get("ReloadCache", &[&id])?;
                 if got.as_deref() != Some(value.as_str()) {
                     return Err(anyhow!("GET {id} answered {got:?}, expected {value}"));
                 }
@@ -289,17 +201,17 @@ fn fifty_reloads_under_load_lose_no_request() -> Result<()> {
         let started = Instant::now();
         match round % 3 {
             0 => {
-                let reply = load(&mut con, &v1_1)?;
-                assert_eq!(text(&reply, "entries"), "kept");
+                let reply = con.plugin_load(&v1_1)?;
+                assert_eq!(reply.entries, "kept");
                 expected = "1.1.0";
             }
             1 => {
-                let reply = load(&mut con, &v1)?;
-                assert_eq!(text(&reply, "entries"), "kept");
+                let reply = con.plugin_load(&v1)?;
+                assert_eq!(reply.entries, "kept");
                 expected = "1.0.0";
             }
             _ => {
-                let err = load(&mut con, broken.path()).unwrap_err();
+                let err = con.plugin_load(broken.path()).unwrap_err();
                 assert_eq!(error_code(&err), "PLUGIN");
             }
         }
@@ -334,7 +246,7 @@ fn fifty_reloads_under_load_lose_no_request() -> Result<()> {
 #[test]
 fn watcher_reload_latency() -> Result<()> {
     let (server, dir) = start(true)?;
-    let mut con = server.client()?;
+    let mut con = server.connect()?;
     let target = dir.path().join("fixture_reload_v1.wasm");
     let staging = dir.path().join("staging.tmp");
     let mut latencies = Vec::new();

@@ -106,7 +106,7 @@ fn values_over_the_configured_limit_are_refused_without_losing_the_connection() 
         config: Some("max_value_bytes = 1024\n".into()),
         ..Default::default()
     })?;
-    let mut con = server.client()?;
+    let mut con = server.connect()?;
     let big = vec![b'x'; 2048];
     let err = redis::cmd("SET")
         .arg("k")
@@ -118,12 +118,7 @@ fn values_over_the_configured_limit_are_refused_without_losing_the_connection() 
         r#"{{"id":"u1","email":"a@b.io","name":"{}"}}"#,
         "x".repeat(2048)
     );
-    let err = redis::cmd("CACHE.SET")
-        .arg("UserCache")
-        .arg(json)
-        .arg("u1")
-        .query::<()>(&mut con)
-        .unwrap_err();
+    let err = con.cache_set("UserCache", json, &["u1"]).unwrap_err();
     assert!(err.to_string().contains("exceeds the limit"), "{err}");
     let pong: String = redis::cmd("PING").query(&mut con)?;
     assert_eq!(pong, "PONG");

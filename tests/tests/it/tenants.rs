@@ -1,10 +1,11 @@
 //! Tenants: authentication, isolation of every kind of data, and quotas.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::Result;
-use hoard_tests::{Server, ServerOptions, error_code, eventually, plugin_dir};
+use hoard_tests::{
+    Client, Server, ServerOptions, error_code, eventually, hoard_passwd, plugin_dir,
+};
 use redis::Value;
 
 const ACME_PASSWORD: &str = "acme-secret";
@@ -29,6 +30,8 @@ fn sha256(text: &str) -> Result<String> {
         .to_owned())
 }
 
+/// acme's credential is an argon2id hash (`hoard passwd`); globex's and
+/// initech's are the legacy SHA-256 digests, so both forms are exercised.
 struct Setup {
     server: Server,
     _acme: tempfile::TempDir,
@@ -46,7 +49,7 @@ fn start() -> Result<Setup> {
         r#"
 [[tenants]]
 name = "acme"
-password_sha256 = "{}"
+password_hash = "{}"
 plugins = "{}"
 max_connections = 2
 
@@ -63,7 +66,7 @@ plugins = "{}"
 max_items = 50
 max_bytes = 30000
 "#,
-        sha256(ACME_PASSWORD)?,
+        hoard_passwd(ACME_PASSWORD)?,
         acme.path().display(),
         sha256(GLOBEX_PASSWORD)?,
         globex.path().display(),
@@ -82,20 +85,14 @@ max_bytes = 30000
     })
 }
 
-fn login(server: &Server, tenant: &str, password: &str) -> Result<redis::Connection> {
-    let mut con = server.client()?;
-    let ok: String = redis::cmd("AUTH")
-        .arg(tenant)
-        .arg(password)
-        .query(&mut con)?;
-    assert_eq!(ok, "OK");
-    Ok(con)
+fn login(server: &Server, tenant: &str, password: &str) -> Result<Client> {
+    server.login(tenant, password)
 }
 
 #[test]
 fn commands_need_auth_and_wrong_passwords_are_refused() -> Result<()> {
     let setup = start()?;
-    let mut con = setup.server.client()?;
+    let mut con = setup.server.connect()?;
     for cmd in ["PING", "DBSIZE", "CACHE.LIST"] {
         let err = redis::cmd(cmd).query::<Value>(&mut con).unwrap_err();
         assert_eq!(error_code(&err), "NOAUTH", "{cmd}: {err}");
@@ -105,17 +102,9 @@ fn commands_need_auth_and_wrong_passwords_are_refused() -> Result<()> {
         .query::<Value>(&mut con)
         .unwrap_err();
     assert_eq!(error_code(&err), "NOAUTH");
-    let err = redis::cmd("AUTH")
-        .arg("acme")
-        .arg("nope")
-        .query::<String>(&mut con)
-        .unwrap_err();
+    let err = con.auth("acme", "nope").unwrap_err();
     assert_eq!(error_code(&err), "WRONGPASS");
-    let err = redis::cmd("AUTH")
-        .arg("nobody")
-        .arg(ACME_PASSWORD)
-        .query::<String>(&mut con)
-        .unwrap_err();
+    let err = con.auth("nobody", ACME_PASSWORD).unwrap_err();
     assert_eq!(error_code(&err), "WRONGPASS");
     let err = redis::cmd("AUTH")
         .arg(ACME_PASSWORD)
@@ -126,11 +115,7 @@ fn commands_need_auth_and_wrong_passwords_are_refused() -> Result<()> {
         "WRONGPASS",
         "tenants need the two-argument form"
     );
-    let ok: String = redis::cmd("AUTH")
-        .arg("acme")
-        .arg(ACME_PASSWORD)
-        .query(&mut con)?;
-    assert_eq!(ok, "OK");
+    con.auth("acme", ACME_PASSWORD)?;
     let pong: String = redis::cmd("PING").query(&mut con)?;
     assert_eq!(pong, "PONG");
     Ok(())
@@ -165,48 +150,24 @@ fn tenants_never_see_each_others_data() -> Result<()> {
 
     // Same cache name, separate caches.
     let user = r#"{"id":"u1","email":"u1@example.com"}"#;
-    let _: String = redis::cmd("CACHE.SET")
-        .arg("UserCache")
-        .arg(user)
-        .arg("u1")
-        .query(&mut acme)?;
-    let seen: Option<String> = redis::cmd("CACHE.GET")
-        .arg("UserCache")
-        .arg("u1")
-        .query(&mut globex)?;
-    assert_eq!(seen, None);
-    let _: String = redis::cmd("CACHE.SET")
-        .arg("UserCache")
-        .arg(user)
-        .arg("u1")
-        .query(&mut globex)?;
-    let reply: HashMap<String, Value> = redis::cmd("CACHE.EVENT")
-        .arg("UserUpdated")
-        .arg(r#"{"userId":"u1"}"#)
-        .query(&mut globex)?;
-    assert_eq!(reply.get("count"), Some(&Value::Int(1)), "{reply:?}");
-    let still: Option<String> = redis::cmd("CACHE.GET")
-        .arg("UserCache")
-        .arg("u1")
-        .query(&mut acme)?;
+    acme.cache_set("UserCache", user, &["u1"])?;
+    assert_eq!(globex.cache_get("UserCache", &["u1"])?, None);
+    globex.cache_set("UserCache", user, &["u1"])?;
+    let reply = globex.cache_event("UserUpdated", r#"{"userId":"u1"}"#)?;
+    assert_eq!(reply.count, 1, "{reply:?}");
     assert!(
-        still.is_some(),
+        acme.cache_has("UserCache", &["u1"])?,
         "another tenant's event must not invalidate my entries"
     );
 
     // Listing and counting.
-    let acme_list: HashMap<String, String> = redis::cmd("CACHE.LIST").query(&mut acme)?;
-    let globex_list: HashMap<String, String> = redis::cmd("CACHE.LIST").query(&mut globex)?;
-    assert!(acme_list.contains_key("UserPermissions"));
-    assert!(!globex_list.contains_key("UserPermissions"));
-    let err = redis::cmd("CACHE.INFO")
-        .arg("UserPermissions")
-        .query::<Value>(&mut globex)
-        .unwrap_err();
+    assert!(acme.cache_list()?.contains_key("UserPermissions"));
+    assert!(!globex.cache_list()?.contains_key("UserPermissions"));
+    let err = globex.cache_info("UserPermissions").unwrap_err();
     assert_eq!(error_code(&err), "NOCACHE");
     let info: String = redis::cmd("INFO").arg("keyspace").query(&mut globex)?;
     assert!(!info.contains("db0:keys=1"), "{info}");
-    let plugins: Vec<HashMap<String, Value>> = redis::cmd("PLUGIN.LIST").query(&mut globex)?;
+    let plugins = globex.plugin_list()?;
     assert_eq!(plugins.len(), 1, "a tenant lists only its own plugins");
     Ok(())
 }
@@ -226,35 +187,22 @@ fn quotas_refuse_with_a_clear_error() -> Result<()> {
         r#"{{"id":"u1","email":"u1@example.com","name":"{}"}}"#,
         "x".repeat(300)
     );
-    let err = redis::cmd("CACHE.SET")
-        .arg("UserCache")
-        .arg(big)
-        .arg("u1")
-        .query::<()>(&mut globex)
-        .unwrap_err();
+    let err = globex.cache_set("UserCache", big, &["u1"]).unwrap_err();
     assert_eq!(error_code(&err), "QUOTA", "{err}");
     let _: () = redis::cmd("SET").arg("k").arg("small").query(&mut globex)?;
 
     // acme: two connections at most; a third is refused until one closes.
     let first = login(&setup.server, "acme", ACME_PASSWORD)?;
     let _second = login(&setup.server, "acme", ACME_PASSWORD)?;
-    let mut third = setup.server.client()?;
-    let err = redis::cmd("AUTH")
-        .arg("acme")
-        .arg(ACME_PASSWORD)
-        .query::<String>(&mut third)
-        .unwrap_err();
+    let mut third = setup.server.connect()?;
+    let err = third.auth("acme", ACME_PASSWORD).unwrap_err();
     assert_eq!(error_code(&err), "QUOTA", "{err}");
     assert!(err.to_string().contains("2 connections"), "{err}");
     // globex is not affected by acme's limit.
     let _other = login(&setup.server, "globex", GLOBEX_PASSWORD)?;
     drop(first);
     let admitted = eventually(Duration::from_secs(5), || {
-        Ok(redis::cmd("AUTH")
-            .arg("acme")
-            .arg(ACME_PASSWORD)
-            .query::<String>(&mut third)
-            .is_ok())
+        Ok(third.auth("acme", ACME_PASSWORD).is_ok())
     })?;
     assert!(admitted, "a closed connection must give its seat back");
     Ok(())
@@ -265,10 +213,7 @@ fn a_tenant_loads_plugins_only_from_its_own_directory() -> Result<()> {
     let setup = start()?;
     let mut globex = login(&setup.server, "globex", GLOBEX_PASSWORD)?;
     let outside = hoard_tests::plugin_artifact("user_permissions");
-    let err = redis::cmd("PLUGIN.LOAD")
-        .arg(outside.to_string_lossy().as_ref())
-        .query::<Value>(&mut globex)
-        .unwrap_err();
+    let err = globex.plugin_load(&outside).unwrap_err();
     assert_eq!(error_code(&err), "NOPERM", "{err}");
     Ok(())
 }

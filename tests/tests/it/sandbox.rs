@@ -1,12 +1,10 @@
 //! Misbehaving plugins: each fault answers the client with a clear error in
 //! bounded time, the instance is replaced, and every other cache keeps serving.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use hoard_tests::{Server, ServerOptions, error_code, plugin_dir};
-use redis::Value;
+use hoard_tests::{Client, Server, ServerOptions, error_code, plugin_dir};
 
 const FIXTURES: &[&str] = &[
     "user_cache",
@@ -35,12 +33,9 @@ fn start() -> Result<(Server, tempfile::TempDir)> {
 }
 
 /// Runs CACHE.KEY and returns the error, checking it came back in bounded time.
-fn key_error(con: &mut redis::Connection, cache: &str, part: &str) -> Result<redis::RedisError> {
+fn key_error(con: &mut Client, cache: &str, part: &str) -> Result<redis::RedisError> {
     let started = Instant::now();
-    let result = redis::cmd("CACHE.KEY")
-        .arg(cache)
-        .arg(part)
-        .query::<String>(con);
+    let result = con.cache_key(cache, &[part]);
     let took = started.elapsed();
     assert!(
         took < Duration::from_secs(5),
@@ -52,63 +47,38 @@ fn key_error(con: &mut redis::Connection, cache: &str, part: &str) -> Result<red
     }
 }
 
-/// An integer field of `CACHE.INFO <cache>`.
-fn info_int(con: &mut redis::Connection, cache: &str, field: &str) -> Result<i64> {
-    let info: HashMap<String, Value> = redis::cmd("CACHE.INFO").arg(cache).query(con)?;
-    Ok(match info.get(field) {
-        Some(Value::Int(n)) => *n,
-        other => panic!("{field} missing: {other:?}"),
-    })
-}
-
-fn faults(con: &mut redis::Connection, cache: &str) -> Result<i64> {
-    info_int(con, cache, "plugin-faults")
+fn faults(con: &mut Client, cache: &str) -> Result<i64> {
+    Ok(con.cache_info(cache)?.plugin_faults)
 }
 
 /// After a fault the same cache must still answer normal calls.
-fn still_serves(con: &mut redis::Connection, cache: &str, prefix: &str) -> Result<()> {
-    let key: String = redis::cmd("CACHE.KEY").arg(cache).arg("fine").query(con)?;
-    assert_eq!(key, format!("{prefix}:fine"));
+fn still_serves(con: &mut Client, cache: &str, prefix: &str) -> Result<()> {
+    assert_eq!(con.cache_key(cache, &["fine"])?, format!("{prefix}:fine"));
     Ok(())
 }
 
 #[test]
 fn a_spinning_plugin_times_out_and_the_server_keeps_serving() -> Result<()> {
     let (server, _dir) = start()?;
-    let mut con = server.client()?;
+    let mut con = server.connect()?;
     let err = key_error(&mut con, "SpinCache", "spin")?;
     assert_eq!(error_code(&err), "PLUGIN");
     assert!(err.to_string().contains("timed out"), "{err}");
     still_serves(&mut con, "SpinCache", "SpinCache")?;
     assert_eq!(faults(&mut con, "SpinCache")?, 1);
-    let key: String = redis::cmd("CACHE.KEY")
-        .arg("UserCache")
-        .arg("u1")
-        .query(&mut con)?;
-    assert_eq!(key, "User:u1");
+    assert_eq!(con.cache_key("UserCache", &["u1"])?, "User:u1");
     // A spinning validate and a spinning on-event are bounded too.
-    let err = redis::cmd("CACHE.SET")
-        .arg("SpinCache")
-        .arg("\"spin\"")
-        .arg("x")
-        .query::<()>(&mut con)
-        .unwrap_err();
+    let err = con.cache_set("SpinCache", "\"spin\"", &["x"]).unwrap_err();
     assert!(err.to_string().contains("timed out"), "{err}");
-    let reply: HashMap<String, Value> = redis::cmd("CACHE.EVENT")
-        .arg("Spin")
-        .arg("{}")
-        .query(&mut con)?;
-    assert_eq!(
-        reply.get("outcome"),
-        Some(&Value::BulkString(b"partially-invalidated".to_vec()))
-    );
+    let reply = con.cache_event("Spin", "{}")?;
+    assert_eq!(reply.outcome, "partially-invalidated");
     Ok(())
 }
 
 #[test]
 fn a_memory_bomb_hits_its_limit() -> Result<()> {
     let (server, _dir) = start()?;
-    let mut con = server.client()?;
+    let mut con = server.connect()?;
     let err = key_error(&mut con, "MemoryBombCache", "bomb")?;
     assert_eq!(error_code(&err), "PLUGIN");
     assert!(err.to_string().contains("memory limit"), "{err}");
@@ -116,14 +86,14 @@ fn a_memory_bomb_hits_its_limit() -> Result<()> {
     Ok(())
 }
 
-fn instantiations(con: &mut redis::Connection, cache: &str) -> Result<i64> {
-    info_int(con, cache, "plugin-instantiations")
+fn instantiations(con: &mut Client, cache: &str) -> Result<i64> {
+    Ok(con.cache_info(cache)?.plugin_instantiations)
 }
 
 #[test]
 fn after_warm_up_only_a_faulted_call_instantiates() -> Result<()> {
     let (server, _dir) = start()?;
-    let mut con = server.client()?;
+    let mut con = server.connect()?;
     let warm = instantiations(&mut con, "TrapCache")?;
     assert!(warm >= 1, "the pool is filled at load");
     for _ in 0..50 {
@@ -144,19 +114,14 @@ fn after_warm_up_only_a_faulted_call_instantiates() -> Result<()> {
 #[test]
 fn traps_panics_and_stack_overflows_are_contained() -> Result<()> {
     let (server, _dir) = start()?;
-    let mut con = server.client()?;
+    let mut con = server.connect()?;
     for part in ["trap", "unreachable"] {
         let err = key_error(&mut con, "TrapCache", part)?;
         assert_eq!(error_code(&err), "PLUGIN");
         assert!(err.to_string().contains("trapped"), "{err}");
         still_serves(&mut con, "TrapCache", "TrapCache")?;
     }
-    let err = redis::cmd("CACHE.SET")
-        .arg("TrapCache")
-        .arg("\"trap\"")
-        .arg("x")
-        .query::<()>(&mut con)
-        .unwrap_err();
+    let err = con.cache_set("TrapCache", "\"trap\"", &["x"]).unwrap_err();
     assert_eq!(error_code(&err), "PLUGIN");
     assert_eq!(faults(&mut con, "TrapCache")?, 3);
 
@@ -170,7 +135,7 @@ fn traps_panics_and_stack_overflows_are_contained() -> Result<()> {
 #[test]
 fn huge_outputs_are_cut_off() -> Result<()> {
     let (server, _dir) = start()?;
-    let mut con = server.client()?;
+    let mut con = server.connect()?;
     // 1 MiB + 1 byte: over the output cap, well under the memory cap.
     let err = key_error(&mut con, "HugeOutputCache", "many")?;
     assert_eq!(error_code(&err), "PLUGIN");
@@ -179,31 +144,20 @@ fn huge_outputs_are_cut_off() -> Result<()> {
     let err = key_error(&mut con, "HugeOutputCache", "huge")?;
     assert_eq!(error_code(&err), "PLUGIN");
     still_serves(&mut con, "HugeOutputCache", "HugeOutputCache")?;
-    let reply: HashMap<String, Value> = redis::cmd("CACHE.EVENT")
-        .arg("Huge")
-        .arg("{}")
-        .query(&mut con)?;
-    assert_eq!(
-        reply.get("outcome"),
-        Some(&Value::BulkString(b"partially-invalidated".to_vec())),
-        "{reply:?}"
-    );
+    let reply = con.cache_event("Huge", "{}")?;
+    assert_eq!(reply.outcome, "partially-invalidated", "{reply:?}");
     Ok(())
 }
 
 #[test]
 fn under_the_inert_policy_file_imports_load_but_reach_no_file() -> Result<()> {
     let (server, _dir) = start()?;
-    let mut con = server.client()?;
-    let list: HashMap<String, String> = redis::cmd("CACHE.LIST").query(&mut con)?;
+    let mut con = server.connect()?;
+    let list = con.cache_list()?;
     assert!(list.contains_key("BadImportCache"), "{list:?}");
     // The plugin tries std::fs::read("/etc/passwd"): there is no preopened
     // directory, so the read fails inside the guest and nothing leaks.
-    let err = redis::cmd("CACHE.KEY")
-        .arg("BadImportCache")
-        .arg("passwd")
-        .query::<String>(&mut con)
-        .unwrap_err();
+    let err = con.cache_key("BadImportCache", &["passwd"]).unwrap_err();
     assert_eq!(error_code(&err), "BADKEY", "{err}");
     assert!(!err.to_string().contains("root:"), "{err}");
     still_serves(&mut con, "BadImportCache", "BadImportCache")?;
@@ -225,8 +179,8 @@ fn the_default_policy_refuses_file_imports_at_load_naming_them() -> Result<()> {
         plugins: Some(dir.path().to_path_buf()),
         ..Default::default()
     })?;
-    let mut con = server.client()?;
-    let list: HashMap<String, String> = redis::cmd("CACHE.LIST").query(&mut con)?;
+    let mut con = server.connect()?;
+    let list = con.cache_list()?;
     assert!(!list.contains_key("BadImportCache"), "{list:?}");
     assert!(list.contains_key("UserCache"));
     let log = server.log();
@@ -241,17 +195,13 @@ fn the_default_policy_refuses_file_imports_at_load_naming_them() -> Result<()> {
 #[test]
 fn a_sleep_past_the_budget_is_a_timeout_and_a_short_one_is_fine() -> Result<()> {
     let (server, _dir) = start()?;
-    let mut con = server.client()?;
+    let mut con = server.connect()?;
     // An hour's sleep inside a WASI host call, where epoch interruption
     // cannot reach: the host refuses a wait longer than the budget left.
     let err = key_error(&mut con, "SleepCache", "sleep")?;
     assert_eq!(error_code(&err), "PLUGIN", "{err}");
     assert!(err.to_string().contains("timed out"), "{err}");
-    let key: String = redis::cmd("CACHE.KEY")
-        .arg("SleepCache")
-        .arg("nap")
-        .query(&mut con)?;
-    assert_eq!(key, "SleepCache:nap");
+    assert_eq!(con.cache_key("SleepCache", &["nap"])?, "SleepCache:nap");
     still_serves(&mut con, "SleepCache", "SleepCache")?;
     still_serves(&mut con, "UserCache", "User")?;
     Ok(())
@@ -267,8 +217,8 @@ fn files_that_are_not_plugins_are_refused() -> Result<()> {
         plugins: Some(dir.path().to_path_buf()),
         ..Default::default()
     })?;
-    let mut con = server.client()?;
-    let list: HashMap<String, String> = redis::cmd("CACHE.LIST").query(&mut con)?;
+    let mut con = server.connect()?;
+    let list = con.cache_list()?;
     assert_eq!(list.len(), 1, "{list:?}");
     let log = server.log();
     assert!(log.contains("garbage.wasm"), "{log}");
@@ -279,29 +229,20 @@ fn files_that_are_not_plugins_are_refused() -> Result<()> {
 #[test]
 fn other_clients_are_served_while_a_plugin_spins() -> Result<()> {
     let (server, _dir) = start()?;
-    let port = server.port;
-    let spinner = std::thread::spawn(move || -> Result<()> {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/"))?;
-        let mut con = client.get_connection()?;
+    let mut spinning = server.connect()?;
+    let spinner = std::thread::spawn(move || {
         for _ in 0..5 {
-            let _ = redis::cmd("CACHE.KEY")
-                .arg("SpinCache")
-                .arg("spin")
-                .query::<String>(&mut con);
+            let _ = spinning.cache_key("SpinCache", &["spin"]);
         }
-        Ok(())
     });
-    let mut con = server.client()?;
+    let mut con = server.connect()?;
     for i in 0..200 {
-        let key: String = redis::cmd("CACHE.KEY")
-            .arg("UserCache")
-            .arg(format!("u{i}"))
-            .query(&mut con)?;
+        let key = con.cache_key("UserCache", &[&format!("u{i}")])?;
         assert_eq!(key, format!("User:u{i}"));
     }
     spinner
         .join()
-        .map_err(|_| anyhow::anyhow!("spinner panicked"))??;
+        .map_err(|_| anyhow::anyhow!("spinner panicked"))?;
     assert_eq!(faults(&mut con, "SpinCache")?, 5);
     Ok(())
 }
@@ -314,7 +255,7 @@ fn repeated_faults_quarantine_a_plugin_until_the_cooldown_passes() -> Result<()>
         config: Some("[plugin]\nquarantine_after_faults = 3\nquarantine_ms = 400\n".into()),
         ..Default::default()
     })?;
-    let mut con = server.client()?;
+    let mut con = server.connect()?;
     for _ in 0..3 {
         let err = key_error(&mut con, "TrapCache", "trap")?;
         assert!(err.to_string().contains("trapped"), "{err}");
@@ -324,24 +265,13 @@ fn repeated_faults_quarantine_a_plugin_until_the_cooldown_passes() -> Result<()>
     assert_eq!(error_code(&err), "PLUGIN");
     assert!(err.to_string().contains("quarantined"), "{err}");
     assert_eq!(faults(&mut con, "TrapCache")?, 3, "refusals are not calls");
-    let info: HashMap<String, Value> = redis::cmd("CACHE.INFO").arg("TrapCache").query(&mut con)?;
-    assert_eq!(
-        info.get("plugin-state"),
-        Some(&Value::BulkString(b"quarantined".to_vec()))
-    );
+    let info = con.cache_info("TrapCache")?;
+    assert_eq!(info.fields.text("plugin-state")?, "quarantined");
     // Other definitions are not affected.
-    let key: String = redis::cmd("CACHE.KEY")
-        .arg("UserCache")
-        .arg("u1")
-        .query(&mut con)?;
-    assert_eq!(key, "User:u1");
+    assert_eq!(con.cache_key("UserCache", &["u1"])?, "User:u1");
     // After the cool-down one probe goes through, succeeds, and closes the breaker.
     let recovered = hoard_tests::eventually(Duration::from_secs(5), || {
-        Ok(redis::cmd("CACHE.KEY")
-            .arg("TrapCache")
-            .arg("fine")
-            .query::<String>(&mut con)
-            .is_ok())
+        Ok(con.cache_key("TrapCache", &["fine"]).is_ok())
     })?;
     assert!(recovered, "the breaker never let a probe through");
     still_serves(&mut con, "TrapCache", "TrapCache")?;

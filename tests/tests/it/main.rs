@@ -1,0 +1,16 @@
+//! The integration tests, as one binary: cargo links a test binary per file
+//! at the top of `tests/tests`, and each link pulls in the whole `hoard`
+//! crate, so one binary with a module per area builds (and lists) once.
+//! Every test starts its own real `hoard` on port 0 through
+//! [`hoard_tests::Server`].
+
+mod artifacts;
+mod credentials;
+mod definitions;
+mod events;
+mod plain;
+mod plugin_check;
+mod protocol;
+mod reload;
+mod sandbox;
+mod tenants;
