@@ -192,6 +192,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     port: local.port(),
                 },
                 admin_password_sha256: config.admin.password_sha256.clone(),
+                keyspaces: Default::default(),
+                counters: Default::default(),
             }),
             limits: config.resp_limits(),
             max_clients: config.max_clients,

@@ -2,6 +2,7 @@
 //! port 0, wait for the line that names its port, and hand out real Redis
 //! client connections. Each server is killed when its handle drops.
 
+pub mod raw;
 pub mod remote;
 
 use std::io::{BufRead, BufReader, Read};

@@ -388,6 +388,12 @@ impl Table {
         raw ^ LEFT
     }
 
+    /// The [`Table::scan`] cursor at the start of shard `index` (modulo the shard count), for
+    /// a scan that starts somewhere random (`RANDOMKEY`).
+    pub fn scan_cursor_at_shard(&self, index: usize) -> u64 {
+        ((index % self.shards.len().max(1)) as u64) << 32
+    }
+
     /// Installs the observer told about every key change of this table (see
     /// [`KeyObserver`]); replaces any previous one.
     pub fn observe(&self, observer: std::sync::Arc<dyn KeyObserver>) {

@@ -202,3 +202,30 @@ fn observer_hears_writes_removals_expiries_evictions_and_flushes() {
     let heard = recorder.0.lock().unwrap().clone();
     assert_eq!(heard, ["x", "x", "y"], "the eviction of x is heard");
 }
+
+#[test]
+fn a_scan_started_at_any_shard_sees_that_shard_and_the_rest() {
+    let (t, _) = table(0, Policy::Lfu);
+    for i in 0..200u32 {
+        t.insert(format!("k{i}").as_bytes(), b"v", None, SetCondition::Always);
+    }
+    let mut from_one = BTreeSet::new();
+    let mut cursor = t.scan_cursor_at_shard(1);
+    loop {
+        cursor = t.scan(cursor, 7, |k, _| {
+            from_one.insert(k.to_vec());
+        });
+        if cursor == 0 {
+            break;
+        }
+    }
+    let mut first_shard = BTreeSet::new();
+    let mut cursor = 0;
+    while cursor != t.scan_cursor_at_shard(1) {
+        cursor = t.scan(cursor, 1, |k, _| {
+            first_shard.insert(k.to_vec());
+        });
+    }
+    assert_eq!(t.scan_cursor_at_shard(4), 0, "wraps modulo the 4 shards");
+    assert_eq!(from_one.len() + first_shard.len(), 200);
+}
