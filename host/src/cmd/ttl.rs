@@ -1,5 +1,6 @@
 //! `TTL`/`PTTL key` (-2 when missing, -1 without expiry, else the time left) and
-//! `EXPIRETIME`/`PEXPIRETIME key` (the same, as an absolute Unix time).
+//! `EXPIRETIME`/`PEXPIRETIME key` (the same, as an absolute Unix time; within a millisecond,
+//! since entries keep deadlines on the monotonic clock rather than the wall clock).
 
 use super::value;
 use crate::cache::Cache;
@@ -26,7 +27,9 @@ pub(super) fn run(parse: &mut Parse, cache: &Cache, unit: Unit) -> Result<Frame,
                 // Redis rounds to the nearest second.
                 Unit::Seconds => (ms + 500) / 1000,
                 Unit::Millis => ms,
-                Unit::UnixSeconds => value::unix_ms().saturating_add(ms) / 1000,
+                // Deadlines are kept on the monotonic clock, so the Unix time can come back a
+                // millisecond early; the +1 keeps `EXPIREAT t` answering exactly `t`.
+                Unit::UnixSeconds => (value::unix_ms().saturating_add(ms) + 1) / 1000,
                 Unit::UnixMillis => value::unix_ms().saturating_add(ms),
             }
         }
