@@ -164,12 +164,17 @@ fn command(rng: &mut Rng) -> Vec<String> {
     words
 }
 
-/// A positive TTL becomes 1: both servers have one, set a few ms apart.
-fn normalize(command: &[String], reply: Reply) -> Reply {
+/// A positive TTL becomes 1: both servers have one, set a few ms apart. `queued` are the
+/// commands an `EXEC` ran, whose replies are normalised one by one.
+fn normalize(command: &[String], queued: &[Vec<String>], reply: Reply) -> Reply {
     match (command.first().map(String::as_str), reply) {
         (Some("TTL" | "PTTL"), Reply::Int(n)) if n > 0 => Reply::Int(1),
-        (_, Reply::Array(Some(items))) => Reply::Array(Some(
-            items.into_iter().map(|r| normalize(command, r)).collect(),
+        (Some("EXEC"), Reply::Array(Some(items))) => Reply::Array(Some(
+            items
+                .into_iter()
+                .zip(queued)
+                .map(|(r, q)| normalize(q, &[], r))
+                .collect(),
         )),
         (_, other) => other,
     }
@@ -200,11 +205,16 @@ fn run_seed(seed: u64, steps: usize, redis: &mut RawClient, hoard: &mut RawClien
         } else {
             vec![command(&mut rng)]
         };
+        let queued: Vec<Vec<String>> = batch
+            .iter()
+            .filter(|w| !matches!(w[0].as_str(), "MULTI" | "EXEC" | "DISCARD"))
+            .cloned()
+            .collect();
         for words in batch {
             step += 1;
             history.push(words.join(" "));
-            let want = normalize(&words, send(redis, &words)?);
-            let got = normalize(&words, send(hoard, &words)?);
+            let want = normalize(&words, &queued, send(redis, &words)?);
+            let got = normalize(&words, &queued, send(hoard, &words)?);
             if want != got {
                 let tail = history
                     .iter()
