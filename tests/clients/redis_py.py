@@ -44,8 +44,11 @@ cached = redis.Redis(host="127.0.0.1", port=port, protocol=3, decode_responses=T
 other = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
 other.set("cc", "one")
 assert cached.get("cc") == "one"
-assert cached.get("cc") == "one"
-assert cached.get_cache().size() >= 1, "the value was cached"
+before = other.info("stats")["total_commands_processed"]
+assert cached.get("cc") == "one" and cached.get("cc") == "one"
+after = other.info("stats")["total_commands_processed"]
+assert after - before == 1, f"cached reads reached the server: {after - before - 1}"
+assert cached.get_cache().size >= 1, "the value was cached"
 other.set("cc", "two")
 assert cached.get("cc") == "two", "the invalidation reached the client cache"
 print("ok")

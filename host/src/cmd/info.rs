@@ -29,7 +29,7 @@ pub(super) fn run(
     if wants("server") {
         let _ = write!(
             text,
-            "# Server\r\nredis_version:7.0.0\r\nhoard_version:{}\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\n\r\n",
+            "# Server\r\nredis_version:{REDIS_VERSION}\r\nhoard_version:{}\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\n\r\n",
             env!("CARGO_PKG_VERSION"),
             std::env::consts::OS,
             std::process::id(),
@@ -95,6 +95,10 @@ pub(super) fn run(
     }
     Ok(Frame::Verbatim(text))
 }
+
+/// The Redis version whose commands and replies hoard follows (the subset in README), reported
+/// by `INFO` and `HELLO` so clients enable what they gate on it.
+pub(super) const REDIS_VERSION: &str = "7.4.0";
 
 /// User and system CPU seconds of this process, from `/proc/self/stat` (0 where
 /// unavailable). Fields 14 and 15 are in clock ticks, 100 per second on Linux.

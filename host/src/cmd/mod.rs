@@ -157,13 +157,17 @@ impl Session {
     }
 
     /// Waits for the next invalidation to write; pending forever when there is none to wait
-    /// for, so the connection loop can always `select!` on it.
-    pub async fn next_push(&mut self) -> Frame {
+    /// for, so the connection loop can always `select!` on it. The loop calls
+    /// [`Pushed::written`] once the frame is flushed.
+    pub async fn next_push(&mut self) -> Pushed {
         let Some(rx) = self.push_rx.as_mut() else {
             return std::future::pending().await;
         };
         match rx.recv().await {
-            Some(invalidation) => push_frame(invalidation),
+            Some(mut invalidation) => Pushed {
+                ack: invalidation.written.take(),
+                frame: push_frame(invalidation),
+            },
             None => std::future::pending().await,
         }
     }
@@ -186,6 +190,40 @@ impl Session {
             }
         }
     }
+}
+
+/// An invalidation ready to write.
+#[derive(Debug)]
+pub struct Pushed {
+    /// The push (RESP3) or pub/sub message (redirect).
+    pub frame: Frame,
+    ack: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Pushed {
+    /// Tells the writing command, which holds its reply until then, that the push is out.
+    pub fn written(self) {
+        if let Some(ack) = self.ack {
+            let _ = ack.send(());
+        }
+    }
+}
+
+/// How long a write waits for the invalidations it caused to be written out before replying
+/// anyway (a tracking connection that does not read must not stall writers).
+const ACK_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Awaits the invalidations the command just run caused (see `tracking::take_acks`).
+async fn await_invalidations(acks: Vec<tokio::sync::oneshot::Receiver<()>>) {
+    if acks.is_empty() {
+        return;
+    }
+    let all = async {
+        for ack in acks {
+            let _ = ack.await;
+        }
+    };
+    let _ = tokio::time::timeout(ACK_WAIT, all).await;
 }
 
 /// What the connection does after a command.
@@ -302,7 +340,11 @@ async fn dispatch_inner(ctx: &Context, session: &mut Session, args: Vec<Bytes>) 
             return tracking_cmd::unsubscribe(session, &keyspace).into();
         }
         "MULTI" => return multi::multi(session).into(),
-        "EXEC" => return multi::exec(ctx, session, &tenant, &keyspace).into(),
+        "EXEC" => {
+            let frame = multi::exec(ctx, session, &tenant, &keyspace);
+            await_invalidations(tracking::take_acks()).await;
+            return frame.into();
+        }
         "DISCARD" => return multi::discard(session).into(),
         "WATCH" => return multi::watch(&mut Parse::new(args), session, &keyspace).into(),
         "UNWATCH" if session.multi.is_none() => return multi::unwatch(session).into(),
@@ -318,6 +360,7 @@ async fn dispatch_inner(ctx: &Context, session: &mut Session, args: Vec<Bytes>) 
         let _unit = exclusive.then(|| keyspace.exclusive.write());
         run_sync(&name, &mut parse, ctx, session, &tenant, &keyspace)
     };
+    await_invalidations(tracking::take_acks()).await;
     if name != "CLIENT" {
         session.caching = None;
     }

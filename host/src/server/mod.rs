@@ -113,11 +113,12 @@ async fn handle(
             push = session.next_push() => {
                 // A client-side-caching invalidation: written at once, between replies.
                 connection.set_protocol(session.protocol);
-                connection.queue(&push);
+                connection.queue(&push.frame);
                 if let Err(error) = connection.flush().await {
                     tracing::debug!(id, %error, "write failed");
                     break;
                 }
+                push.written();
                 continue;
             }
             _ = stop.changed() => break,

@@ -7,21 +7,25 @@
 //! reported by the table's observer with a shard lock held, so this file only does map
 //! lookups and non-blocking channel sends there.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
 
 /// What a connection must write out: keys invalidated (`None`: all of them, on a flush).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Invalidation {
     /// The keys, or `None` for "everything" (`FLUSHALL`).
     pub keys: Option<Vec<Bytes>>,
     /// Deliver as a `__redis__:invalidate` pub/sub message (redirect), not an `invalidate` push.
     pub as_message: bool,
+    /// Answered once the push is written, so the writing command can hold its own reply until
+    /// then (see [`take_acks`]).
+    pub written: Option<oneshot::Sender<()>>,
 }
 
 /// How one connection tracks.
@@ -61,6 +65,15 @@ pub(crate) struct Tracking {
 thread_local! {
     /// The connection whose command is running on this thread, for `NOLOOP`.
     static WRITER: Cell<u64> = const { Cell::new(0) };
+    /// Invalidations the running command caused, to await before its reply is sent.
+    static ACKS: RefCell<Vec<oneshot::Receiver<()>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The invalidations the command just run on this thread caused. The dispatcher awaits them
+/// before replying, so a client that sees its write acknowledged knows every tracking
+/// connection has been sent the invalidation, as with Redis's single-threaded loop.
+pub(crate) fn take_acks() -> Vec<oneshot::Receiver<()>> {
+    ACKS.with(|a| std::mem::take(&mut *a.borrow_mut()))
 }
 
 /// Restores the previous writer when dropped (see [`writing_as`]).
@@ -131,15 +144,26 @@ impl Tracking {
         self.inner.lock().subscribers.remove(&id);
     }
 
-    fn deliver(inner: &Inner, client: &Client, keys: Option<Vec<Bytes>>) {
-        let (tx, as_message) = match client.mode.redirect {
+    fn deliver(inner: &Inner, id: u64, client: &Client, keys: Option<Vec<Bytes>>) {
+        let (tx, as_message, recipient) = match client.mode.redirect {
             Some(target) => match inner.subscribers.get(&target) {
-                Some(tx) => (tx, true),
+                Some(tx) => (tx, true, target),
                 None => return,
             },
-            None => (&client.own, false),
+            None => (&client.own, false, id),
         };
-        let _ = tx.send(Invalidation { keys, as_message });
+        // Only a command (not the sweeper) waits, and never for its own connection.
+        let writer = WRITER.with(Cell::get);
+        let written = (writer != 0 && writer != recipient).then(|| {
+            let (ack, done) = oneshot::channel();
+            ACKS.with(|a| a.borrow_mut().push(done));
+            ack
+        });
+        let _ = tx.send(Invalidation {
+            keys,
+            as_message,
+            written,
+        });
     }
 
     /// A key changed: tell its readers (once) and the matching broadcast connections.
@@ -162,7 +186,7 @@ impl Tracking {
                 readers.contains(id)
             };
             if told {
-                Self::deliver(&inner, client, Some(vec![key.clone()]));
+                Self::deliver(&inner, *id, client, Some(vec![key.clone()]));
             }
         }
     }
@@ -174,8 +198,8 @@ impl Tracking {
         }
         let mut inner = self.inner.lock();
         inner.keys.clear();
-        for client in inner.clients.values() {
-            Self::deliver(&inner, client, None);
+        for (id, client) in &inner.clients {
+            Self::deliver(&inner, *id, client, None);
         }
     }
 }
