@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use hoard_tests::Server;
 use hoard_tests::raw::{RawClient, Reply};
+use hoard_tests::{Server, ServerOptions, plugin_dir};
 
 fn q(c: &mut RawClient, words: &str) -> Result<Reply> {
     let words: Vec<&str> = words.split(' ').collect();
@@ -137,5 +137,42 @@ fn resp2_redirect_to_a_subscriber_and_expiry() -> Result<()> {
     q(&mut tracked, "GET e")?;
     listener.set_timeout(Duration::from_secs(10))?;
     assert_eq!(listener.read()?, message(&["e"]));
+    Ok(())
+}
+
+#[test]
+fn a_tenant_never_hears_another_tenants_keys() -> Result<()> {
+    // Password "pw" for both tenants (SHA-256 of "pw").
+    const PW_SHA256: &str = "30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4";
+    let acme = plugin_dir(&["user_cache"])?;
+    let globex = plugin_dir(&["user_cache"])?;
+    let config = format!(
+        "[[tenants]]\nname = \"acme\"\npassword_sha256 = \"{PW_SHA256}\"\nplugins = \"{}\"\n\n[[tenants]]\nname = \"globex\"\npassword_sha256 = \"{PW_SHA256}\"\nplugins = \"{}\"\n",
+        acme.path().display(),
+        globex.path().display()
+    );
+    let server = Server::start_with(ServerOptions {
+        config: Some(config),
+        ..ServerOptions::default()
+    })?;
+    let connect = |tenant: &str| -> Result<RawClient> {
+        let mut c = RawClient::connect(server.port)?;
+        assert_eq!(q(&mut c, &format!("AUTH {tenant} pw"))?, ok());
+        Ok(c)
+    };
+    let mut acme_tracked = connect("acme")?;
+    let mut globex_writer = connect("globex")?;
+    let mut acme_writer = connect("acme")?;
+    q(&mut acme_tracked, "HELLO 3")?;
+    q(&mut acme_tracked, "CLIENT TRACKING ON BCAST")?;
+    q(&mut acme_tracked, "GET shared")?;
+    q(&mut globex_writer, "SET shared globex")?;
+    q(&mut globex_writer, "FLUSHALL")?;
+    q(&mut acme_writer, "SET shared acme")?;
+    assert_eq!(
+        acme_tracked.read()?,
+        invalidate(&["shared"]),
+        "the first push is acme's own write, not globex's"
+    );
     Ok(())
 }

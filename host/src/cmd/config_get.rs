@@ -47,7 +47,7 @@ pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError>
         }
         "SET" => {
             let rest = parse.rest();
-            if rest.is_empty() || rest.len() % 2 != 0 {
+            if rest.is_empty() || !rest.len().is_multiple_of(2) {
                 return Err(ParseError::WrongArity("config|set".into()));
             }
             for pair in rest.chunks_exact(2) {

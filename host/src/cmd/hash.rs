@@ -54,7 +54,7 @@ fn read<R>(
 pub(super) fn hset(parse: &mut Parse, cache: &Cache, hmset: bool) -> Result<Frame, ParseError> {
     let key = parse.next_bytes()?;
     let pairs = parse.rest();
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(ParseError::WrongArity(
             parse.command_name().to_ascii_lowercase(),
         ));

@@ -72,12 +72,15 @@ impl KeyObserver for Keyspace {
     }
 }
 
+/// The sessions watching one key: session id and its dirty flag.
+type Watchers = Vec<(u64, Arc<AtomicBool>)>;
+
 /// Watched keys → the dirty flags of the sessions watching them.
 #[derive(Default)]
 struct Watches {
     /// Number of watched (key, session) pairs; writes skip the map while it is zero.
     count: AtomicUsize,
-    keys: Mutex<HashMap<Bytes, Vec<(u64, Arc<AtomicBool>)>>>,
+    keys: Mutex<HashMap<Bytes, Watchers>>,
 }
 
 impl Watches {

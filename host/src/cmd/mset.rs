@@ -10,7 +10,7 @@ use hoard_resp::{Frame, Parse, ParseError};
 
 fn pairs(parse: &mut Parse) -> Result<Vec<(Bytes, Bytes)>, ParseError> {
     let rest = parse.rest();
-    if rest.is_empty() || rest.len() % 2 != 0 {
+    if rest.is_empty() || !rest.len().is_multiple_of(2) {
         return Err(ParseError::WrongArity(
             parse.command_name().to_ascii_lowercase(),
         ));
