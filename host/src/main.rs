@@ -231,6 +231,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     port: local.port(),
                 },
                 admin_credential,
+                keyspaces: Default::default(),
+                counters: Default::default(),
             }),
             limits: config.resp_limits(),
             max_clients: config.max_clients,

@@ -5,6 +5,7 @@
 //! handle drops.
 
 pub mod client;
+pub mod raw;
 pub mod remote;
 
 pub use client::{CacheInfo, Client, Event, Fields, Loaded, Plan, PluginRow};

@@ -15,8 +15,12 @@
 //! (a 31-bit access tick and a "has a deadline" bit, so sampling can skip the expiry check of
 //! entries that never expire).
 
+use crate::typed::Kind;
+
 const HAS_DEADLINE: u8 = 1;
 const HAS_TTL: u8 = 2;
+/// The value is an encoded hash (see `typed.rs`), not a string.
+const KIND_HASH: u8 = 4;
 const DEADLINE_BIT: u32 = 1 << 31;
 
 /// A key/value pair with its expiry and a word of policy metadata.
@@ -89,6 +93,25 @@ impl Slot {
 
     fn flags(&self) -> u8 {
         self.data.first().copied().unwrap_or(0)
+    }
+
+    /// What the value bytes hold; a flag bit, so strings cost nothing extra.
+    pub(crate) fn kind(&self) -> Kind {
+        if self.flags() & KIND_HASH != 0 {
+            Kind::Hash
+        } else {
+            Kind::String
+        }
+    }
+
+    /// Marks what the value bytes hold.
+    pub(crate) fn set_kind(&mut self, kind: Kind) {
+        if let Some(flags) = self.data.first_mut() {
+            match kind {
+                Kind::Hash => *flags |= KIND_HASH,
+                Kind::String => *flags &= !KIND_HASH,
+            }
+        }
     }
 
     fn key_range(&self) -> (usize, usize) {
@@ -190,6 +213,7 @@ impl Slot {
 
     fn rebuild(&mut self, value: Option<&[u8]>, expires_at: u64, ttl: u64) {
         let tick = self.tick();
+        let kind = self.kind();
         let mut next = Slot::new(
             self.key(),
             value.unwrap_or(self.value()),
@@ -198,6 +222,7 @@ impl Slot {
             self.hash,
         );
         next.set_tick(tick);
+        next.set_kind(kind);
         *self = next;
     }
 }
@@ -244,5 +269,23 @@ mod tests {
         s.replace(b"v2", 400, 9);
         assert_eq!((s.value(), s.expires_at(), s.ttl()), (&b"v2"[..], 400, 9));
         assert_eq!(s.tick(), 9);
+    }
+
+    #[test]
+    fn kind_survives_expiry_changes_and_replacement() {
+        let mut s = Slot::new(b"k", b"v", 0, 0, 0);
+        assert_eq!(s.kind(), Kind::String);
+        s.set_kind(Kind::Hash);
+        s.set_expiry(100, 0);
+        assert_eq!((s.kind(), s.expires_at()), (Kind::Hash, 100));
+        s.set_expiry(0, 0);
+        assert_eq!(
+            (s.kind(), s.key(), s.value()),
+            (Kind::Hash, &b"k"[..], &b"v"[..])
+        );
+        s.replace(b"w", 0, 0);
+        assert_eq!(s.kind(), Kind::Hash);
+        s.set_kind(Kind::String);
+        assert_eq!((s.kind(), s.value()), (Kind::String, &b"w"[..]));
     }
 }

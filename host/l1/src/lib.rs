@@ -15,17 +15,24 @@ mod eviction;
 mod expiry;
 mod glob;
 mod key_index;
+mod observer;
 mod shard;
 mod slab;
 mod stats;
 mod table;
+mod typed;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_typed;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use eviction::Policy;
 pub use expiry::ExpiryMode;
 pub use glob::Glob;
+pub use observer::KeyObserver;
+pub use shard::{Found, TtlChange, Write};
 pub use stats::TableStats;
 pub use table::{InsertResult, SetCondition, Table, TableConfig, Ttl};
+pub use typed::{HashFields, Kind};

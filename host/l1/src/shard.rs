@@ -9,12 +9,18 @@ use crate::entry::Slot;
 use crate::eviction::{self, Policy, PolicyState, lfu, lru};
 use crate::expiry::{self, ExpiryMode, LazyNow};
 use crate::key_index::KeyIndex;
+use crate::observer::Observer;
 use crate::slab::{Area, Loc, MAX_SLOTS, Slab};
 use crate::stats::TableStats;
 use crate::table::{InsertResult, SetCondition, Ttl};
 use foldhash::fast::RandomState;
 
+mod page;
 mod scan;
+mod update;
+
+pub(crate) use page::ScanPos;
+pub use update::{Found, TtlChange, Write};
 
 /// Why an entry leaves the shard, which decides the counter it lands in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +45,8 @@ pub(crate) struct Shard {
     /// Entries that have a deadline; when zero, sweeping skips the shard.
     with_deadline: usize,
     cursor: usize,
+    /// Told about every key change (`WATCH`, client-side caching).
+    pub(crate) observer: Observer,
 }
 
 impl Shard {
@@ -72,6 +80,7 @@ impl Shard {
             stats: TableStats::default(),
             with_deadline: 0,
             cursor: 0,
+            observer: Observer::default(),
         }
     }
 
@@ -91,6 +100,7 @@ impl Shard {
         if let Some(k) = &mut self.keys {
             k.remove(slot.key());
         }
+        self.observer.changed(slot.key());
         match reason {
             Reason::Expired => self.stats.expirations += 1,
             Reason::Evicted => self.stats.evictions += 1,
@@ -163,9 +173,11 @@ impl Shard {
             let had_deadline = slot.expires_at() != 0;
             self.stats.bytes = self.stats.bytes.saturating_sub(slot.byte_len());
             slot.replace(value, expires_at, ttl);
+            slot.set_kind(crate::typed::Kind::String);
             self.stats.bytes += slot.byte_len();
             self.policy.touch(slot);
             self.adjust_deadline_count(had_deadline, expires_at != 0);
+            self.observer.changed(key);
             return InsertResult::Replaced;
         }
         self.make_room(now);
@@ -184,6 +196,7 @@ impl Shard {
             Area::Main
         };
         self.slab.push(hash, area, slot);
+        self.observer.changed(key);
         InsertResult::Inserted
     }
 
@@ -328,6 +341,7 @@ impl Shard {
         let had = slot.expires_at() != 0;
         slot.set_expiry(expires_at, ttl);
         self.adjust_deadline_count(had, expires_at != 0);
+        self.observer.changed(key);
         true
     }
 
@@ -357,6 +371,9 @@ impl Shard {
         self.stats.bytes = 0;
         self.with_deadline = 0;
         self.cursor = 0;
+        if n > 0 {
+            self.observer.flushed();
+        }
         n
     }
 

@@ -8,8 +8,10 @@ use crate::clock::Clock;
 use crate::eviction::Policy;
 use crate::expiry::{ExpiryMode, LazyNow};
 use crate::glob::Glob;
-use crate::shard::Shard;
+use crate::observer::{KeyObserver, Observer};
+use crate::shard::{Found, ScanPos, Shard, Write};
 use crate::stats::TableStats;
+use crate::typed::Kind;
 use foldhash::fast::RandomState;
 use parking_lot::Mutex;
 use std::hash::BuildHasher;
@@ -325,5 +327,78 @@ impl Table {
             total.add(&s.lock().stats());
         }
         total
+    }
+
+    /// Reads a value with its [`Kind`], counting a hit or miss like [`Table::get_with`]; the
+    /// typed commands use it to answer `WRONGTYPE` without a second lookup.
+    pub fn get_typed_with<R>(&self, key: &[u8], f: impl FnOnce(Kind, &[u8]) -> R) -> Option<R> {
+        let (hash, shard) = self.shard(key);
+        let mut now = LazyNow::new(&*self.clock);
+        shard.lock().get_typed_with(hash, key, &mut now, f)
+    }
+
+    /// Atomic read-modify-write of one key: `decide` sees the live entry (if any) under the
+    /// shard lock and returns the [`Write`] to apply and a result for the caller. Counters,
+    /// `APPEND`, hashes and conditional expiry are built on it. Counts no hit or miss.
+    /// `decide` must be quick and must not call back into this table.
+    pub fn update<R>(&self, key: &[u8], decide: impl FnOnce(Option<Found<'_>>) -> (Write, R)) -> R {
+        let (hash, shard) = self.shard(key);
+        let mut now = LazyNow::new(&*self.clock);
+        shard.lock().update(hash, key, &mut now, decide)
+    }
+
+    /// One page of a `SCAN` from `cursor` (`0` starts), visiting about `count` slots and
+    /// handing each live key with its kind to `found`. Returns the next cursor, `0` when the
+    /// iteration is complete. A key present for the whole iteration is reported at least once
+    /// (see `shard/page.rs`); keys may be reported twice. An unknown cursor ends the iteration.
+    ///
+    /// The cursor packs the shard index (bits 32..), the area (bit 31) and the slots left in
+    /// that area (bits 0..31), XOR the start position so that a fresh scan is cursor `0`.
+    pub fn scan(&self, cursor: u64, count: usize, mut found: impl FnMut(&[u8], Kind)) -> u64 {
+        const AREA_BIT: u64 = 1 << 31;
+        const LEFT: u64 = AREA_BIT - 1;
+        let raw = cursor ^ LEFT;
+        let mut index = usize::try_from(raw >> 32).unwrap_or(usize::MAX);
+        let mut pos = ScanPos {
+            in_main: raw & AREA_BIT != 0,
+            remaining: (raw & LEFT) as usize,
+        };
+        let mut budget = count.max(1);
+        while let Some(shard) = self.shards.get(index) {
+            let mut now = LazyNow::new(&*self.clock);
+            let (next, visited) = shard.lock().scan_page(pos, budget, &mut now, &mut found);
+            budget = budget.saturating_sub(visited.max(1));
+            match next {
+                Some(next) => pos = next,
+                None => {
+                    index += 1;
+                    pos = ScanPos::START;
+                }
+            }
+            if budget == 0 {
+                break;
+            }
+        }
+        if index >= self.shards.len() {
+            return 0;
+        }
+        let raw = ((index as u64) << 32)
+            | if pos.in_main { AREA_BIT } else { 0 }
+            | (pos.remaining as u64).min(LEFT);
+        raw ^ LEFT
+    }
+
+    /// The [`Table::scan`] cursor at the start of shard `index` (modulo the shard count), for
+    /// a scan that starts somewhere random (`RANDOMKEY`).
+    pub fn scan_cursor_at_shard(&self, index: usize) -> u64 {
+        ((index % self.shards.len().max(1)) as u64) << 32
+    }
+
+    /// Installs the observer told about every key change of this table (see
+    /// [`KeyObserver`]); replaces any previous one.
+    pub fn observe(&self, observer: std::sync::Arc<dyn KeyObserver>) {
+        for s in self.shards.iter() {
+            s.lock().observer = Observer::new(std::sync::Arc::clone(&observer));
+        }
     }
 }

@@ -52,6 +52,9 @@ pub enum Frame {
     Verbatim(String),
     /// Missing array (e.g. a timed-out `BLPOP`): `*-1` in RESP2, `_` in RESP3.
     NullArray,
+    /// Out-of-band data (`invalidate`, pub/sub messages): `>n` in RESP3, an
+    /// array in RESP2, where pub/sub messages are plain arrays.
+    Push(Vec<Frame>),
 }
 
 impl Frame {
@@ -103,6 +106,12 @@ impl Frame {
             }
             Frame::Array(items) => {
                 put_header(out, b'*', items.len());
+                for item in items {
+                    item.encode(protocol, out);
+                }
+            }
+            Frame::Push(items) => {
+                put_header(out, if resp3 { b'>' } else { b'*' }, items.len());
                 for item in items {
                     item.encode(protocol, out);
                 }
@@ -275,6 +284,17 @@ mod tests {
         assert_eq!(
             both(&Frame::NullArray),
             (b"*-1\r\n".to_vec(), b"_\r\n".to_vec())
+        );
+    }
+
+    #[test]
+    fn pushes() {
+        assert_eq!(
+            both(&Frame::Push(vec![Frame::bulk("invalidate"), Frame::Null])),
+            (
+                b"*2\r\n$10\r\ninvalidate\r\n$-1\r\n".to_vec(),
+                b">2\r\n$10\r\ninvalidate\r\n_\r\n".to_vec()
+            )
         );
     }
 

@@ -45,10 +45,17 @@ pub(super) async fn run(
         Protocol::Resp2 => 2,
         Protocol::Resp3 => 3,
     };
+    // `server`/`version` name the Redis API level hoard speaks, as other compatible servers
+    // do: clients gate features on them (redis-py's client-side cache wants "redis" >= 7.4).
+    // hoard's own version is `hoard_version`.
     Ok(Frame::Map(vec![
-        (Frame::bulk("server"), Frame::bulk("hoard")),
+        (Frame::bulk("server"), Frame::bulk("redis")),
         (
             Frame::bulk("version"),
+            Frame::bulk(super::info::REDIS_VERSION),
+        ),
+        (
+            Frame::bulk("hoard_version"),
             Frame::bulk(env!("CARGO_PKG_VERSION")),
         ),
         (Frame::bulk("proto"), Frame::Integer(proto)),

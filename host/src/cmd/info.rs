@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use super::ServerFacts;
+use std::sync::atomic::Ordering::Relaxed;
+
+use super::{Counters, ServerFacts};
 use crate::cache::Cache;
 use hoard_resp::{Frame, Parse, ParseError};
 
@@ -11,6 +13,7 @@ pub(super) fn run(
     parse: &mut Parse,
     cache: &Cache,
     facts: &ServerFacts,
+    counters: &Counters,
 ) -> Result<Frame, ParseError> {
     let section = if parse.remaining() > 0 {
         Some(parse.next_string()?.to_ascii_lowercase())
@@ -26,7 +29,7 @@ pub(super) fn run(
     if wants("server") {
         let _ = write!(
             text,
-            "# Server\r\nredis_version:7.0.0\r\nhoard_version:{}\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\n\r\n",
+            "# Server\r\nredis_version:{REDIS_VERSION}\r\nhoard_version:{}\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\n\r\n",
             env!("CARGO_PKG_VERSION"),
             std::env::consts::OS,
             std::process::id(),
@@ -42,11 +45,23 @@ pub(super) fn run(
         );
     }
     let plain = cache.plain().stats();
+    if wants("cpu") {
+        let (user, sys) = cpu_seconds();
+        let _ = write!(
+            text,
+            "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n\r\n"
+        );
+    }
     if wants("stats") {
         let _ = write!(
             text,
-            "# Stats\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\n\r\n",
-            plain.hits, plain.misses, plain.expirations, plain.evictions,
+            "# Stats\r\ntotal_commands_processed:{}\r\nrejected_calls:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\n\r\n",
+            counters.commands.load(Relaxed),
+            counters.rejected.load(Relaxed),
+            plain.hits,
+            plain.misses,
+            plain.expirations,
+            plain.evictions,
         );
     }
     if wants("keyspace") {
@@ -79,6 +94,28 @@ pub(super) fn run(
         }
     }
     Ok(Frame::Verbatim(text))
+}
+
+/// The Redis version whose commands and replies hoard follows (the subset in README), reported
+/// by `INFO` and `HELLO` so clients enable what they gate on it.
+pub(super) const REDIS_VERSION: &str = "7.4.0";
+
+/// User and system CPU seconds of this process, from `/proc/self/stat` (0 where
+/// unavailable). Fields 14 and 15 are in clock ticks, 100 per second on Linux.
+fn cpu_seconds() -> (f64, f64) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return (0.0, 0.0);
+    };
+    // The command name (field 2) may hold spaces; fields after it start past the last ')'.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) / 100.0, ticks(12) / 100.0)
 }
 
 /// Resident set size of this process, from `/proc/self/statm` (0 where unavailable).

@@ -10,6 +10,7 @@
 //! plugin failed: trap, timeout, limit), `BUSY` (the definition's plugin
 //! calls are all taken and its queue is full: retry later).
 
+mod append;
 mod auth;
 mod cache_del;
 mod cache_event;
@@ -33,16 +34,27 @@ mod exists;
 mod expire;
 mod flushall;
 mod get;
+mod hash;
 mod hello;
+mod incr;
 mod info;
+pub mod keyspace;
+mod mget;
+mod mset;
+mod multi;
 mod ping;
 mod plugin_list;
 mod plugin_load;
 mod plugin_reload;
 mod plugin_unload;
+mod rename;
+mod scan;
 mod set;
+mod tracking_cmd;
 mod ttl;
+mod value;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -51,8 +63,13 @@ use crate::cache::Cache;
 use crate::cache::error::CacheError;
 use crate::cache::outcome::Outcome;
 use crate::cache::transcode::{self, ValueFormat};
-use crate::tenant::{Seat, Tenants};
+use crate::server::tracking::{self, Invalidation};
+use crate::tenant::{Seat, Tenant, Tenants};
 use hoard_resp::{Frame, Parse, ParseError, Protocol};
+use keyspace::{Keyspace, Keyspaces, WatchSet};
+use multi::Multi;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tracking_cmd::SessionTracking;
 
 /// Per-connection state a command may read or change.
 #[derive(Debug)]
@@ -72,6 +89,38 @@ pub struct Session {
     /// The tenant this connection acts for; `None` until `AUTH` when tenants
     /// are configured.
     pub tenant: Option<Seat>,
+    /// The transaction being queued, between `MULTI` and `EXEC`/`DISCARD`.
+    pub(crate) multi: Option<Multi>,
+    /// The keys `WATCH`ed for the next `EXEC`.
+    pub(crate) watch: Option<WatchSet>,
+    /// The plain-keyspace state of the session's tenant, looked up once per tenant.
+    pub(crate) keyspace: Option<Arc<Keyspace>>,
+    /// `CLIENT SETINFO LIB-NAME` / `LIB-VER`.
+    pub(crate) lib_name: Option<String>,
+    pub(crate) lib_ver: Option<String>,
+    /// `CLIENT TRACKING ON …` settings.
+    pub(crate) tracking: Option<SessionTracking>,
+    /// `CLIENT CACHING YES|NO`, for the next command only.
+    pub(crate) caching: Option<bool>,
+    /// Subscribed to `__redis__:invalidate`.
+    pub(crate) subscribed: bool,
+    /// Where invalidations for this connection are sent, created on first use; the
+    /// connection loop drains [`Session::take_pushes`].
+    push_tx: Option<UnboundedSender<Invalidation>>,
+    push_rx: Option<UnboundedReceiver<Invalidation>>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(keyspace) = &self.keyspace {
+            if self.tracking.is_some() {
+                keyspace.tracking.disable(self.id);
+            }
+            if self.subscribed {
+                keyspace.tracking.unsubscribe(self.id);
+            }
+        }
+    }
 }
 
 impl Session {
@@ -85,8 +134,98 @@ impl Session {
             started: Instant::now(),
             admin: false,
             tenant,
+            multi: None,
+            watch: None,
+            keyspace: None,
+            lib_name: None,
+            lib_ver: None,
+            tracking: None,
+            caching: None,
+            subscribed: false,
+            push_tx: None,
+            push_rx: None,
         }
     }
+
+    /// The sender of this connection's invalidations, creating the channel on first use.
+    pub(crate) fn pushes(&mut self) -> &UnboundedSender<Invalidation> {
+        if self.push_tx.is_none() {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            self.push_rx = Some(rx);
+            self.push_tx = Some(tx);
+        }
+        self.push_tx
+            .get_or_insert_with(|| tokio::sync::mpsc::unbounded_channel().0)
+    }
+
+    /// Waits for the next invalidation to write; pending forever when there is none to wait
+    /// for, so the connection loop can always `select!` on it. The loop calls
+    /// [`Pushed::written`] once the frame is flushed.
+    pub async fn next_push(&mut self) -> Pushed {
+        let Some(rx) = self.push_rx.as_mut() else {
+            return std::future::pending().await;
+        };
+        match rx.recv().await {
+            Some(mut invalidation) => Pushed {
+                ack: invalidation.written.take(),
+                frame: push_frame(invalidation),
+            },
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The keyspace state of `tenant`, cached in the session.
+    fn keyspace_of(&mut self, ctx: &Context, tenant: &Tenant) -> Arc<Keyspace> {
+        match &self.keyspace {
+            Some(k) if k.tenant == tenant.name => Arc::clone(k),
+            old => {
+                // A new tenant (after AUTH): stop hearing the old one's keys.
+                if let Some(old) = old {
+                    old.tracking.disable(self.id);
+                    old.tracking.unsubscribe(self.id);
+                }
+                self.tracking = None;
+                self.subscribed = false;
+                let k = ctx.keyspaces.of(tenant);
+                self.keyspace = Some(Arc::clone(&k));
+                k
+            }
+        }
+    }
+}
+
+/// An invalidation ready to write.
+#[derive(Debug)]
+pub struct Pushed {
+    /// The push (RESP3) or pub/sub message (redirect).
+    pub frame: Frame,
+    ack: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Pushed {
+    /// Tells the writing command, which holds its reply until then, that the push is out.
+    pub fn written(self) {
+        if let Some(ack) = self.ack {
+            let _ = ack.send(());
+        }
+    }
+}
+
+/// How long a write waits for the invalidations it caused to be written out before replying
+/// anyway (a tracking connection that does not read must not stall writers).
+const ACK_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Awaits the invalidations the command just run caused (see `tracking::take_acks`).
+async fn await_invalidations(acks: Vec<tokio::sync::oneshot::Receiver<()>>) {
+    if acks.is_empty() {
+        return;
+    }
+    let all = async {
+        for ack in acks {
+            let _ = ack.await;
+        }
+    };
+    let _ = tokio::time::timeout(ACK_WAIT, all).await;
 }
 
 /// What the connection does after a command.
@@ -118,6 +257,20 @@ pub struct Context {
     /// The admin credential for `PLUGIN.*` in single-tenant mode; `None`
     /// disables those commands there.
     pub admin_credential: Option<std::sync::Arc<crate::credential::Credential>>,
+    /// Each tenant's transaction lock, `WATCH` registry and tracking table.
+    pub keyspaces: Keyspaces,
+    /// Counters `INFO` reports.
+    pub counters: Counters,
+}
+
+/// Server-wide command counters for `INFO stats`.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Commands run (`total_commands_processed`).
+    pub commands: std::sync::atomic::AtomicU64,
+    /// Commands refused before running: unknown, wrong arity, not authenticated
+    /// (`rejected_calls`).
+    pub rejected: std::sync::atomic::AtomicU64,
 }
 
 /// Server-wide facts commands report (`INFO`, `HELLO`).
@@ -130,15 +283,32 @@ pub struct ServerFacts {
 }
 
 /// Runs one command. Where its work runs (inline, or a plugin call on a
-/// plugin thread) is the [`Cache`]'s decision, not the command's.
+/// plugin thread) is the [`Cache`]'s decision, not the command's. Plain
+/// commands run inline, holding the tenant's keyspace lock shared (or
+/// exclusive for multi-key writes) so that `EXEC` runs as one unit.
 pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) -> Reply {
-    let facts = &ctx.facts;
-    let mut parse = Parse::new(args);
-    let name = parse.command_name();
+    use std::sync::atomic::Ordering::Relaxed;
+    ctx.counters.commands.fetch_add(1, Relaxed);
+    let reply = dispatch_inner(ctx, session, args).await;
+    if let Frame::Error(text) = &reply.frame
+        && (text.starts_with("ERR unknown command")
+            || text.starts_with("ERR wrong number of arguments")
+            || text.starts_with("NOAUTH"))
+    {
+        ctx.counters.rejected.fetch_add(1, Relaxed);
+    }
+    reply
+}
+
+async fn dispatch_inner(ctx: &Context, session: &mut Session, args: Vec<Bytes>) -> Reply {
+    let name = args
+        .first()
+        .map(|n| String::from_utf8_lossy(n).to_ascii_uppercase())
+        .unwrap_or_default();
     // What works before authentication.
     match name.as_str() {
-        "AUTH" => return reply(auth::run(&mut parse, session, ctx).await),
-        "HELLO" => return reply(hello::run(&mut parse, session, ctx).await),
+        "AUTH" => return reply(auth::run(&mut Parse::new(args), session, ctx).await),
+        "HELLO" => return reply(hello::run(&mut Parse::new(args), session, ctx).await),
         "QUIT" => {
             return Reply {
                 frame: Frame::ok(),
@@ -150,27 +320,60 @@ pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) ->
     let Some(tenant) = session.tenant.as_ref().map(Seat::tenant) else {
         return Frame::error("NOAUTH Authentication required.").into();
     };
+    let keyspace = session.keyspace_of(ctx, &tenant);
+    if session.subscribed
+        && session.protocol == Protocol::Resp2
+        && !matches!(
+            name.as_str(),
+            "SUBSCRIBE" | "UNSUBSCRIBE" | "PSUBSCRIBE" | "PUNSUBSCRIBE" | "PING" | "RESET"
+        )
+    {
+        return Frame::error(format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            name.to_ascii_lowercase()
+        ))
+        .into();
+    }
+    match name.as_str() {
+        "SUBSCRIBE" if session.multi.is_none() => {
+            return tracking_cmd::subscribe(args, session, &keyspace).into();
+        }
+        "UNSUBSCRIBE" if session.multi.is_none() => {
+            return tracking_cmd::unsubscribe(session, &keyspace).into();
+        }
+        "MULTI" => return multi::multi(session).into(),
+        "EXEC" => {
+            let frame = multi::exec(ctx, session, &tenant, &keyspace);
+            await_invalidations(tracking::take_acks()).await;
+            return frame.into();
+        }
+        "DISCARD" => return multi::discard(session).into(),
+        "WATCH" => return multi::watch(&mut Parse::new(args), session, &keyspace).into(),
+        "UNWATCH" if session.multi.is_none() => return multi::unwatch(session).into(),
+        "RESET" => return reset(session, &keyspace).into(),
+        _ if session.multi.is_some() => return multi::queue(session, args).into(),
+        _ => {}
+    }
+    let tracked_reads = tracked_reads(session, &name, &args);
+    let mut parse = Parse::new(args);
+    let done = {
+        let exclusive = matches!(name.as_str(), "MSET" | "MSETNX" | "RENAME");
+        let _shared = (!exclusive).then(|| keyspace.exclusive.read());
+        let _unit = exclusive.then(|| keyspace.exclusive.write());
+        run_sync(&name, &mut parse, ctx, session, &tenant, &keyspace)
+    };
+    await_invalidations(tracking::take_acks()).await;
+    if name != "CLIENT" {
+        session.caching = None;
+    }
+    if let Some(keys) = tracked_reads {
+        keyspace.tracking.read(session.id, &keys);
+    }
+    if let Some(result) = done {
+        return reply(result);
+    }
     let cache = &tenant.cache;
     let result = match name.as_str() {
-        "PING" => ping::run(&mut parse),
-        "ECHO" => echo::run(&mut parse),
-        "GET" => get::run(&mut parse, cache),
-        "SET" => set::run(&mut parse, cache),
-        "DEL" | "UNLINK" => del::run(&mut parse, cache),
-        "EXISTS" => exists::run(&mut parse, cache),
-        "EXPIRE" => expire::run(&mut parse, cache, expire::Unit::Seconds),
-        "PEXPIRE" => expire::run(&mut parse, cache, expire::Unit::Millis),
-        "PERSIST" => expire::persist(&mut parse, cache),
-        "TTL" => ttl::run(&mut parse, cache, ttl::Unit::Seconds),
-        "PTTL" => ttl::run(&mut parse, cache, ttl::Unit::Millis),
-        "DBSIZE" => dbsize::run(&mut parse, cache),
-        "DEBUG" => debug::run(&mut parse, cache),
-        "FLUSHALL" | "FLUSHDB" => flushall::run(&mut parse, cache),
-        "INFO" => info::run(&mut parse, cache, facts),
-        "COMMAND" => command::run(&mut parse),
-        "CLIENT" => client::run(&mut parse, session),
-        "CONFIG" => config_get::run(&mut parse, cache),
-        "SELECT" => select(&mut parse),
         "CACHE.SET" => cache_set::run(&mut parse, cache, session, false).await,
         "CACHE.PSETEX" => cache_set::run(&mut parse, cache, session, true).await,
         "CACHE.GET" => cache_get::run(&mut parse, cache, session).await,
@@ -180,9 +383,6 @@ pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) ->
         "CACHE.VALIDATE" => cache_validate::run(&mut parse, cache, session).await,
         "CACHE.PLAN" => cache_plan::run(&mut parse, cache, session).await,
         "CACHE.EVENT" => cache_event::run(&mut parse, cache, session).await,
-        "CACHE.INFO" => cache_info::run(&mut parse, cache),
-        "CACHE.LIST" => cache_list::run(&mut parse, cache),
-        "CACHE.FORMAT" => cache_format::run(&mut parse, session),
         "PLUGIN.LOAD" | "PLUGIN.RELOAD" | "PLUGIN.UNLOAD" | "PLUGIN.LIST"
             if !may_manage_plugins(ctx, session) =>
         {
@@ -192,19 +392,155 @@ pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) ->
         "PLUGIN.RELOAD" => plugin_reload::run(&mut parse, &tenant).await,
         "PLUGIN.UNLOAD" => plugin_unload::run(&mut parse, &tenant).await,
         "PLUGIN.LIST" => plugin_list::run(&mut parse, &tenant),
-        _ => Ok(Frame::error(format!(
-            "ERR unknown command '{}', with args beginning with: {}",
-            printable(&name.to_ascii_lowercase(), 128),
-            parse
-                .rest()
-                .iter()
-                .take(8)
-                .map(|a| format!("'{}'", printable(&String::from_utf8_lossy(a), 128)))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ))),
+        _ => Ok(unknown_command(&name, &parse.rest())),
     };
     reply(result)
+}
+
+/// Runs a command that never awaits (plain keyspace, connection, server), or `None` when
+/// `name` is not one. The caller holds the keyspace lock; `EXEC` calls it for each queued
+/// command.
+fn run_sync(
+    name: &str,
+    parse: &mut Parse,
+    ctx: &Context,
+    session: &mut Session,
+    tenant: &Arc<Tenant>,
+    keyspace: &Arc<Keyspace>,
+) -> Option<Result<Frame, ParseError>> {
+    let cache = &tenant.cache;
+    let facts = &ctx.facts;
+    let _writer = tracking::writing_as(session.id);
+    Some(match name {
+        "PING" => ping::run(parse),
+        "ECHO" => echo::run(parse),
+        "GET" => get::run(parse, cache),
+        "GETDEL" => get::getdel(parse, cache),
+        "GETEX" => get::getex(parse, cache),
+        "SET" => set::run(parse, cache),
+        "SETNX" => set::setnx(parse, cache),
+        "SETEX" => set::setex(parse, cache, false),
+        "PSETEX" => set::setex(parse, cache, true),
+        "GETSET" => set::getset(parse, cache),
+        "MGET" => mget::run(parse, cache),
+        "MSET" => mset::run(parse, cache),
+        "MSETNX" => mset::msetnx(parse, cache),
+        "INCR" => incr::run(parse, cache, Some(1), false),
+        "DECR" => incr::run(parse, cache, Some(1), true),
+        "INCRBY" => incr::run(parse, cache, None, false),
+        "DECRBY" => incr::run(parse, cache, None, true),
+        "INCRBYFLOAT" => incr::incrbyfloat(parse, cache),
+        "APPEND" => append::run(parse, cache),
+        "STRLEN" => append::strlen(parse, cache),
+        "DEL" | "UNLINK" => del::run(parse, cache),
+        "EXISTS" => exists::run(parse, cache),
+        "EXPIRE" => expire::run(parse, cache, expire::Unit::Seconds),
+        "PEXPIRE" => expire::run(parse, cache, expire::Unit::Millis),
+        "EXPIREAT" => expire::run(parse, cache, expire::Unit::UnixSeconds),
+        "PEXPIREAT" => expire::run(parse, cache, expire::Unit::UnixMillis),
+        "PERSIST" => expire::persist(parse, cache),
+        "TTL" => ttl::run(parse, cache, ttl::Unit::Seconds),
+        "PTTL" => ttl::run(parse, cache, ttl::Unit::Millis),
+        "EXPIRETIME" => ttl::run(parse, cache, ttl::Unit::UnixSeconds),
+        "PEXPIRETIME" => ttl::run(parse, cache, ttl::Unit::UnixMillis),
+        "SCAN" => scan::run(parse, cache),
+        "KEYS" => scan::keys(parse, cache),
+        "RANDOMKEY" => scan::randomkey(parse, cache),
+        "TYPE" => scan::key_type(parse, cache),
+        "RENAME" => rename::run(parse, cache),
+        "TOUCH" => rename::touch(parse, cache),
+        "HSET" => hash::hset(parse, cache, false),
+        "HMSET" => hash::hset(parse, cache, true),
+        "HSETNX" => hash::hsetnx(parse, cache),
+        "HGET" => hash::hget(parse, cache),
+        "HMGET" => hash::hmget(parse, cache),
+        "HGETALL" => hash::list(parse, cache, hash::Listing::All),
+        "HKEYS" => hash::list(parse, cache, hash::Listing::Keys),
+        "HVALS" => hash::list(parse, cache, hash::Listing::Values),
+        "HDEL" => hash::hdel(parse, cache),
+        "HEXISTS" => hash::hexists(parse, cache),
+        "HLEN" => hash::hlen(parse, cache),
+        "HINCRBY" => hash::hincrby(parse, cache),
+        "DBSIZE" => dbsize::run(parse, cache),
+        "DEBUG" => debug::run(parse, cache),
+        "FLUSHALL" | "FLUSHDB" => flushall::run(parse, cache),
+        "INFO" => info::run(parse, cache, facts, &ctx.counters),
+        "COMMAND" => command::run(parse),
+        "CLIENT" => client::run(parse, session, keyspace),
+        "CONFIG" => config_get::run(parse, cache),
+        "SELECT" => select(parse),
+        "UNWATCH" => Ok(multi::unwatch(session)),
+        "CACHE.INFO" => cache_info::run(parse, cache),
+        "CACHE.LIST" => cache_list::run(parse, cache),
+        "CACHE.FORMAT" => cache_format::run(parse, session),
+        _ => return None,
+    })
+}
+
+/// The keys a default-mode tracking connection reads with this command (`None` when its
+/// reads are not tracked): Redis remembers them so it can tell the connection when they
+/// change.
+fn tracked_reads(session: &Session, name: &str, args: &[Bytes]) -> Option<Vec<Bytes>> {
+    let tracking = session.tracking.as_ref()?;
+    let wanted = if tracking.mode.bcast {
+        false
+    } else if tracking.optin {
+        session.caching == Some(true)
+    } else if tracking.optout {
+        session.caching != Some(false)
+    } else {
+        true
+    };
+    if !wanted {
+        return None;
+    }
+    let spec = command::lookup(name)?;
+    let keys = command::keys_of(spec, args);
+    (command::is_read(spec) && !keys.is_empty()).then_some(keys)
+}
+
+/// An invalidation as the frame the connection writes.
+fn push_frame(invalidation: Invalidation) -> Frame {
+    let keys = invalidation.keys.map_or(Frame::Null, |keys| {
+        Frame::Array(keys.into_iter().map(Frame::Bulk).collect())
+    });
+    if invalidation.as_message {
+        Frame::Push(vec![
+            Frame::bulk("message"),
+            Frame::bulk(tracking_cmd::INVALIDATE_CHANNEL),
+            keys,
+        ])
+    } else {
+        Frame::Push(vec![Frame::bulk("invalidate"), keys])
+    }
+}
+
+/// `RESET`: back to a fresh connection's state (keeping its tenant), as Redis does.
+fn reset(session: &mut Session, keyspace: &Keyspace) -> Frame {
+    keyspace.tracking.disable(session.id);
+    keyspace.tracking.unsubscribe(session.id);
+    session.tracking = None;
+    session.caching = None;
+    session.subscribed = false;
+    session.multi = None;
+    session.watch = None;
+    session.protocol = Protocol::Resp2;
+    session.format = ValueFormat::Json;
+    session.name = None;
+    Frame::Simple("RESET".into())
+}
+
+/// Redis's reply to a command it does not know.
+pub(crate) fn unknown_command(name: &str, args: &[Bytes]) -> Frame {
+    Frame::error(format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        printable(&name.to_ascii_lowercase(), 128),
+        args.iter()
+            .take(8)
+            .map(|a| format!("'{}'", printable(&String::from_utf8_lossy(a), 128)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ))
 }
 
 fn reply(result: Result<Frame, ParseError>) -> Reply {
@@ -304,12 +640,9 @@ pub(crate) fn key_parts(parse: &mut Parse) -> Result<Vec<String>, ParseError> {
     Ok(parts)
 }
 
-/// A bulk reply from bytes, or null.
-pub(crate) fn bulk_or_null(value: Option<Vec<u8>>) -> Frame {
-    match value {
-        Some(v) => Frame::Bulk(Bytes::from(v)),
-        None => Frame::Null,
-    }
+/// A bulk reply from shared bytes, or null.
+pub(crate) fn bulk_or_null_bytes(value: Option<Bytes>) -> Frame {
+    value.map_or(Frame::Null, Frame::Bulk)
 }
 
 /// Shared shape of the invalidation reply: outcome, count, per-cache counts, failures.

@@ -1,58 +1,186 @@
-//! `SET key value [EX seconds | PX milliseconds] [NX | XX] [GET]` on the plain keyspace.
+//! `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]` and its older spellings
+//! `SETNX`, `SETEX`, `PSETEX`, `GETSET`, on the plain keyspace.
 
 use bytes::Bytes;
 
+use super::value::{self, Expiry};
 use crate::cache::Cache;
-use hoard_l1::{InsertResult, SetCondition};
+use hoard_l1::{Kind, TtlChange, Write};
 use hoard_resp::{Frame, Parse, ParseError};
+
+/// Which existing entry a `SET` needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Condition {
+    Always,
+    IfAbsent,
+    IfPresent,
+}
+
+/// What a `SET` does to the expiry.
+#[derive(Clone, Copy)]
+enum NewTtl {
+    Persist,
+    Keep,
+    At(Expiry),
+}
+
+/// A parsed `SET`.
+struct SetArgs {
+    key: Bytes,
+    value: Bytes,
+    condition: Condition,
+    ttl: NewTtl,
+    get: bool,
+}
+
+/// How the write went.
+enum Outcome {
+    Written(Option<Bytes>),
+    NotMet(Option<Bytes>),
+    WrongType,
+}
 
 pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     let key = parse.next_bytes()?;
     let value = parse.next_bytes()?;
-    let mut ttl_ms: Option<u64> = None;
-    let mut condition = SetCondition::Always;
-    let mut return_old = false;
+    let mut args = SetArgs {
+        key,
+        value,
+        condition: Condition::Always,
+        ttl: NewTtl::Persist,
+        get: false,
+    };
+    let mut ttl_given = false;
     while parse.remaining() > 0 {
         let option = parse.next_string()?.to_ascii_uppercase();
         match option.as_str() {
-            "EX" | "PX" if ttl_ms.is_none() => {
-                let amount = parse.next_i64()?;
-                let Some(ms) = positive_ms(amount, option == "EX") else {
-                    return Ok(Frame::error("ERR invalid expire time in 'set' command"));
+            "NX" | "XX" if args.condition == Condition::Always => {
+                args.condition = if option == "NX" {
+                    Condition::IfAbsent
+                } else {
+                    Condition::IfPresent
                 };
-                ttl_ms = Some(ms);
             }
-            "NX" if matches!(condition, SetCondition::Always) => condition = SetCondition::IfAbsent,
-            "XX" if matches!(condition, SetCondition::Always) => {
-                condition = SetCondition::IfPresent
+            "GET" if !args.get => args.get = true,
+            "KEEPTTL" if !ttl_given => {
+                ttl_given = true;
+                args.ttl = NewTtl::Keep;
             }
-            "GET" => return_old = true,
+            "EX" | "PX" | "EXAT" | "PXAT" if !ttl_given => {
+                ttl_given = true;
+                let amount = parse.next_bytes().map_err(|_| ParseError::Syntax)?;
+                match value::set_expiry(&option, &amount, "set") {
+                    Ok(at) => args.ttl = NewTtl::At(at),
+                    Err(frame) => return Ok(frame),
+                }
+            }
             _ => return Err(ParseError::Syntax),
         }
     }
-    if value.len() > cache.max_value_bytes() {
-        return Ok(Frame::error(format!(
-            "QUOTA value of {} bytes exceeds the limit of {} bytes",
-            value.len(),
-            cache.max_value_bytes()
-        )));
+    Ok(set(cache, args))
+}
+
+fn set(cache: &Cache, args: SetArgs) -> Frame {
+    if let Some(error) = value::too_large(cache, args.value.len()) {
+        return error;
     }
-    let table = cache.plain();
-    let old = if return_old { table.get(&key) } else { None };
-    let result = table.insert(&key, &value, ttl_ms, condition);
-    Ok(match (return_old, result) {
-        (true, _) => old.map_or(Frame::Null, |v| Frame::Bulk(Bytes::from(v))),
-        (false, InsertResult::ConditionNotMet) => Frame::Null,
-        (false, _) => Frame::ok(),
+    let SetArgs {
+        key,
+        value,
+        condition,
+        ttl,
+        get,
+    } = args;
+    let outcome = cache.plain().update(&key, |found| {
+        let old = match found {
+            Some(f) if get && f.kind != Kind::String => return (Write::Keep, Outcome::WrongType),
+            Some(f) if get => Some(Bytes::copy_from_slice(f.value)),
+            _ => None,
+        };
+        let met = match condition {
+            Condition::Always => true,
+            Condition::IfAbsent => found.is_none(),
+            Condition::IfPresent => found.is_some(),
+        };
+        if !met {
+            return (Write::Keep, Outcome::NotMet(old));
+        }
+        let ttl = match ttl {
+            NewTtl::Persist => TtlChange::Persist,
+            NewTtl::Keep => TtlChange::Keep,
+            NewTtl::At(Expiry::In(ms)) => TtlChange::In(ms),
+            NewTtl::At(Expiry::Past) => return (Write::Remove, Outcome::Written(old)),
+        };
+        let write = Write::Value {
+            kind: Kind::String,
+            value: value.to_vec(),
+            ttl,
+        };
+        (write, Outcome::Written(old))
+    });
+    match (outcome, get) {
+        (Outcome::WrongType, _) => value::wrongtype(),
+        (Outcome::Written(old) | Outcome::NotMet(old), true) => super::bulk_or_null_bytes(old),
+        (Outcome::Written(_), false) => Frame::ok(),
+        (Outcome::NotMet(_), false) => Frame::Null,
+    }
+}
+
+/// `SETNX key value`: 1 when written, 0 when the key existed.
+pub(super) fn setnx(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
+    let key = parse.next_bytes()?;
+    let value = parse.next_bytes()?;
+    parse.finish()?;
+    let args = SetArgs {
+        key,
+        value,
+        condition: Condition::IfAbsent,
+        ttl: NewTtl::Persist,
+        get: false,
+    };
+    Ok(match set(cache, args) {
+        Frame::Simple(_) => Frame::Integer(1),
+        Frame::Null => Frame::Integer(0),
+        other => other,
     })
 }
 
-/// Seconds or milliseconds to milliseconds; `None` for zero, negative or overflowing.
-pub(super) fn positive_ms(amount: i64, seconds: bool) -> Option<u64> {
-    let amount = u64::try_from(amount).ok().filter(|a| *a > 0)?;
-    if seconds {
-        amount.checked_mul(1000)
+/// `SETEX key seconds value` / `PSETEX key ms value`.
+pub(super) fn setex(parse: &mut Parse, cache: &Cache, millis: bool) -> Result<Frame, ParseError> {
+    let key = parse.next_bytes()?;
+    let amount = parse.next_bytes()?;
+    let value = parse.next_bytes()?;
+    parse.finish()?;
+    let (option, command) = if millis {
+        ("PX", "psetex")
     } else {
-        Some(amount)
-    }
+        ("EX", "setex")
+    };
+    let at = match value::set_expiry(option, &amount, command) {
+        Ok(at) => at,
+        Err(frame) => return Ok(frame),
+    };
+    let args = SetArgs {
+        key,
+        value,
+        condition: Condition::Always,
+        ttl: NewTtl::At(at),
+        get: false,
+    };
+    Ok(set(cache, args))
+}
+
+/// `GETSET key value`: `SET key value GET`.
+pub(super) fn getset(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
+    let key = parse.next_bytes()?;
+    let value = parse.next_bytes()?;
+    parse.finish()?;
+    let args = SetArgs {
+        key,
+        value,
+        condition: Condition::Always,
+        ttl: NewTtl::Persist,
+        get: true,
+    };
+    Ok(set(cache, args))
 }

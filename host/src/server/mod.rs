@@ -12,6 +12,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+pub(crate) mod tracking;
+
 use crate::cmd::{self, Session};
 use crate::tenant::Tenant;
 use hoard_resp::{Connection, ConnectionError, Frame, Limits};
@@ -108,6 +110,17 @@ async fn handle(
     loop {
         let command = tokio::select! {
             command = connection.read_command() => command,
+            push = session.next_push() => {
+                // A client-side-caching invalidation: written at once, between replies.
+                connection.set_protocol(session.protocol);
+                connection.queue(&push.frame);
+                if let Err(error) = connection.flush().await {
+                    tracing::debug!(id, %error, "write failed");
+                    break;
+                }
+                push.written();
+                continue;
+            }
             _ = stop.changed() => break,
         };
         let args = match command {

@@ -1,0 +1,205 @@
+//! Server-assisted client-side caching (`CLIENT TRACKING`): which connection is told about
+//! which key of one tenant's plain keyspace, and the delivery of those invalidations.
+//!
+//! Default mode remembers, per key, the connections that read it since its last change and
+//! tells each of them once; `BCAST` mode tells every connection whose prefixes match, for
+//! every change. The table is per tenant, so a tenant never hears another's keys. Changes are
+//! reported by the table's observer with a shard lock held, so this file only does map
+//! lookups and non-blocking channel sends there.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
+
+/// What a connection must write out: keys invalidated (`None`: all of them, on a flush).
+#[derive(Debug)]
+pub struct Invalidation {
+    /// The keys, or `None` for "everything" (`FLUSHALL`).
+    pub keys: Option<Vec<Bytes>>,
+    /// Deliver as a `__redis__:invalidate` pub/sub message (redirect), not an `invalidate` push.
+    pub as_message: bool,
+    /// Answered once the push is written, so the writing command can hold its own reply until
+    /// then (see [`take_acks`]).
+    pub written: Option<oneshot::Sender<()>>,
+}
+
+/// How one connection tracks.
+#[derive(Clone, Debug)]
+pub(crate) struct Mode {
+    /// `BCAST`: every change under `prefixes` (all keys when empty).
+    pub(crate) bcast: bool,
+    pub(crate) prefixes: Vec<Bytes>,
+    /// `NOLOOP`: not told about its own writes.
+    pub(crate) noloop: bool,
+    /// `REDIRECT id`: deliver to that subscribed connection instead.
+    pub(crate) redirect: Option<u64>,
+}
+
+struct Client {
+    mode: Mode,
+    own: UnboundedSender<Invalidation>,
+}
+
+#[derive(Default)]
+struct Inner {
+    clients: HashMap<u64, Client>,
+    /// Default mode: key → connections that read it since its last change.
+    keys: HashMap<Bytes, HashSet<u64>>,
+    /// Connections subscribed to `__redis__:invalidate`, for redirects.
+    subscribers: HashMap<u64, UnboundedSender<Invalidation>>,
+}
+
+/// One tenant's tracking table.
+#[derive(Default)]
+pub(crate) struct Tracking {
+    /// Tracking connections; changes skip the lock while it is zero.
+    active: AtomicUsize,
+    inner: Mutex<Inner>,
+}
+
+thread_local! {
+    /// The connection whose command is running on this thread, for `NOLOOP`.
+    static WRITER: Cell<u64> = const { Cell::new(0) };
+    /// Invalidations the running command caused, to await before its reply is sent.
+    static ACKS: RefCell<Vec<oneshot::Receiver<()>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The invalidations the command just run on this thread caused. The dispatcher awaits them
+/// before replying, so a client that sees its write acknowledged knows every tracking
+/// connection has been sent the invalidation, as with Redis's single-threaded loop.
+pub(crate) fn take_acks() -> Vec<oneshot::Receiver<()>> {
+    ACKS.with(|a| std::mem::take(&mut *a.borrow_mut()))
+}
+
+/// Restores the previous writer when dropped (see [`writing_as`]).
+pub(crate) struct WriterGuard(u64);
+
+impl Drop for WriterGuard {
+    fn drop(&mut self) {
+        WRITER.with(|w| w.set(self.0));
+    }
+}
+
+/// Marks `id` as the connection running commands on this thread until the guard drops.
+pub(crate) fn writing_as(id: u64) -> WriterGuard {
+    WriterGuard(WRITER.with(|w| w.replace(id)))
+}
+
+impl Tracking {
+    /// Starts (or changes) tracking for `id`. `Err` when the redirect target is not subscribed.
+    pub(crate) fn enable(
+        &self,
+        id: u64,
+        mode: Mode,
+        own: UnboundedSender<Invalidation>,
+    ) -> Result<(), &'static str> {
+        let mut inner = self.inner.lock();
+        if let Some(target) = mode.redirect
+            && target != id
+            && !inner.subscribers.contains_key(&target)
+        {
+            return Err("ERR The client ID you want redirect to does not exist");
+        }
+        if inner.clients.insert(id, Client { mode, own }).is_none() {
+            self.active.fetch_add(1, Ordering::AcqRel);
+        }
+        Ok(())
+    }
+
+    /// Stops tracking for `id` and forgets what it read.
+    pub(crate) fn disable(&self, id: u64) {
+        let mut inner = self.inner.lock();
+        if inner.clients.remove(&id).is_some() {
+            self.active.fetch_sub(1, Ordering::AcqRel);
+            inner.keys.retain(|_, readers| {
+                readers.remove(&id);
+                !readers.is_empty()
+            });
+        }
+    }
+
+    /// Remembers that `id` (default mode) read `keys`.
+    pub(crate) fn read(&self, id: u64, keys: &[Bytes]) {
+        let mut inner = self.inner.lock();
+        let default_mode = inner.clients.get(&id).is_some_and(|c| !c.mode.bcast);
+        if default_mode {
+            for key in keys {
+                inner.keys.entry(key.clone()).or_default().insert(id);
+            }
+        }
+    }
+
+    /// Registers `id` as a subscriber of `__redis__:invalidate`.
+    pub(crate) fn subscribe(&self, id: u64, tx: UnboundedSender<Invalidation>) {
+        self.inner.lock().subscribers.insert(id, tx);
+    }
+
+    /// Removes the subscriber `id`.
+    pub(crate) fn unsubscribe(&self, id: u64) {
+        self.inner.lock().subscribers.remove(&id);
+    }
+
+    fn deliver(inner: &Inner, id: u64, client: &Client, keys: Option<Vec<Bytes>>) {
+        let (tx, as_message, recipient) = match client.mode.redirect {
+            Some(target) => match inner.subscribers.get(&target) {
+                Some(tx) => (tx, true, target),
+                None => return,
+            },
+            None => (&client.own, false, id),
+        };
+        // Only a command (not the sweeper) waits, and never for its own connection.
+        let writer = WRITER.with(Cell::get);
+        let written = (writer != 0 && writer != recipient).then(|| {
+            let (ack, done) = oneshot::channel();
+            ACKS.with(|a| a.borrow_mut().push(done));
+            ack
+        });
+        let _ = tx.send(Invalidation {
+            keys,
+            as_message,
+            written,
+        });
+    }
+
+    /// A key changed: tell its readers (once) and the matching broadcast connections.
+    pub(crate) fn changed(&self, key: &[u8]) {
+        if self.active.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let writer = WRITER.with(Cell::get);
+        let mut inner = self.inner.lock();
+        let readers = inner.keys.remove(key).unwrap_or_default();
+        let key = Bytes::copy_from_slice(key);
+        for (id, client) in &inner.clients {
+            if client.mode.noloop && *id == writer {
+                continue;
+            }
+            let told = if client.mode.bcast {
+                client.mode.prefixes.is_empty()
+                    || client.mode.prefixes.iter().any(|p| key.starts_with(p))
+            } else {
+                readers.contains(id)
+            };
+            if told {
+                Self::deliver(&inner, *id, client, Some(vec![key.clone()]));
+            }
+        }
+    }
+
+    /// Every key went: tell every tracking connection with a null key list.
+    pub(crate) fn flushed(&self) {
+        if self.active.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let mut inner = self.inner.lock();
+        inner.keys.clear();
+        for (id, client) in &inner.clients {
+            Self::deliver(&inner, *id, client, None);
+        }
+    }
+}
