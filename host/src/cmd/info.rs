@@ -42,11 +42,17 @@ pub(super) fn run(
         );
     }
     let plain = cache.plain().stats();
+    let invalidation = cache.catalog().invalidation_budget().counters();
     if wants("stats") {
         let _ = write!(
             text,
-            "# Stats\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\n\r\n",
-            plain.hits, plain.misses, plain.expirations, plain.evictions,
+            "# Stats\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\ninvalidation_steps:{}\r\ninvalidation_fallbacks:{}\r\n\r\n",
+            plain.hits,
+            plain.misses,
+            plain.expirations,
+            plain.evictions,
+            invalidation.steps,
+            invalidation.fallbacks,
         );
     }
     if wants("keyspace") {
