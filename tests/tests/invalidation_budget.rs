@@ -85,7 +85,7 @@ fn ten_thousand_prefixless_patterns_fall_back_to_clearing_and_say_so() -> Result
     let user: Option<String> = redis::cmd("CACHE.GET").arg("UserCache").arg("1").query(&mut con)?;
     assert!(user.is_none());
     assert_eq!(info_counter(&mut con, "invalidation_fallbacks")?, 1);
-    assert!(info_counter(&mut con, "invalidation_steps")? >= 50_000_000);
+    assert!(info_counter(&mut con, "invalidation_steps")? >= 20_000_000);
     // The server still answers, and the log says what happened.
     let pong: String = redis::cmd("PING").query(&mut con)?;
     assert_eq!(pong, "PONG");
@@ -97,8 +97,8 @@ fn ten_thousand_prefixless_patterns_fall_back_to_clearing_and_say_so() -> Result
 fn quadratic_shaped_globs_cost_linear_work_and_finish_within_the_budget() -> Result<()> {
     let (server, _dir) = start()?;
     let mut con = server.client()?;
-    // 200 keys of ~1 kB of `a`: the patterns' 900-byte tail nearly matches at every start.
-    seed(&mut con, 200, |i| format!("{}{i:04}", "a".repeat(1_000)))?;
+    // 100 keys of ~1 kB of `a`: the patterns' 900-byte tail nearly matches at every start.
+    seed(&mut con, 100, |i| format!("{}{i:04}", "a".repeat(1_000)))?;
     seed(&mut con, 3, |i| format!("cheap:{i}"))?;
     let reply = event(&mut con, "Quadratic")?;
     assert_eq!(text(reply.get("outcome")), "invalidated", "{reply:?}");
@@ -108,7 +108,7 @@ fn quadratic_shaped_globs_cost_linear_work_and_finish_within_the_budget() -> Res
     let steps = info_counter(&mut con, "invalidation_steps")?;
     // Linear: about key length × words per glob × 8 globs per key, far below backtracking's
     // key length × tail length per glob.
-    assert!(steps < 203 * 1_020 * 15 * 8 + 10_000, "{steps} steps");
+    assert!(steps < 103 * 1_020 * 15 * 8 + 10_000, "{steps} steps");
 
     let reply = event(&mut con, "Cheap")?;
     assert_eq!(text(reply.get("outcome")), "invalidated", "{reply:?}");

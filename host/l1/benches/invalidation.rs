@@ -3,7 +3,7 @@
 //! in the same run (one full pass of one glob over the same table). Plain binary (no criterion).
 //!
 //! `INV_BENCH_KEYS` sets the entries (default 50_000, keys of ~1 kB), `INV_BENCH_BUDGET` the
-//! per-event budget in steps (default 50_000_000, the server's default).
+//! per-event budget in steps (default 20_000_000, the server's default).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use hoard_l1::{Glob, ManualClock, PatternSet, SetCondition, Table, TableConfig, WorkBudget};
@@ -43,7 +43,7 @@ fn run(n: u64, set: &PatternSet, budget: u64) -> (f64, u64, bool) {
 
 fn main() {
     let n = env("INV_BENCH_KEYS", 50_000);
-    let budget = env("INV_BENCH_BUDGET", 50_000_000);
+    let budget = env("INV_BENCH_BUDGET", 20_000_000);
     println!("invalidation bench: {n} entries with ~1 kB keys, budget {budget} steps per event");
 
     let anchor_set = PatternSet::new([], [&b"*nomatch*"[..]]);

@@ -103,6 +103,9 @@ impl Automaton {
 
     /// Runs the automaton over `s`; returns whether it accepts and the word operations done.
     fn run(&self, s: &[u8]) -> (bool, u64) {
+        if self.words == 1 {
+            return self.run_one_word(s);
+        }
         let words = self.words;
         let mut state = vec![0u64; words];
         let mut next = vec![0u64; words];
@@ -135,6 +138,24 @@ impl Automaton {
             .get(self.accept / 64)
             .is_some_and(|w| w & (1 << (self.accept % 64)) != 0);
         (accept, steps.max(1))
+    }
+
+    /// [`Automaton::run`] for patterns of up to 63 tokens (almost all): the state is one word.
+    fn run_one_word(&self, s: &[u8]) -> (bool, u64) {
+        let stars = self.stars.first().copied().unwrap_or(0);
+        let mut d = 1u64;
+        d |= (d & stars) << 1;
+        for (i, &c) in s.iter().enumerate() {
+            let class = usize::from(self.class_of[usize::from(c)]);
+            let m = self.masks.get(class).copied().unwrap_or(0);
+            d = ((d & m) << 1) | (d & stars);
+            if d == 0 {
+                return (false, i as u64 + 1);
+            }
+            d |= (d & stars) << 1;
+        }
+        let accept = self.accept < 64 && d & (1 << self.accept) != 0;
+        (accept, (s.len() as u64).max(1))
     }
 
     /// A set star lets the token after it start at once (stars never follow stars).

@@ -94,7 +94,7 @@ impl Shard {
             return SliceEnd::default();
         };
         let mut doomed = Vec::new();
-        let mut last: Option<Vec<u8>> = None;
+        let mut last: Option<&[u8]> = None;
         let mut seen = 0;
         let mut exhausted = false;
         for key in index.with_prefix_after(prefix, after).take(max_keys) {
@@ -107,16 +107,17 @@ impl Shard {
                     break;
                 }
             }
-            last = Some(key.to_vec());
+            last = Some(key);
         }
+        let resume_after = if seen < max_keys || exhausted {
+            None
+        } else {
+            last.map(<[u8]>::to_vec)
+        };
         let removed = self.remove_keys(&doomed, now);
         SliceEnd {
             removed,
-            resume_after: if seen < max_keys || exhausted {
-                None
-            } else {
-                last
-            },
+            resume_after,
             exhausted,
         }
     }

@@ -14,9 +14,9 @@ use hoard_l1::WorkBudget;
 use parking_lot::Mutex;
 
 /// Default cap on one event's table work, in steps.
-pub const DEFAULT_PER_EVENT: u64 = 50_000_000;
+pub const DEFAULT_PER_EVENT: u64 = 20_000_000;
 /// Default tenant allowance refilled per second (also the most it can save up), in steps.
-pub const DEFAULT_PER_SECOND: u64 = 200_000_000;
+pub const DEFAULT_PER_SECOND: u64 = 100_000_000;
 
 /// One tenant's invalidation allowance and counters; shared by every catalog snapshot of it.
 #[derive(Debug)]
