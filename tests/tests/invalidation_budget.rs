@@ -52,7 +52,10 @@ fn fallback(reply: &HashMap<String, Value>) -> Vec<String> {
 }
 
 fn present(con: &mut redis::Connection, part: &str) -> Result<bool> {
-    let v: Option<String> = redis::cmd("CACHE.GET").arg("EventBomb").arg(part).query(con)?;
+    let v: Option<String> = redis::cmd("CACHE.GET")
+        .arg("EventBomb")
+        .arg(part)
+        .query(con)?;
     Ok(v.is_some())
 }
 
@@ -80,9 +83,15 @@ fn ten_thousand_prefixless_patterns_fall_back_to_clearing_and_say_so() -> Result
     let reply = event(&mut con, "Prefixless")?;
     assert_eq!(text(reply.get("outcome")), "fallback", "{reply:?}");
     // Both caches could hold a match and were not finished: both cleared, never less.
-    assert_eq!(fallback(&reply), vec!["EventBomb".to_owned(), "UserCache".to_owned()]);
+    assert_eq!(
+        fallback(&reply),
+        vec!["EventBomb".to_owned(), "UserCache".to_owned()]
+    );
     assert!(!present(&mut con, "k0")? && !present(&mut con, "k1999")?);
-    let user: Option<String> = redis::cmd("CACHE.GET").arg("UserCache").arg("1").query(&mut con)?;
+    let user: Option<String> = redis::cmd("CACHE.GET")
+        .arg("UserCache")
+        .arg("1")
+        .query(&mut con)?;
     assert!(user.is_none());
     assert_eq!(info_counter(&mut con, "invalidation_fallbacks")?, 1);
     assert!(info_counter(&mut con, "invalidation_steps")? >= 20_000_000);

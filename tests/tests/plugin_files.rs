@@ -113,7 +113,10 @@ fn a_symlink_to_another_tenants_plugin_is_never_followed() -> Result<()> {
     // PLUGIN.LOAD of the symlink: refused.
     let stolen = t.globex.path().join("stolen.wasm");
     let err = load(&mut globex, &stolen, false).unwrap_err();
-    assert!(err.to_string().contains("outside the plugin directory"), "{err}");
+    assert!(
+        err.to_string().contains("outside the plugin directory"),
+        "{err}"
+    );
     // PLUGIN.RELOAD after the genuine file became a symlink to acme's: refused, old serves.
     // Renamed over the genuine file, so the watcher never sees the name missing.
     let own = t.globex.path().join("user_cache.wasm");
@@ -124,24 +127,36 @@ fn a_symlink_to_another_tenants_plugin_is_never_followed() -> Result<()> {
         .arg("UserCache")
         .query::<Value>(&mut globex)
         .unwrap_err();
-    assert!(err.to_string().contains("outside the plugin directory"), "{err}");
+    assert!(
+        err.to_string().contains("outside the plugin directory"),
+        "{err}"
+    );
     assert_eq!(cache_names(&mut globex)?, vec!["UserCache".to_owned()]);
     // The watcher saw the same change: refused too, and UserPermissions never appears.
     assert!(eventually(Duration::from_secs(10), || {
-        Ok(t.server.log().matches("outside the plugin directory").count() >= 2)
+        Ok(t.server
+            .log()
+            .matches("outside the plugin directory")
+            .count()
+            >= 2)
     })?);
     assert_eq!(cache_names(&mut globex)?, vec!["UserCache".to_owned()]);
     // A path outside the directory (even through `..`) is NOPERM, as before.
     let acme_name = t.acme.path().file_name().unwrap_or_default();
-    let sideways = t.globex.path().join("..").join(acme_name).join("user_permissions.wasm");
+    let sideways = t
+        .globex
+        .path()
+        .join("..")
+        .join(acme_name)
+        .join("user_permissions.wasm");
     let err = load(&mut globex, &sideways, false).unwrap_err();
     assert_eq!(hoard_tests::error_code(&err), "NOPERM", "{err}");
     Ok(())
 }
 
 #[test]
-fn a_file_flipped_between_component_and_symlink_never_loads_the_other_tenants_plugin()
--> Result<()> {
+fn a_file_flipped_between_component_and_symlink_never_loads_the_other_tenants_plugin() -> Result<()>
+{
     let t = start()?;
     let mut globex = login(&t.server, "globex")?;
     let flip = t.globex.path().join("flip.wasm");
@@ -192,7 +207,9 @@ fn a_file_flipped_between_component_and_symlink_never_loads_the_other_tenants_pl
         );
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let flips = flipper.join().map_err(|_| anyhow::anyhow!("flipper panicked"))??;
+    let flips = flipper
+        .join()
+        .map_err(|_| anyhow::anyhow!("flipper panicked"))??;
     assert!(flips > 40, "the file flipped while loading ({flips} flips)");
     assert_eq!(loaded + refused, 40);
     assert!(refused > 0, "some loads met the symlink");
@@ -221,13 +238,21 @@ fn a_name_belongs_to_the_id_that_holds_it() -> Result<()> {
     // The watcher: refused and logged, nothing replaced.
     std::fs::copy(&squatter, dir.path().join("squatter.wasm"))?;
     assert!(eventually(Duration::from_secs(10), || {
-        Ok(server.log().contains("squatter.wasm declares id \"fixture-name-squatter\""))
+        Ok(server
+            .log()
+            .contains("squatter.wasm declares id \"fixture-name-squatter\""))
     })?);
-    let got: Option<String> = redis::cmd("CACHE.GET").arg("UserCache").arg("1").query(&mut con)?;
+    let got: Option<String> = redis::cmd("CACHE.GET")
+        .arg("UserCache")
+        .arg("1")
+        .query(&mut con)?;
     assert!(got.is_some(), "the genuine cache kept its entry");
     // The administrator's explicit REPLACE does replace it.
     let reply = load(&mut con, &squatter, true)?;
-    assert!(format!("{reply:?}").contains("fixture-name-squatter"), "{reply:?}");
+    assert!(
+        format!("{reply:?}").contains("fixture-name-squatter"),
+        "{reply:?}"
+    );
     Ok(())
 }
 
@@ -247,7 +272,10 @@ fn at_start_up_neither_claimant_of_a_name_wins_by_sort_order() -> Result<()> {
         .collect();
     assert_eq!(refusals.len(), 2, "{log}");
     for line in refusals {
-        assert!(line.contains("user_cache.wasm") && line.contains("fixture_name_squatter.wasm"), "{line}");
+        assert!(
+            line.contains("user_cache.wasm") && line.contains("fixture_name_squatter.wasm"),
+            "{line}"
+        );
     }
     Ok(())
 }

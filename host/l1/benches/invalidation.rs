@@ -11,7 +11,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn filled(n: u64) -> Table {
@@ -24,7 +27,12 @@ fn filled(n: u64) -> Table {
     );
     let long = "a".repeat(1_000);
     for i in 0..n {
-        t.insert(format!("{long}{i:06}").as_bytes(), b"v", None, SetCondition::Always);
+        t.insert(
+            format!("{long}{i:06}").as_bytes(),
+            b"v",
+            None,
+            SetCondition::Always,
+        );
     }
     t
 }
@@ -53,7 +61,9 @@ fn main() {
         anchor_ms * 1e6 / anchor_steps as f64
     );
 
-    let prefixless: Vec<Vec<u8>> = (0..10_000).map(|i| format!("*nomatch{i}*").into_bytes()).collect();
+    let prefixless: Vec<Vec<u8>> = (0..10_000)
+        .map(|i| format!("*nomatch{i}*").into_bytes())
+        .collect();
     let tail = format!("*{}b", "a".repeat(900)).into_bytes();
     let quadratic: Vec<Vec<u8>> = (0..8)
         .map(|i| {

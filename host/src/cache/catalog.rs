@@ -268,7 +268,10 @@ pub fn load_all(
     let mut catalog = Catalog::default();
     for (name, mut claims) in by_name {
         let first_id = claims.first().map(|p| p.definition().id.clone());
-        if claims.iter().any(|p| Some(&p.definition().id) != first_id.as_ref()) {
+        if claims
+            .iter()
+            .any(|p| Some(&p.definition().id) != first_id.as_ref())
+        {
             let listed = claims
                 .iter()
                 .map(|p| {

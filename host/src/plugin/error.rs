@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use super::limits::{MemoryLimitExceeded, SleepPastDeadline};
 
-
 /// A call into a plugin that did not produce an answer.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum PluginError {
@@ -140,7 +139,9 @@ pub enum LoadError {
     },
     /// At start-up, another file with the same id and a higher (or equal, earlier-named)
     /// version was loaded for this name instead.
-    #[error("cache {name:?} (id {id:?}) is also in {kept}, which is loaded instead (highest version, then first file name)")]
+    #[error(
+        "cache {name:?} (id {id:?}) is also in {kept}, which is loaded instead (highest version, then first file name)"
+    )]
     Superseded {
         /// The cache name.
         name: String,

@@ -70,7 +70,10 @@ fn read_confined(path: &Path, dir: &Path) -> Result<PluginFile, LoadError> {
         let label = path.display().to_string();
         return Err(unsafe_file(
             &label,
-            format!("is not directly inside the plugin directory {}", dir.display()),
+            format!(
+                "is not directly inside the plugin directory {}",
+                dir.display()
+            ),
         ));
     };
     let label = entry.display().to_string();
@@ -209,7 +212,10 @@ mod tests {
         std::fs::write(b.join("other.wasm"), b"secret").unwrap();
         std::os::unix::fs::symlink(b.join("other.wasm"), a.join("link.wasm")).unwrap();
         let err = read_plugin(&a.join("link.wasm"), Some(&a)).unwrap_err();
-        assert!(err.to_string().contains("outside the plugin directory"), "{err}");
+        assert!(
+            err.to_string().contains("outside the plugin directory"),
+            "{err}"
+        );
         let err = read_plugin(&a.join("../b/other.wasm"), Some(&a)).unwrap_err();
         assert!(err.to_string().contains("not directly inside"), "{err}");
         std::fs::hard_link(b.join("other.wasm"), a.join("hard.wasm")).unwrap();

@@ -98,8 +98,7 @@ impl host::Host for PluginState {
         }
         self.log_budget -= 1;
         // Plugin text is data: escaped before it reaches a log line (see `escape_log_text`).
-        let message =
-            super::error::truncate(super::error::escape_log_text(&message), MAX_LOG_LINE);
+        let message = super::error::truncate(super::error::escape_log_text(&message), MAX_LOG_LINE);
         let plugin = &*self.plugin_id;
         match level {
             LogLevel::Trace => tracing::trace!(plugin, "{message}"),
