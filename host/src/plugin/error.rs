@@ -162,19 +162,15 @@ pub enum LoadError {
     /// The cache name belongs to another definition id; replacing it needs an explicit
     /// administrator request (`PLUGIN.LOAD <path> REPLACE`).
     #[error(
-        "cache name {name:?} belongs to id {holder:?} (loaded from {holder_source}); {claimant_source} declares id {claimant:?} with the same name, refused (PLUGIN.LOAD <path> REPLACE replaces it)"
+        "cache name {name:?} belongs to {holder}; {claimant} with the same name, refused (PLUGIN.LOAD <path> REPLACE replaces it)"
     )]
     NameTaken {
         /// The contested cache name.
         name: String,
-        /// Id that holds it.
+        /// Who holds it: `id "x" (loaded from file)`.
         holder: String,
-        /// Where the holder was loaded from.
-        holder_source: String,
-        /// Id that claimed it.
+        /// Who claimed it: `file declares id "y"`.
         claimant: String,
-        /// Where the claimant came from.
-        claimant_source: String,
     },
     /// The compiled-artifact cache failed in a way that is not recoverable.
     #[error("compiled artifact cache: {0}")]

@@ -214,10 +214,16 @@ impl Lifecycle {
         {
             return Err(LoadError::NameTaken {
                 name,
-                holder: old.definition().id.clone(),
-                holder_source: old.plugin().origin().source.clone(),
-                claimant: plugin.definition().id.clone(),
-                claimant_source: plugin.origin().source.clone(),
+                holder: format!(
+                    "id {:?} (loaded from {})",
+                    old.definition().id,
+                    old.plugin().origin().source
+                ),
+                claimant: format!(
+                    "{} declares id {:?}",
+                    plugin.origin().source,
+                    plugin.definition().id
+                ),
             });
         }
         let (cache, entries) = match &old {
