@@ -184,7 +184,7 @@ fn a_file_flipped_between_component_and_symlink_never_loads_the_other_tenants_pl
     };
     let mut loaded = 0;
     let mut refused = 0;
-    for _ in 0..40 {
+    for _ in 0..100 {
         match load(&mut globex, &flip, false) {
             Ok(reply) => {
                 assert!(format!("{reply:?}").contains("UserCache"), "{reply:?}");
@@ -210,8 +210,8 @@ fn a_file_flipped_between_component_and_symlink_never_loads_the_other_tenants_pl
     let flips = flipper
         .join()
         .map_err(|_| anyhow::anyhow!("flipper panicked"))??;
-    assert!(flips > 40, "the file flipped while loading ({flips} flips)");
-    assert_eq!(loaded + refused, 40);
+    assert!(flips >= 2, "the file flipped while loading ({flips} flips)");
+    assert_eq!(loaded + refused, 100);
     assert!(refused > 0, "some loads met the symlink");
     Ok(())
 }
@@ -221,9 +221,17 @@ fn a_name_belongs_to_the_id_that_holds_it() -> Result<()> {
     let dir = plugin_dir(&["user_cache"])?;
     let server = Server::start_with(ServerOptions {
         plugins: Some(dir.path().to_owned()),
+        config: Some(format!(
+            "[admin]\npassword_sha256 = \"{}\"\n",
+            hoard_tests::ADMIN_PASSWORD_SHA256
+        )),
         ..Default::default()
     })?;
     let mut con = server.client()?;
+    let _: String = redis::cmd("AUTH")
+        .arg("admin")
+        .arg(hoard_tests::ADMIN_PASSWORD)
+        .query(&mut con)?;
     let _: String = redis::cmd("CACHE.SET")
         .arg("UserCache")
         .arg(r#"{"id":"1","email":"a@example.com"}"#)

@@ -26,7 +26,7 @@ fn a_plugin_cannot_forge_a_host_log_line() -> Result<()> {
         .lines()
         .find(|l| l.contains("key asked"))
         .ok_or_else(|| anyhow::anyhow!("the plugin's message was not logged:\n{log}"))?;
-    assert!(line.contains("fixture-log-forger"), "{line}");
+    assert!(line.contains("fixture_log_forger.wasm"), "{line}");
     assert!(
         line.contains(r"key asked\n2026-01-01T00:00:00.000000Z  INFO hoard: FORGED"),
         "{line}"
