@@ -171,7 +171,7 @@ fn a_file_flipped_between_component_and_symlink_never_loads_the_other_tenants_pl
                 // Renames are atomic: the name is always either a component or a symlink.
                 let tmp = dir.join(".flip.tmp");
                 let _ = std::fs::remove_file(&tmp);
-                if flips % 2 == 0 {
+                if flips.is_multiple_of(2) {
                     std::os::unix::fs::symlink(&foreign, &tmp)?;
                 } else {
                     std::fs::copy(&genuine, &tmp)?;

@@ -215,11 +215,12 @@ pub struct PluginSource {
     pub bytes: Cow<'static, [u8]>,
 }
 
+/// Plugins left out, each with its source label and why.
+pub type Refused = Vec<(String, LoadError)>;
+
 /// Reads every `*.wasm` entry of a directory (canonical), in name order, each opened once
 /// and confined to the directory (`plugin/file.rs`); the files refused are returned with why.
-pub fn sources_from_dir(
-    dir: &Path,
-) -> std::io::Result<(Vec<PluginSource>, Vec<(String, LoadError)>)> {
+pub fn sources_from_dir(dir: &Path) -> std::io::Result<(Vec<PluginSource>, Refused)> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
@@ -253,7 +254,7 @@ pub fn load_all(
     cache_dir: Option<&Path>,
     caps: &DefinitionCaps,
     clock: &Arc<dyn Clock>,
-) -> (Catalog, Vec<(String, LoadError)>) {
+) -> (Catalog, Refused) {
     let mut refused = Vec::new();
     let mut by_name: BTreeMap<String, Vec<LoadedPlugin>> = BTreeMap::new();
     for source in sources {
