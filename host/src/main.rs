@@ -216,13 +216,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("hoard listening on {local}");
         tracing::info!(%local, tenants = all_tenants.len(), startup_ms = started.elapsed().as_millis() as u64, "ready");
 
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let sweeper = tokio::spawn(server::sweep_expired(
+        let housekeeping = server::housekeeping::start(
             all_tenants,
             Duration::from_millis(config.expiry.sweep_interval_ms),
             config.expiry.sweep_per_shard,
-            stop_rx,
-        ));
+        )
+        .context("starting the housekeeping thread")?;
         let context = ServerContext {
             commands: Arc::new(hoard::cmd::Context {
                 tenants,
@@ -238,8 +237,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_clients: config.max_clients,
         };
         server::run(listener, context, shutdown_signal()).await;
-        let _ = stop_tx.send(true);
-        let _ = sweeper.await;
+        drop(housekeeping);
         tracing::info!("shut down");
         anyhow::Ok(())
     })

@@ -27,21 +27,28 @@ pub struct Started {
 /// Builds the cache. Plugins that fail to load are logged and left out;
 /// the others serve.
 pub fn build_cache(config: &Config) -> anyhow::Result<Started> {
-    build_labelled(config, "")
+    build_labelled(config, "", false)
 }
 
-/// [`build_cache`] for one tenant: `label` names its plugin threads.
-fn build_labelled(config: &Config, label: &str) -> anyhow::Result<Started> {
+/// [`build_cache`] for one tenant: `label` names its plugin threads; with
+/// `strict` (a tenant of a multi-tenant server), `PLUGIN.LOAD` and
+/// `PLUGIN.RELOAD` read nothing outside the plugin directory.
+fn build_labelled(config: &Config, label: &str, strict: bool) -> anyhow::Result<Started> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let runtime = Arc::new(PluginRuntime::new(config.plugin.clone())?);
+    let mut refused_files = Vec::new();
+    let mut plugins_dir = None;
     let sources: Vec<PluginSource> = match &config.plugins {
         Some(dir) => {
             // Canonical, so the watcher's event paths match the sources' labels.
             let dir = dir
                 .canonicalize()
                 .with_context(|| format!("plugin directory {}", dir.display()))?;
-            catalog::sources_from_dir(&dir)
-                .with_context(|| format!("reading plugin directory {}", dir.display()))?
+            let (sources, refused) = catalog::sources_from_dir(&dir)
+                .with_context(|| format!("reading plugin directory {}", dir.display()))?;
+            refused_files = refused;
+            plugins_dir = Some(dir);
+            sources
         }
         None => crate::bundled::examples(),
     };
@@ -49,7 +56,7 @@ fn build_labelled(config: &Config, label: &str) -> anyhow::Result<Started> {
     let caps = config.caps();
     let (catalog, refused) =
         catalog::load_all(&runtime, &sources, artifact_dir.as_deref(), &caps, &clock);
-    for (source, error) in &refused {
+    for (source, error) in refused_files.iter().chain(&refused) {
         tracing::error!(plugin = %source, "refused plugin: {error}");
     }
     for cache in catalog.iter() {
@@ -85,13 +92,10 @@ fn build_labelled(config: &Config, label: &str) -> anyhow::Result<Started> {
         .label(label)
         .build()
         .context("starting the plugin threads")?;
-    let lifecycle = Arc::new(Lifecycle::new(
-        cache.clone(),
-        runtime,
-        artifact_dir,
-        caps,
-        clock,
-    ));
+    let lifecycle = Arc::new(
+        Lifecycle::new(cache.clone(), runtime, artifact_dir, caps, clock)
+            .confined_to(plugins_dir, strict),
+    );
     Ok(Started { cache, lifecycle })
 }
 
@@ -121,7 +125,7 @@ pub fn build_tenants(config: &Config) -> anyhow::Result<Tenants> {
                 tenant.name
             );
         }
-        let started = build_labelled(&config.for_tenant(tenant), &tenant.name)
+        let started = build_labelled(&config.for_tenant(tenant), &tenant.name, true)
             .with_context(|| format!("tenant {}", tenant.name))?;
         let plugins_dir = tenant.plugins.canonicalize().ok();
         tracing::info!(tenant = %tenant.name, caches = started.cache.list().len(), "tenant ready");

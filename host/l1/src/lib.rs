@@ -7,7 +7,8 @@
 //! Where to look: `table.rs` (public type, sharding), `shard.rs` (per-shard semantics) and
 //! `shard/scan.rs` (pattern scans, sweeps), `slab.rs` (storage and hash index), `entry.rs`
 //! (entry layout), `expiry.rs`, `clock.rs`, `eviction/` (`lru.rs`, `lfu.rs`, `sketch.rs`),
-//! `glob.rs`, `key_index.rs`, `stats.rs`; table-level tests are in `tests.rs`.
+//! `glob.rs`, `pattern_set.rs` (one removal's keys, patterns and work budget), `key_index.rs`,
+//! `stats.rs`; table-level tests are in `tests.rs`.
 
 mod clock;
 mod entry;
@@ -16,6 +17,7 @@ mod expiry;
 mod glob;
 mod key_index;
 mod observer;
+mod pattern_set;
 mod shard;
 mod slab;
 mod stats;
@@ -33,6 +35,7 @@ pub use expiry::ExpiryMode;
 pub use glob::Glob;
 pub use observer::KeyObserver;
 pub use shard::{Found, TtlChange, Write};
+pub use pattern_set::{OverBudget, PatternSet, WorkBudget};
 pub use stats::TableStats;
 pub use table::{InsertResult, SetCondition, Table, TableConfig, Ttl};
 pub use typed::{HashFields, Kind};

@@ -10,6 +10,7 @@ use crate::expiry::{ExpiryMode, LazyNow};
 use crate::glob::Glob;
 use crate::observer::{KeyObserver, Observer};
 use crate::shard::{Found, ScanPos, Shard, Write};
+use crate::pattern_set::{OverBudget, PatternSet, WorkBudget};
 use crate::stats::TableStats;
 use crate::typed::Kind;
 use foldhash::fast::RandomState;
@@ -84,6 +85,10 @@ pub enum Ttl {
     /// The entry expires in this many milliseconds.
     RemainingMs(u64),
 }
+
+/// Keys looked at per shard lock in a pattern removal: the lock is released between slices so
+/// requests on that shard wait for one slice at most, never for a whole removal.
+const REMOVAL_SLICE: usize = 256;
 
 /// A sharded in-memory map from byte keys to byte values with TTLs and bounded size.
 ///
@@ -281,6 +286,66 @@ impl Table {
             n += s.lock().remove_matching(pattern, &mut now);
         }
         n
+    }
+
+    /// Removes every live entry `set` names, in one pass over the table for all its patterns,
+    /// charging the work to `budget`; returns how many went.
+    ///
+    /// Exact keys are single lookups. With a key index, each disjoint literal-prefix range (or
+    /// the whole index, when a pattern starts with a wildcard) is walked in slices of a few
+    /// hundred keys, the shard lock dropped between slices. Without one, each shard is scanned
+    /// under its lock once. When the budget runs out, the work stops and `OverBudget` says how
+    /// much was already removed: the caller must then invalidate more (e.g. [`Table::clear`]),
+    /// since some matching entries may remain.
+    pub fn remove_matching_set(
+        &self,
+        set: &PatternSet,
+        budget: &mut WorkBudget,
+    ) -> Result<u64, OverBudget> {
+        let mut removed = 0;
+        for key in set.exact_keys() {
+            if !budget.charge(1) {
+                return Err(OverBudget { removed });
+            }
+            removed += u64::from(self.remove(key));
+        }
+        if set.glob_count() == 0 {
+            return Ok(removed);
+        }
+        for shard in self.shards.iter() {
+            if !shard.lock().is_indexed() {
+                let mut now = LazyNow::new(&*self.clock);
+                let end = shard.lock().remove_set_all(set, budget, &mut now);
+                removed += end.removed;
+                if end.exhausted {
+                    return Err(OverBudget { removed });
+                }
+                continue;
+            }
+            for prefix in set.ranges() {
+                let mut after: Option<Vec<u8>> = None;
+                loop {
+                    let mut now = LazyNow::new(&*self.clock);
+                    let end = shard.lock().remove_set_slice(
+                        set,
+                        prefix,
+                        after.as_deref(),
+                        REMOVAL_SLICE,
+                        budget,
+                        &mut now,
+                    );
+                    removed += end.removed;
+                    if end.exhausted {
+                        return Err(OverBudget { removed });
+                    }
+                    match end.resume_after {
+                        Some(key) => after = Some(key),
+                        None => break,
+                    }
+                }
+            }
+        }
+        Ok(removed)
     }
 
     /// Bounded background reclamation: looks at no more than `max_per_shard` entries per shard

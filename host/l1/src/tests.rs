@@ -479,3 +479,119 @@ fn evict_sheds_entries_beyond_capacity_rules() {
         assert_eq!(table.evict(5), 0);
     }
 }
+
+fn filled(index_keys: bool, n: u64) -> (Table, ManualClock) {
+    let clock = ManualClock::new(0);
+    let config = TableConfig {
+        index_keys,
+        ..TableConfig::default()
+    };
+    let t = Table::new(config, Arc::new(clock.clone()));
+    for i in 0..n {
+        let k = format!("user:{}:{}", i % 7, i);
+        let ttl = (i % 10 == 0).then_some(5);
+        t.insert(k.as_bytes(), b"v", ttl, SetCondition::Always);
+        t.insert(
+            format!("other{i}").as_bytes(),
+            b"v",
+            None,
+            SetCondition::Always,
+        );
+    }
+    (t, clock)
+}
+
+#[test]
+fn pattern_set_removes_what_one_pass_per_pattern_removes() {
+    let patterns: [&[u8]; 6] = [
+        b"user:3:*",
+        b"*other1*",
+        b"us\\*er",
+        b"user:[1-2]:*0",
+        b"other7",
+        b"*:5:1?",
+    ];
+    let keys: [&[u8]; 2] = [b"other200", b"missing"];
+    for index_keys in [true, false] {
+        let (one_by_one, clock) = filled(index_keys, 1_000);
+        clock.advance(5);
+        let mut expected = 0;
+        for k in keys {
+            expected += u64::from(one_by_one.remove(k));
+        }
+        for p in patterns {
+            expected += one_by_one.remove_matching(&Glob::new(p));
+        }
+        let (at_once, clock) = filled(index_keys, 1_000);
+        clock.advance(5);
+        let set = PatternSet::new(keys, patterns);
+        let mut budget = WorkBudget::new(u64::MAX);
+        assert_eq!(at_once.remove_matching_set(&set, &mut budget), Ok(expected));
+        let mut left_a = one_by_one.keys_matching(&Glob::new(b"*"));
+        let mut left_b = at_once.keys_matching(&Glob::new(b"*"));
+        left_a.sort();
+        left_b.sort();
+        assert_eq!(left_a, left_b, "index_keys = {index_keys}");
+        assert!(expected > 100);
+    }
+}
+
+#[test]
+fn pattern_set_visits_each_key_once_for_all_patterns() {
+    // 50 prefixless patterns that match nothing: a pass per pattern would look at every key 50
+    // times; one pass looks at each key once and runs the 50 automatons on it.
+    let (t, _clock) = filled(true, 500);
+    let patterns: Vec<Vec<u8>> = (0..50)
+        .map(|i| format!("*nomatch{i}*").into_bytes())
+        .collect();
+    let set = PatternSet::new([], patterns.iter().map(Vec::as_slice));
+    let globs: Vec<Glob> = patterns.iter().map(|p| Glob::new(p)).collect();
+    let all = t.keys_matching(&Glob::new(b"*"));
+    let expected: u64 = all
+        .iter()
+        .map(|k| 1 + globs.iter().map(|g| g.matches_counted(k).1).sum::<u64>())
+        .sum();
+    let mut budget = WorkBudget::new(u64::MAX);
+    assert_eq!(t.remove_matching_set(&set, &mut budget), Ok(0));
+    assert_eq!(
+        budget.spent(),
+        expected,
+        "one visit per key, not one per key and pattern"
+    );
+}
+
+#[test]
+fn pattern_set_with_prefixes_only_walks_their_ranges() {
+    let (t, _clock) = filled(true, 1_000);
+    let in_ranges = t.keys_matching(&Glob::new(b"user:[34]:*")).len() as u64;
+    assert!(in_ranges * 4 < t.len());
+    let set = PatternSet::new([], [&b"user:3:*"[..], b"user:3:1*", b"user:4:?9"]);
+    let mut budget = WorkBudget::new(u64::MAX);
+    let removed = t.remove_matching_set(&set, &mut budget);
+    assert!(removed.is_ok_and(|n| n > 100));
+    // Only keys under user:3: and user:4: are looked at (each key at most 1 + 3 globs × 12
+    // bytes), not the other five sevenths of the table.
+    assert!(
+        budget.spent() <= in_ranges * (1 + 3 * 12),
+        "spent {}",
+        budget.spent()
+    );
+    assert!(t.contains(b"user:5:5"));
+}
+
+#[test]
+fn pattern_set_stops_when_the_budget_runs_out() {
+    let (t, _clock) = filled(true, 1_000);
+    let before = t.len();
+    let set = PatternSet::new([], [&b"*:1:*"[..], b"*nothing*"]);
+    let mut budget = WorkBudget::new(500);
+    let result = t.remove_matching_set(&set, &mut budget);
+    assert!(result.is_err(), "500 steps cannot cover 2,000 keys");
+    let over = result.err().unwrap_or(OverBudget { removed: u64::MAX });
+    assert_eq!(budget.left(), 0);
+    assert!(over.removed < 143, "stopped early: {over:?}");
+    assert_eq!(t.len(), before - over.removed);
+    // What the caller must do then: invalidate more, never less.
+    t.clear();
+    assert!(t.is_empty());
+}

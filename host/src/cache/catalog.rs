@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::cache::budget::CallBudget;
 use crate::cache::error::CacheError;
+use crate::cache::invalidation::InvalidationBudget;
 use crate::definition::{Definition, DefinitionCaps};
+use crate::plugin::file::read_plugin;
 use crate::plugin::{LoadError, LoadedPlugin, PluginRuntime};
 use hoard_l1::{Clock, Policy, SetCondition, Table, TableConfig};
 
@@ -188,12 +190,27 @@ fn memo_key(parts: &[String]) -> Vec<u8> {
 }
 
 /// All loaded definitions, by short name. Cloning copies only pointers.
+///
+/// The invalidation budget belongs to the tenant, not to one snapshot: every catalog cloned
+/// from this one (each reload) shares it.
 #[derive(Default, Clone)]
 pub struct Catalog {
     by_name: BTreeMap<String, Arc<DefinedCache>>,
+    budget: Arc<InvalidationBudget>,
 }
 
 impl Catalog {
+    /// The tenant's invalidation work budget and counters.
+    pub fn invalidation_budget(&self) -> &InvalidationBudget {
+        &self.budget
+    }
+
+    /// Uses `budget` for this catalog and every snapshot cloned from it.
+    pub fn with_invalidation_budget(mut self, budget: InvalidationBudget) -> Self {
+        self.budget = Arc::new(budget);
+        self
+    }
+
     /// Adds a cache; names must be unique.
     pub fn insert(&mut self, cache: DefinedCache) -> Result<(), LoadError> {
         let name = cache.definition().name.clone();
@@ -244,41 +261,110 @@ pub struct PluginSource {
     pub bytes: Cow<'static, [u8]>,
 }
 
-/// Reads every `*.wasm` file of a directory, in name order.
-pub fn sources_from_dir(dir: &Path) -> std::io::Result<Vec<PluginSource>> {
+/// Plugins left out, each with its source label and why.
+pub type Refused = Vec<(String, LoadError)>;
+
+/// Reads every `*.wasm` entry of a directory (canonical), in name order, each opened once
+/// and confined to the directory (`plugin/file.rs`); the files refused are returned with why.
+pub fn sources_from_dir(dir: &Path) -> std::io::Result<(Vec<PluginSource>, Refused)> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
         .collect();
     paths.sort();
-    paths
-        .into_iter()
-        .map(|path| {
-            Ok(PluginSource {
-                label: path.display().to_string(),
-                bytes: Cow::Owned(std::fs::read(&path)?),
-            })
-        })
-        .collect()
+    let mut sources = Vec::new();
+    let mut refused = Vec::new();
+    for path in paths {
+        match read_plugin(&path, Some(dir)) {
+            Ok(file) => sources.push(PluginSource {
+                label: file.label,
+                bytes: Cow::Owned(file.bytes),
+            }),
+            Err(error) => refused.push((path.display().to_string(), error)),
+        }
+    }
+    Ok((sources, refused))
 }
 
 /// Loads every source; a plugin that fails is left out and reported, so one
 /// broken file never keeps the others from serving.
+///
+/// Names are settled by a rule that does not depend on file names: when
+/// plugins with different ids declare the same cache name, none of them is
+/// loaded (each is reported, naming every claim); when several files carry
+/// the same id, the highest version is loaded (on a tie, the first file in
+/// name order) and the others are reported as superseded.
 pub fn load_all(
     runtime: &Arc<PluginRuntime>,
     sources: &[PluginSource],
     cache_dir: Option<&Path>,
     caps: &DefinitionCaps,
     clock: &Arc<dyn Clock>,
-) -> (Catalog, Vec<(String, LoadError)>) {
-    let mut catalog = Catalog::default();
+) -> (Catalog, Refused) {
     let mut refused = Vec::new();
+    let mut by_name: BTreeMap<String, Vec<LoadedPlugin>> = BTreeMap::new();
     for source in sources {
-        let loaded = LoadedPlugin::load(runtime, &source.bytes, &source.label, cache_dir, caps)
-            .and_then(|plugin| catalog.insert(DefinedCache::new(plugin, Arc::clone(clock))));
-        match loaded {
-            Ok(()) => {}
+        match LoadedPlugin::load(runtime, &source.bytes, &source.label, cache_dir, caps) {
+            Ok(plugin) => by_name
+                .entry(plugin.definition().name.clone())
+                .or_default()
+                .push(plugin),
             Err(error) => refused.push((source.label.clone(), error)),
+        }
+    }
+    let mut catalog = Catalog::default();
+    for (name, mut claims) in by_name {
+        let first_id = claims.first().map(|p| p.definition().id.clone());
+        if claims
+            .iter()
+            .any(|p| Some(&p.definition().id) != first_id.as_ref())
+        {
+            let listed = claims
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} from {}",
+                        p.definition().versioned_id(),
+                        p.origin().source
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            for plugin in claims {
+                refused.push((
+                    plugin.origin().source.clone(),
+                    LoadError::NameContested {
+                        name: name.clone(),
+                        claims: listed.clone(),
+                    },
+                ));
+            }
+            continue;
+        }
+        // Same id everywhere: the highest version wins; `max_by` keeps the last of equals, so
+        // walk the files in reverse name order to keep the first.
+        claims.reverse();
+        let best = claims
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, p)| {
+                let v = &p.definition().version;
+                (v.major, v.minor, v.patch)
+            })
+            .map_or(0, |(i, _)| i);
+        let kept = claims.swap_remove(best);
+        for plugin in claims {
+            refused.push((
+                plugin.origin().source.clone(),
+                LoadError::Superseded {
+                    name: name.clone(),
+                    id: plugin.definition().id.clone(),
+                    kept: kept.origin().source.clone(),
+                },
+            ));
+        }
+        if let Err(error) = catalog.insert(DefinedCache::new(kept, Arc::clone(clock))) {
+            refused.push((name, error));
         }
     }
     (catalog, refused)

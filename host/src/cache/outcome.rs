@@ -54,6 +54,18 @@ pub enum Outcome {
         /// Cache name and why it could not be invalidated.
         failures: Vec<(String, String)>,
     },
+    /// The table work the answers asked for ran over its budget, so the caches in `cleared`
+    /// were emptied instead: more than asked, never less.
+    Fallback {
+        /// Entries removed in all.
+        count: u64,
+        /// Entries removed per cache name.
+        per_cache: BTreeMap<String, u64>,
+        /// Cache name and why it could not be invalidated.
+        failures: Vec<(String, String)>,
+        /// Caches cleared entirely because the budget ran out.
+        cleared: Vec<String>,
+    },
 }
 
 impl Outcome {
@@ -62,6 +74,7 @@ impl Outcome {
         match self {
             Outcome::Invalidated { .. } => "invalidated",
             Outcome::PartiallyInvalidated { .. } => "partially-invalidated",
+            Outcome::Fallback { .. } => "fallback",
         }
     }
 }

@@ -52,16 +52,19 @@ pub(super) fn run(
             "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n\r\n"
         );
     }
+    let invalidation = cache.catalog().invalidation_budget().counters();
     if wants("stats") {
         let _ = write!(
             text,
-            "# Stats\r\ntotal_commands_processed:{}\r\nrejected_calls:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\n\r\n",
+            "# Stats\r\ntotal_commands_processed:{}\r\nrejected_calls:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\ninvalidation_steps:{}\r\ninvalidation_fallbacks:{}\r\n\r\n",
             counters.commands.load(Relaxed),
             counters.rejected.load(Relaxed),
             plain.hits,
             plain.misses,
             plain.expirations,
             plain.evictions,
+            invalidation.steps,
+            invalidation.fallbacks,
         );
     }
     if wants("keyspace") {

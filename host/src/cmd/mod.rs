@@ -645,15 +645,22 @@ pub(crate) fn bulk_or_null_bytes(value: Option<Bytes>) -> Frame {
     value.map_or(Frame::Null, Frame::Bulk)
 }
 
-/// Shared shape of the invalidation reply: outcome, count, per-cache counts, failures.
+/// Shared shape of the invalidation reply: outcome, count, per-cache counts, failures, and
+/// the caches cleared because the work ran over its budget (`fallback`, usually empty).
 pub(crate) fn invalidation_frame(outcome: &Outcome) -> Frame {
-    let (count, per_cache, failures) = match outcome {
-        Outcome::Invalidated { count, per_cache } => (*count, per_cache, &[][..]),
+    let (count, per_cache, failures, cleared) = match outcome {
+        Outcome::Invalidated { count, per_cache } => (*count, per_cache, &[][..], &[][..]),
         Outcome::PartiallyInvalidated {
             count,
             per_cache,
             failures,
-        } => (*count, per_cache, &failures[..]),
+        } => (*count, per_cache, &failures[..], &[][..]),
+        Outcome::Fallback {
+            count,
+            per_cache,
+            failures,
+            cleared,
+        } => (*count, per_cache, &failures[..], &cleared[..]),
     };
     let caches = per_cache
         .iter()
@@ -668,5 +675,9 @@ pub(crate) fn invalidation_frame(outcome: &Outcome) -> Frame {
         (Frame::bulk("count"), Frame::Integer(count as i64)),
         (Frame::bulk("caches"), Frame::Map(caches)),
         (Frame::bulk("failures"), Frame::Map(failed)),
+        (
+            Frame::bulk("fallback"),
+            Frame::Array(cleared.iter().map(|c| Frame::bulk(c.clone())).collect()),
+        ),
     ])
 }

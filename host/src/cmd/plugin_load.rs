@@ -1,6 +1,9 @@
-//! `PLUGIN.LOAD <path>` (admin): loads a plugin file, adding its cache or
-//! replacing the one with the same name (hot reload). Compilation and checks
-//! run on tokio's blocking pool (`plugin::workers::admin_task`); a refused plugin leaves the old one serving.
+//! `PLUGIN.LOAD <path> [REPLACE]` (admin): loads a plugin file, adding its
+//! cache or reloading the one with the same name and id (hot reload). A
+//! plugin whose name is held by another id is refused unless `REPLACE` asks
+//! for the replacement. Compilation and checks run on tokio's blocking pool
+//! (`plugin::workers::admin_task`); a
+//! refused plugin leaves the old one serving.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +19,17 @@ pub(super) async fn run(
     ctx: &Context,
 ) -> Result<Frame, ParseError> {
     let path = PathBuf::from(parse.next_string()?);
+    let replace = if parse.remaining() > 0 {
+        let flag = parse.next_string()?;
+        if !flag.eq_ignore_ascii_case("REPLACE") {
+            return Ok(Frame::error(format!(
+                "ERR unknown PLUGIN.LOAD option {flag:?} (only REPLACE)"
+            )));
+        }
+        true
+    } else {
+        false
+    };
     parse.finish()?;
     // A tenant may only load from its own plugin directory.
     if matches!(ctx.tenants, Tenants::Many(_)) && !inside(&path, tenant.plugins_dir.as_deref()) {
@@ -24,11 +38,15 @@ pub(super) async fn run(
         ));
     }
     let lifecycle = tenant.lifecycle.clone();
-    Ok(match admin_task(move || lifecycle.load_file(&path)).await {
-        Ok(installed) => installed_frame(&installed),
-        Err(AdminTaskError::Failed(error)) => Frame::error(format!("PLUGIN {error}")),
-        Err(AdminTaskError::Lost) => Frame::error("ERR internal error while running the command"),
-    })
+    Ok(
+        match admin_task(move || lifecycle.load(&path, replace)).await {
+            Ok(installed) => installed_frame(&installed),
+            Err(AdminTaskError::Failed(error)) => Frame::error(format!("PLUGIN {error}")),
+            Err(AdminTaskError::Lost) => {
+                Frame::error("ERR internal error while running the command")
+            }
+        },
+    )
 }
 
 /// The reply shared by `PLUGIN.LOAD` and `PLUGIN.RELOAD`.
@@ -55,11 +73,9 @@ pub(super) fn installed_frame(installed: &Installed) -> Frame {
     ])
 }
 
-/// Whether `path` resolves to a file inside `dir` (symlinks and `..`
-/// resolved; `dir` is already canonical, see `Tenant::plugins_dir`).
+/// Whether `path` names an entry directly inside `dir` (canonical, see
+/// `Tenant::plugins_dir`); its last component is not followed here. The
+/// lifecycle checks again on the opened file, so this only picks the error.
 fn inside(path: &Path, dir: Option<&Path>) -> bool {
-    let (Some(dir), Ok(path)) = (dir, path.canonicalize()) else {
-        return false;
-    };
-    path.starts_with(dir)
+    dir.is_some_and(|dir| crate::plugin::file::is_directly_inside(path, dir))
 }

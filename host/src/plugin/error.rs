@@ -81,6 +81,22 @@ impl PluginError {
         }
         PluginError::Trap(truncate(text, 512))
     }
+
+    /// Classifies an error from instantiation (start functions, initialisers): a deadline or
+    /// limit hit there is said plainly, not as a wasm backtrace.
+    pub(crate) fn from_instantiate(
+        error: &wasmtime::Error,
+        timeout: Duration,
+        max_output: usize,
+    ) -> PluginError {
+        match PluginError::from_call(error, timeout, max_output) {
+            PluginError::Timeout(after) => PluginError::Instantiate(format!(
+                "timed out after {after:?} while initialising (start function or constructors)"
+            )),
+            PluginError::Trap(_) => PluginError::Instantiate(truncate(format!("{error:#}"), 512)),
+            other => PluginError::Instantiate(format!("{other} while initialising")),
+        }
+    }
 }
 
 /// A plugin file that cannot be used.
@@ -117,9 +133,78 @@ pub enum LoadError {
     /// Another loaded plugin already uses this cache name.
     #[error("cache name {0:?} is already taken by another plugin")]
     DuplicateName(String),
+    /// At start-up, plugins with different ids declared the same cache name: all of them
+    /// are refused, so that no file wins by its name's sort order.
+    #[error("cache name {name:?} is declared by different ids ({claims}); none of them is loaded")]
+    NameContested {
+        /// The contested cache name.
+        name: String,
+        /// Every claim, `id@version from file`.
+        claims: String,
+    },
+    /// At start-up, another file with the same id and a higher (or equal, earlier-named)
+    /// version was loaded for this name instead.
+    #[error(
+        "cache {name:?} (id {id:?}) is also in {kept}, which is loaded instead (highest version, then first file name)"
+    )]
+    Superseded {
+        /// The cache name.
+        name: String,
+        /// Their shared id.
+        id: String,
+        /// The file loaded instead.
+        kept: String,
+    },
+    /// The file may lead outside the plugin directory, or is not a plain bounded file; it was
+    /// not read (or not past the check).
+    #[error("{path} {reason}")]
+    Unsafe {
+        /// Which file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The cache name belongs to another definition id; replacing it needs an explicit
+    /// administrator request (`PLUGIN.LOAD <path> REPLACE`).
+    #[error(
+        "cache name {name:?} belongs to {holder}; {claimant} with the same name, refused (PLUGIN.LOAD <path> REPLACE replaces it)"
+    )]
+    NameTaken {
+        /// The contested cache name.
+        name: String,
+        /// Who holds it: `id "x" (loaded from file)`.
+        holder: String,
+        /// Who claimed it: `file declares id "y"`.
+        claimant: String,
+    },
     /// The compiled-artifact cache failed in a way that is not recoverable.
     #[error("compiled artifact cache: {0}")]
     Artifact(String),
+}
+
+/// Makes plugin text safe to put in a log line: newlines, carriage returns, tabs, every other
+/// control character (C0, DEL, C1, so no ANSI escape sequence), line and paragraph separators
+/// and bidirectional overrides are written as escapes, and so is the backslash itself, so an
+/// escape in the output always comes from this function. A plugin cannot start a line that
+/// looks like a host record, nor repaint the terminal.
+pub(crate) fn escape_log_text(text: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control()
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary.
@@ -133,4 +218,20 @@ pub(crate) fn truncate(mut text: String, max: usize) -> String {
         text.push('…');
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_text_cannot_start_a_line_or_send_escapes() {
+        let forged = "ok\n2026-01-01T00:00:00Z  INFO hoard: admin logged in\r\x1b[2Jback\\slash\u{85}\u{2028}é";
+        let safe = escape_log_text(forged);
+        assert!(!safe.chars().any(|c| c.is_control()), "{safe:?}");
+        assert_eq!(
+            safe,
+            "ok\\n2026-01-01T00:00:00Z  INFO hoard: admin logged in\\r\\u{1b}[2Jback\\\\slash\\u{85}\\u{2028}é"
+        );
+    }
 }

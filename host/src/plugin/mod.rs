@@ -17,6 +17,7 @@ mod bindings;
 mod breaker;
 mod convert;
 mod error;
+pub(crate) mod file;
 mod imports;
 mod limits;
 mod pool;

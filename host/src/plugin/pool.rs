@@ -158,10 +158,11 @@ impl InstancePool {
         self.counters.instantiations.fetch_add(1, Ordering::Relaxed);
         match self.pre.instantiate(&mut store) {
             Ok(plugin) => Ok(Ready { store, plugin }),
-            Err(error) => Err(PluginError::Instantiate(super::error::truncate(
-                format!("{error:#}"),
-                512,
-            ))),
+            Err(error) => Err(PluginError::from_instantiate(
+                &error,
+                limits.call_timeout(),
+                limits.max_output_bytes,
+            )),
         }
     }
 

@@ -2,6 +2,10 @@
 //! the plugin may import (`log`, `now-ms`) plus the empty WASI context that
 //! satisfies the Rust standard library's stdio imports.
 //!
+//! A plugin's log message is data: it is escaped (control characters,
+//! newlines, ANSI sequences) before it is written, so it cannot forge a host
+//! record.
+//!
 //! Nothing here may block: epoch interruption does not reach into host
 //! functions, so a host function that waited would make a plugin unbounded.
 
@@ -93,7 +97,8 @@ impl host::Host for PluginState {
             return;
         }
         self.log_budget -= 1;
-        let message = super::error::truncate(message, MAX_LOG_LINE);
+        // Plugin text is data: escaped before it reaches a log line (see `escape_log_text`).
+        let message = super::error::truncate(super::error::escape_log_text(&message), MAX_LOG_LINE);
         let plugin = &*self.plugin_id;
         match level {
             LogLevel::Trace => tracing::trace!(plugin, "{message}"),

@@ -13,8 +13,19 @@
 //! table with the new size/policy when those changed). A new major version
 //! (or another id under the same name) means a new key or value schema: the
 //! cache starts empty.
+//!
+//! Files: a plugin file is opened once, checked on the open descriptor and
+//! compiled from the bytes read from it (`plugin/file.rs`). A file directly in
+//! the plugin directory is always confined to it (symlinks followed only to
+//! files inside it); with `strict` (every tenant of a multi-tenant server),
+//! nothing outside the directory is read at all.
+//!
+//! Names: a cache name belongs to the definition id that holds it. A plugin
+//! with another id that declares a loaded name is refused, from the watcher,
+//! `PLUGIN.LOAD` and `PLUGIN.RELOAD` alike, unless an administrator asks for
+//! the replacement (`PLUGIN.LOAD <path> REPLACE`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -22,6 +33,7 @@ use parking_lot::Mutex;
 use crate::cache::Cache;
 use crate::cache::catalog::{DefinedCache, table_config};
 use crate::definition::DefinitionCaps;
+use crate::plugin::file::read_plugin;
 use crate::plugin::{LoadError, LoadedPlugin, PluginRuntime};
 use hoard_l1::{Clock, Glob, SetCondition, Table, Ttl};
 
@@ -39,6 +51,9 @@ pub enum LifecycleError {
     /// No cache has this name.
     #[error("no cache named {0:?}")]
     NoCache(String),
+    /// The path is not a file of the tenant's plugin directory.
+    #[error("{0} is not in this tenant's plugin directory")]
+    Outside(String),
     /// The cache was bundled into the binary and has no file to reload from.
     #[error("{0} is bundled in the binary; load a file with PLUGIN.LOAD to replace it")]
     Bundled(String),
@@ -77,6 +92,10 @@ pub struct Lifecycle {
     artifact_dir: Option<std::path::PathBuf>,
     caps: DefinitionCaps,
     clock: Arc<dyn Clock>,
+    /// The plugin directory (canonical); its files are always read confined to it.
+    plugins_dir: Option<PathBuf>,
+    /// Read nothing outside `plugins_dir` (a tenant of a multi-tenant server).
+    strict: bool,
     /// One swap at a time: each swap reads the catalog and writes a new one.
     swap: Mutex<()>,
 }
@@ -96,33 +115,54 @@ impl Lifecycle {
             artifact_dir,
             caps,
             clock,
+            plugins_dir: None,
+            strict: false,
             swap: Mutex::new(()),
         }
     }
 
-    /// Loads the plugin at `path`, adding its cache or replacing the one
-    /// with the same name. Blocks while compiling: call it off the async threads.
+    /// Confines reads to `dir` (canonical): its files always, every path when `strict`.
+    pub fn confined_to(mut self, dir: Option<PathBuf>, strict: bool) -> Self {
+        self.plugins_dir = dir;
+        self.strict = strict;
+        self
+    }
+
+    /// Loads the plugin at `path`, adding its cache or reloading the one with
+    /// the same name and id. Blocks while compiling: call it off the async threads.
     pub fn load_file(&self, path: &Path) -> Result<Installed, LifecycleError> {
-        let label = path.display().to_string();
+        self.load(path, false)
+    }
+
+    /// Like [`Lifecycle::load_file`]; with `replace`, the plugin may also take
+    /// a name held by another definition id (an administrator's explicit request).
+    pub fn load(&self, path: &Path, replace: bool) -> Result<Installed, LifecycleError> {
+        let dir = match (&self.plugins_dir, self.strict) {
+            (Some(dir), true) => Some(dir.as_path()),
+            (Some(dir), false) if crate::plugin::file::is_directly_inside(path, dir) => {
+                Some(dir.as_path())
+            }
+            (None, true) => return Err(LifecycleError::Outside(path.display().to_string())),
+            _ => None,
+        };
+        let file = read_plugin(path, dir).map_err(|error| LifecycleError::Refused {
+            source_label: path.display().to_string(),
+            error,
+        })?;
+        let label = file.label;
         let refused = |error| LifecycleError::Refused {
             source_label: label.clone(),
             error,
         };
-        let bytes = std::fs::read(path).map_err(|source| {
-            refused(LoadError::Read {
-                path: label.clone(),
-                source,
-            })
-        })?;
         let plugin = LoadedPlugin::load(
             &self.runtime,
-            &bytes,
+            &file.bytes,
             &label,
             self.artifact_dir.as_deref(),
             &self.caps,
         )
         .map_err(refused)?;
-        Ok(self.install(plugin))
+        self.install(plugin, replace).map_err(refused)
     }
 
     /// Reloads the cache `name` from the file it was loaded from.
@@ -162,12 +202,30 @@ impl Lifecycle {
         self.unload(&name).ok().map(|()| name)
     }
 
-    fn install(&self, plugin: LoadedPlugin) -> Installed {
+    fn install(&self, plugin: LoadedPlugin, replace: bool) -> Result<Installed, LoadError> {
         let _swap = self.swap.lock();
         let current = self.cache.catalog();
         let name = plugin.definition().name.clone();
         let versioned_id = plugin.definition().versioned_id();
         let old = current.get(&name).cloned();
+        if let Some(old) = &old
+            && old.definition().id != plugin.definition().id
+            && !replace
+        {
+            return Err(LoadError::NameTaken {
+                name,
+                holder: format!(
+                    "id {:?} (loaded from {})",
+                    old.definition().id,
+                    old.plugin().origin().source
+                ),
+                claimant: format!(
+                    "{} declares id {:?}",
+                    plugin.origin().source,
+                    plugin.definition().id
+                ),
+            });
+        }
         let (cache, entries) = match &old {
             Some(old)
                 if old.definition().id == plugin.definition().id
@@ -208,12 +266,12 @@ impl Lifecycle {
         self.cache.swap_catalog(next);
         let replaced = old.map(|o| o.definition().versioned_id());
         tracing::info!(cache = %name, id = %versioned_id, replaced = ?replaced, entries = ?entries, "plugin installed");
-        Installed {
+        Ok(Installed {
             name,
             versioned_id,
             replaced,
             entries,
-        }
+        })
     }
 }
 

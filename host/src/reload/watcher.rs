@@ -3,7 +3,8 @@
 //! deleted one is unloaded. Events are debounced, so a file written in
 //! several chunks is loaded once, after the writer stops; a half-written
 //! file that fails to load is simply retried on the next change, while the
-//! old version keeps serving.
+//! old version keeps serving. Files are read confined to the directory and a
+//! name held by another id is never taken from here (see `lifecycle.rs`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -70,7 +71,9 @@ fn collect(event: notify::Result<notify::Event>, changed: &mut BTreeSet<PathBuf>
 }
 
 fn apply(path: &Path, lifecycle: &Lifecycle) {
-    if path.exists() {
+    // Not `exists()`: that follows a symlink; a symlink that leads nowhere
+    // (or outside) is still a file to refuse, loudly.
+    if path.symlink_metadata().is_ok() {
         match lifecycle.load_file(path) {
             Ok(installed) => tracing::info!(
                 cache = %installed.name,

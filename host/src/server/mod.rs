@@ -1,7 +1,10 @@
 //! The accept loop: one task per connection, a cap on connections, and a
 //! graceful drain on shutdown. Each connection reads a command, runs it,
 //! queues the reply, and flushes only when no further command is already
-//! buffered, so a pipelined batch costs one write.
+//! buffered, so a pipelined batch costs one write. Background chores (expiry
+//! sweep, quotas) are in `housekeeping.rs`, on a thread of their own.
+
+pub mod housekeeping;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,7 +18,6 @@ use tokio::task::JoinSet;
 pub(crate) mod tracking;
 
 use crate::cmd::{self, Session};
-use crate::tenant::Tenant;
 use hoard_resp::{Connection, ConnectionError, Frame, Limits};
 
 /// What every connection needs to know about the server.
@@ -159,30 +161,4 @@ async fn handle(
         }
     }
     tracing::debug!(id, "connection closed");
-}
-
-/// Runs the background chores every `interval` until `stop` fires: the
-/// expiry sweep over every tenant's caches, then each tenant's quota.
-pub async fn sweep_expired(
-    tenants: Vec<Arc<Tenant>>,
-    interval: Duration,
-    per_shard: usize,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut ticker = tokio::time::interval(interval.max(Duration::from_millis(1)));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {
-                for tenant in &tenants {
-                    let removed = tenant.cache.sweep_expired(per_shard);
-                    let evicted = tenant.enforce_quota();
-                    if removed + evicted > 0 {
-                        tracing::trace!(tenant = %tenant.name, removed, evicted, "background sweep");
-                    }
-                }
-            }
-            _ = stop.changed() => break,
-        }
-    }
 }
