@@ -16,6 +16,7 @@ pub mod cache;
 pub mod cmd;
 pub mod config;
 pub mod definition;
+pub mod observe;
 pub mod plugin;
 pub mod reload;
 pub mod server;

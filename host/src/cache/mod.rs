@@ -147,6 +147,7 @@ impl Cache {
     }
 
     fn lookup(&self, cache: &DefinedCache, name: &str, key: &str) -> Result<Outcome, CacheError> {
+        let mut span = crate::observe::trace::child("l1 get");
         // Unwrapped under the shard lock: one copy of the value instead of two.
         let unpacked = cache.table().get_with(key.as_bytes(), |stored| {
             envelope::unpack(
@@ -156,6 +157,12 @@ impl Cache {
                 self.inner.max_value_bytes,
             )
         });
+        if let Some(span) = &mut span {
+            let outcome = if unpacked.is_some() { "hit" } else { "miss" };
+            span.attr("hoard.cache", crate::observe::trace::Value::Str(name.to_owned()));
+            span.attr("hoard.outcome", crate::observe::trace::Value::Str(outcome.to_owned()));
+        }
+        drop(span);
         match unpacked {
             None => Ok(Outcome::Miss),
             Some(Ok(value)) => Ok(Outcome::Hit(value)),
@@ -197,9 +204,11 @@ impl Cache {
             key.as_bytes(),
             value.to_vec(),
         )?;
+        let span = crate::observe::trace::child("l1 set");
         cache
             .table()
             .insert(key.as_bytes(), &stored, Some(ttl), SetCondition::Always);
+        drop(span);
         Ok(Outcome::Set)
     }
 

@@ -128,8 +128,21 @@ pub struct ServerFacts {
 }
 
 /// Runs one command. Commands that may call a plugin move that work to
-/// the blocking pool (see [`off_async`]); the others run inline.
+/// the blocking pool (see [`off_async`]); the others run inline. When
+/// metrics or tracing are on, `observe` times and traces it.
 pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) -> Reply {
+    let Some(probe) = crate::observe::CommandProbe::start(&args) else {
+        return run(ctx, session, args).await;
+    };
+    let reply = match probe.context() {
+        Some(span) => crate::observe::trace::scope(span, run(ctx, session, args)).await,
+        None => run(ctx, session, args).await,
+    };
+    probe.finish(&reply.frame, session.tenant.as_ref().map(|t| t.name.as_str()));
+    reply
+}
+
+async fn run(ctx: &Context, session: &mut Session, args: Vec<Bytes>) -> Reply {
     let facts = &ctx.facts;
     let mut parse = Parse::new(args);
     let name = parse.command_name();
@@ -240,8 +253,10 @@ pub(crate) async fn off_async<T: Send + 'static>(
         .acquire_owned()
         .await
         .map_err(|_| Frame::error("ERR server is shutting down"))?;
+    let span = crate::observe::trace::current();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
+        let _span = crate::observe::trace::enter(span);
         work()
     })
     .await

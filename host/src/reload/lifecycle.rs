@@ -79,6 +79,8 @@ pub struct Lifecycle {
     clock: Arc<dyn Clock>,
     /// One swap at a time: each swap reads the catalog and writes a new one.
     swap: Mutex<()>,
+    /// Recent loads and refusals, for the admin page and metrics.
+    reloads: crate::observe::ReloadLog,
 }
 
 impl Lifecycle {
@@ -97,12 +99,31 @@ impl Lifecycle {
             caps,
             clock,
             swap: Mutex::new(()),
+            reloads: crate::observe::ReloadLog::default(),
         }
+    }
+
+    /// Recent loads and reloads (refused ones with their reason) and totals.
+    pub fn reloads(&self) -> &crate::observe::ReloadLog {
+        &self.reloads
     }
 
     /// Loads the plugin at `path`, adding its cache or replacing the one
     /// with the same name. Blocks while compiling: call it off the async threads.
     pub fn load_file(&self, path: &Path) -> Result<Installed, LifecycleError> {
+        let result = self.load_file_unrecorded(path);
+        let source = path.display().to_string();
+        match &result {
+            Ok(installed) => self.reloads.installed(&source, &installed.versioned_id),
+            Err(LifecycleError::Refused { error, .. }) => {
+                self.reloads.refused(&source, &error.to_string());
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn load_file_unrecorded(&self, path: &Path) -> Result<Installed, LifecycleError> {
         let label = path.display().to_string();
         let refused = |error| LifecycleError::Refused {
             source_label: label.clone(),
