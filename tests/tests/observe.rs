@@ -92,11 +92,8 @@ fn series(scrape: &prometheus_parse::Scrape) -> BTreeSet<String> {
         .samples
         .iter()
         .map(|s| {
-            let mut labels: Vec<String> = s
-                .labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
+            let mut labels: Vec<String> =
+                s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
             labels.sort();
             format!("{}{{{}}}", s.metric, labels.join(","))
         })
@@ -120,7 +117,11 @@ fn metrics_parse_and_move_as_cache_commands_run() -> Result<()> {
         value(
             s,
             "hoard_cache_operations_total",
-            &[("cache", "UserCache"), ("operation", "get"), ("outcome", outcome)],
+            &[
+                ("cache", "UserCache"),
+                ("operation", "get"),
+                ("outcome", outcome),
+            ],
         )
     };
     let user = r#"{"id":"u1","email":"u1@example.com","name":"One"}"#;
@@ -130,9 +131,15 @@ fn metrics_parse_and_move_as_cache_commands_run() -> Result<()> {
         .arg("u1")
         .query(&mut con)?;
     for _ in 0..3 {
-        let _: Option<String> = redis::cmd("CACHE.GET").arg("UserCache").arg("u1").query(&mut con)?;
+        let _: Option<String> = redis::cmd("CACHE.GET")
+            .arg("UserCache")
+            .arg("u1")
+            .query(&mut con)?;
     }
-    let _: Option<String> = redis::cmd("CACHE.GET").arg("UserCache").arg("nobody").query(&mut con)?;
+    let _: Option<String> = redis::cmd("CACHE.GET")
+        .arg("UserCache")
+        .arg("nobody")
+        .query(&mut con)?;
     let refused = redis::cmd("CACHE.SET")
         .arg("UserCache")
         .arg(r#"{"id":"u2"}"#)
@@ -143,11 +150,25 @@ fn metrics_parse_and_move_as_cache_commands_run() -> Result<()> {
     let after = scrape(&server, None)?;
     assert_eq!(get(&after, "hit") - get(&before, "hit"), 3.0);
     assert_eq!(get(&after, "miss") - get(&before, "miss"), 1.0);
-    let stored = [("cache", "UserCache"), ("operation", "set"), ("outcome", "stored")];
-    let rejected = [("cache", "UserCache"), ("operation", "set"), ("outcome", "rejected")];
+    let stored = [
+        ("cache", "UserCache"),
+        ("operation", "set"),
+        ("outcome", "stored"),
+    ];
+    let rejected = [
+        ("cache", "UserCache"),
+        ("operation", "set"),
+        ("outcome", "rejected"),
+    ];
     assert_eq!(value(&after, "hoard_cache_operations_total", &stored), 1.0);
-    assert_eq!(value(&after, "hoard_cache_operations_total", &rejected), 1.0);
-    assert_eq!(value(&after, "hoard_cache_items", &[("cache", "UserCache")]), 1.0);
+    assert_eq!(
+        value(&after, "hoard_cache_operations_total", &rejected),
+        1.0
+    );
+    assert_eq!(
+        value(&after, "hoard_cache_items", &[("cache", "UserCache")]),
+        1.0
+    );
     assert!(value(&after, "hoard_cache_bytes", &[("cache", "UserCache")]) > 0.0);
     let calls = |s| value(s, "hoard_plugin_calls_total", &[("cache", "UserCache")]);
     assert!(calls(&after) > calls(&before), "plugin calls did not move");
@@ -163,7 +184,11 @@ fn metrics_parse_and_move_as_cache_commands_run() -> Result<()> {
     assert_eq!(count(&after, "miss") - count(&before, "miss"), 1.0);
     let validate = [("cache", "UserCache"), ("export", "validate")];
     assert_eq!(
-        value(&after, "hoard_plugin_call_duration_seconds_count", &validate),
+        value(
+            &after,
+            "hoard_plugin_call_duration_seconds_count",
+            &validate
+        ),
         2.0,
         "two CACHE.SETs, two validate calls"
     );
@@ -179,7 +204,11 @@ fn metrics_parse_and_move_as_cache_commands_run() -> Result<()> {
     match &buckets.value {
         prometheus_parse::Value::Histogram(b) => {
             assert!(b.len() > 10, "{b:?}");
-            assert_eq!(b.last().map(|c| c.count), Some(2.0), "+Inf holds every call");
+            assert_eq!(
+                b.last().map(|c| c.count),
+                Some(2.0),
+                "+Inf holds every call"
+            );
         }
         other => bail!("validate time is not a histogram: {other:?}"),
     }
@@ -196,7 +225,10 @@ fn label_sets_stay_bounded_whatever_keys_clients_use() -> Result<()> {
         let mut pipe = redis::pipe();
         for i in from..to {
             let key = format!("key-{i}");
-            pipe.cmd("CACHE.GET").arg("UserPermissions").arg(&key).ignore();
+            pipe.cmd("CACHE.GET")
+                .arg("UserPermissions")
+                .arg(&key)
+                .ignore();
             pipe.cmd("SET").arg(&key).arg("v").ignore();
             pipe.cmd("GET").arg(&key).ignore();
             pipe.cmd(format!("NOSUCH-{i}").as_str()).ignore();
@@ -221,7 +253,11 @@ fn label_sets_stay_bounded_whatever_keys_clients_use() -> Result<()> {
     assert!(!body.contains("NOSUCH"), "a command name became a label");
     let after = scrape(&server, None)?;
     assert!(
-        value(&after, "hoard_command_duration_seconds_count", &[("command", "other")]) >= 100_000.0
+        value(
+            &after,
+            "hoard_command_duration_seconds_count",
+            &[("command", "other")]
+        ) >= 100_000.0
     );
     assert!(value(&after, "hoard_cache_items", &[("cache", "@plain")]) >= 100_000.0);
     Ok(())
@@ -298,13 +334,14 @@ fn serve_otlp(stream: TcpStream, tx: &mpsc::Sender<ExportTraceServiceRequest>) {
 }
 
 fn attr(span: &Span, key: &str) -> Option<String> {
-    span.attributes.iter().find(|kv| kv.key == key).and_then(|kv| {
-        match kv.value.as_ref()?.value.as_ref()? {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
             any_value::Value::StringValue(s) => Some(s.clone()),
             any_value::Value::IntValue(n) => Some(n.to_string()),
             other => Some(format!("{other:?}")),
-        }
-    })
+        })
 }
 
 #[test]
@@ -319,8 +356,15 @@ fn traces_reach_an_otlp_receiver_with_parents_and_attributes() -> Result<()> {
     )?;
     let mut con = server.client()?;
     let user = r#"{"id":"t1","email":"t1@example.com","name":"Traced"}"#;
-    let _: () = redis::cmd("CACHE.SET").arg("UserCache").arg(user).arg("t1").query(&mut con)?;
-    let hit: Option<String> = redis::cmd("CACHE.GET").arg("UserCache").arg("t1").query(&mut con)?;
+    let _: () = redis::cmd("CACHE.SET")
+        .arg("UserCache")
+        .arg(user)
+        .arg("t1")
+        .query(&mut con)?;
+    let hit: Option<String> = redis::cmd("CACHE.GET")
+        .arg("UserCache")
+        .arg("t1")
+        .query(&mut con)?;
     assert!(hit.is_some());
 
     let mut spans: Vec<Span> = Vec::new();
@@ -341,11 +385,21 @@ fn traces_reach_an_otlp_receiver_with_parents_and_attributes() -> Result<()> {
             }
         }
         let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
-        Ok(["CACHE.SET", "CACHE.GET", "plugin validate", "l1 get", "l1 set"]
-            .iter()
-            .all(|n| names.contains(n)))
+        Ok([
+            "CACHE.SET",
+            "CACHE.GET",
+            "plugin validate",
+            "l1 get",
+            "l1 set",
+        ]
+        .iter()
+        .all(|n| names.contains(n)))
     })?;
-    assert!(found, "spans received: {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
+    assert!(
+        found,
+        "spans received: {:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
     assert_eq!(
         service.and_then(|v| v.value),
         Some(any_value::Value::StringValue("hoard-under-test".into()))
@@ -395,7 +449,10 @@ fn unsampled_commands_send_no_spans() -> Result<()> {
     )?;
     let mut con = server.client()?;
     for i in 0..200 {
-        let _: Option<String> = redis::cmd("CACHE.GET").arg("UserCache").arg(i).query(&mut con)?;
+        let _: Option<String> = redis::cmd("CACHE.GET")
+            .arg("UserCache")
+            .arg(i)
+            .query(&mut con)?;
     }
     // The exporter runs every 20 ms; the metrics below are read after it had
     // many chances to send.
@@ -404,7 +461,10 @@ fn unsampled_commands_send_no_spans() -> Result<()> {
     })?;
     assert!(!exported, "a span was sent at sample_ratio 0");
     let scraped = scrape(&server, None)?;
-    assert_eq!(value(&scraped, "hoard_trace_spans_total", &[("fate", "exported")]), 0.0);
+    assert_eq!(
+        value(&scraped, "hoard_trace_spans_total", &[("fate", "exported")]),
+        0.0
+    );
     Ok(())
 }
 
@@ -492,16 +552,29 @@ plugins = "{}"
     // Traffic as alpha: stores, hits, a miss, a plugin that faults into
     // quarantine, and a reload that is refused.
     let mut con = server.client()?;
-    let _: () = redis::cmd("AUTH").arg("alpha").arg(ALPHA_PASSWORD).query(&mut con)?;
+    let _: () = redis::cmd("AUTH")
+        .arg("alpha")
+        .arg(ALPHA_PASSWORD)
+        .query(&mut con)?;
     for i in 0..20 {
         let user = format!(r#"{{"id":"u{i}","email":"u{i}@example.com","name":"User {i}"}}"#);
-        let _: () = redis::cmd("CACHE.SET").arg("UserCache").arg(user).arg(format!("u{i}")).query(&mut con)?;
+        let _: () = redis::cmd("CACHE.SET")
+            .arg("UserCache")
+            .arg(user)
+            .arg(format!("u{i}"))
+            .query(&mut con)?;
     }
     for i in 0..60 {
-        let _: Option<String> = redis::cmd("CACHE.GET").arg("UserCache").arg(format!("u{}", i % 25)).query(&mut con)?;
+        let _: Option<String> = redis::cmd("CACHE.GET")
+            .arg("UserCache")
+            .arg(format!("u{}", i % 25))
+            .query(&mut con)?;
     }
     for _ in 0..3 {
-        let trapped = redis::cmd("CACHE.KEY").arg("TrapCache").arg("trap").query::<String>(&mut con);
+        let trapped = redis::cmd("CACHE.KEY")
+            .arg("TrapCache")
+            .arg("trap")
+            .query::<String>(&mut con);
         assert!(trapped.is_err());
     }
     let bad = alpha.path().join("bad_import.wasm");
@@ -528,7 +601,10 @@ plugins = "{}"
     })?;
     assert!(sampled, "no history samples for the charts");
     // One more hit between samples, so the hit-ratio chart has a point.
-    let _: Option<String> = redis::cmd("CACHE.GET").arg("UserCache").arg("u1").query(&mut con)?;
+    let _: Option<String> = redis::cmd("CACHE.GET")
+        .arg("UserCache")
+        .arg("u1")
+        .query(&mut con)?;
     let (_, body) = http_get(&addr, "/api/state", admin_auth)?;
     let before: usize = serde_json::from_str::<serde_json::Value>(&body)?["tenants"][0]["history"]
         .as_array()
@@ -536,15 +612,26 @@ plugins = "{}"
     eventually(Duration::from_secs(5), || {
         let (_, body) = http_get(&addr, "/api/state", admin_auth)?;
         let state: serde_json::Value = serde_json::from_str(&body)?;
-        Ok(state["tenants"][0]["history"].as_array().map_or(0, Vec::len) > before)
+        Ok(state["tenants"][0]["history"]
+            .as_array()
+            .map_or(0, Vec::len)
+            > before)
     })?;
 
     // A wrong password gets no data, from any path and in the browser.
     for path in ["/", "/metrics", "/api/state"] {
-        for auth in [None, Some(("admin", "wrong")), Some(("alpha", "wrong")), Some(("nobody", "x"))] {
+        for auth in [
+            None,
+            Some(("admin", "wrong")),
+            Some(("alpha", "wrong")),
+            Some(("nobody", "x")),
+        ] {
             let (status, body) = http_get(&addr, path, auth)?;
             assert_eq!(status, 401, "{path} with {auth:?}");
-            assert!(!body.contains("UserCache") && !body.contains("alpha"), "{path}: {body}");
+            assert!(
+                !body.contains("UserCache") && !body.contains("alpha"),
+                "{path}: {body}"
+            );
         }
     }
     let denied = chromium(&["--dump-dom"], &format!("http://admin:wrong@{addr}/"))?;
@@ -553,45 +640,101 @@ plugins = "{}"
     // The admin's page, as a person reads it.
     let url = format!("http://admin:{ADMIN_PASSWORD}@{addr}/");
     let dom = chromium(&["--dump-dom"], &url)?;
-    assert!(dom.contains("Tenant alpha") && dom.contains("Tenant beta"), "{dom}");
+    assert!(
+        dom.contains("Tenant alpha") && dom.contains("Tenant beta"),
+        "{dom}"
+    );
     for name in ["UserCache", "TrapCache", "UserPermissions"] {
-        assert!(dom.contains(&format!("data-definition=\"{name}\"")), "{name} missing: {dom}");
+        assert!(
+            dom.contains(&format!("data-definition=\"{name}\"")),
+            "{name} missing: {dom}"
+        );
     }
     let ratio = cell_after(
         &dom[dom.find("data-definition=\"UserCache\"").unwrap_or(0)..],
         "class=\"num hit-ratio\"",
     )
     .context("no hit ratio cell")?;
-    let percent: f64 = ratio.trim_end_matches('%').parse().with_context(|| ratio.to_owned())?;
+    let percent: f64 = ratio
+        .trim_end_matches('%')
+        .parse()
+        .with_context(|| ratio.to_owned())?;
     assert!(percent > 0.0, "hit ratio shown as {ratio}");
     let trap_row = &dom[dom.find("data-definition=\"TrapCache\"").unwrap_or(0)..];
     let health = cell_after(trap_row, "class=\"bad\"").context("TrapCache not shown as bad")?;
     assert!(health.starts_with("quarantined ("), "{health}");
     assert!(health.contains("s left"), "{health}");
-    assert!(dom.contains("refused") && dom.contains("bad_import.wasm"), "{dom}");
-    let detail = cell_after(&dom[dom.find("class=\"refused\"").unwrap_or(0)..], "class=\"detail\"")
-        .context("no refusal detail")?;
-    assert!(detail.contains("import"), "refusal reason shown as {detail:?}");
-    assert!(dom.contains("Hit ratio:") && dom.contains("<polyline"), "no charts: {dom}");
+    assert!(
+        dom.contains("refused") && dom.contains("bad_import.wasm"),
+        "{dom}"
+    );
+    let detail = cell_after(
+        &dom[dom.find("class=\"refused\"").unwrap_or(0)..],
+        "class=\"detail\"",
+    )
+    .context("no refusal detail")?;
+    assert!(
+        detail.contains("import"),
+        "refusal reason shown as {detail:?}"
+    );
+    assert!(
+        dom.contains("Hit ratio:") && dom.contains("<polyline"),
+        "no charts: {dom}"
+    );
     assert!(dom.contains("signed in as admin"), "{dom}");
     assert!(!dom.contains("offline"), "the page could not poll: {dom}");
 
     // A tenant's login sees only that tenant.
     let (status, body) = http_get(&addr, "/api/state", Some(("beta", BETA_PASSWORD)))?;
     assert_eq!(status, 200);
-    assert!(body.contains("UserPermissions") && !body.contains("UserCache") && !body.contains("\"alpha\""), "{body}");
+    assert!(
+        body.contains("UserPermissions")
+            && !body.contains("UserCache")
+            && !body.contains("\"alpha\""),
+        "{body}"
+    );
     let beta_metrics = scrape(&server, Some(("beta", BETA_PASSWORD)))?;
-    assert!(beta_metrics.samples.iter().all(|s| s.labels.get("tenant").is_none_or(|t| t == "beta")));
-    assert!(!beta_metrics.samples.iter().any(|s| s.metric.starts_with("hoard_command_duration")));
+    assert!(
+        beta_metrics
+            .samples
+            .iter()
+            .all(|s| s.labels.get("tenant").is_none_or(|t| t == "beta"))
+    );
+    assert!(
+        !beta_metrics
+            .samples
+            .iter()
+            .any(|s| s.metric.starts_with("hoard_command_duration"))
+    );
     let all = scrape(&server, admin_auth)?;
-    assert_eq!(value(&all, "hoard_plugin_quarantined", &[("tenant", "alpha"), ("cache", "TrapCache")]), 1.0);
-    assert_eq!(value(&all, "hoard_plugin_reloads_total", &[("tenant", "alpha"), ("outcome", "refused")]), 1.0);
-    assert_eq!(value(&all, "hoard_tenant_max_items", &[("tenant", "alpha")]), 1000.0);
+    assert_eq!(
+        value(
+            &all,
+            "hoard_plugin_quarantined",
+            &[("tenant", "alpha"), ("cache", "TrapCache")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &all,
+            "hoard_plugin_reloads_total",
+            &[("tenant", "alpha"), ("outcome", "refused")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(&all, "hoard_tenant_max_items", &[("tenant", "alpha")]),
+        1000.0
+    );
 
     // The screenshot the README shows.
     let shot = workspace_root().join("target/observe-admin-page.png");
     chromium(
-        &["--window-size=1280,900", &format!("--screenshot={}", shot.display())],
+        &[
+            "--window-size=1280,900",
+            &format!("--screenshot={}", shot.display()),
+        ],
         &url,
     )?;
     let png = std::fs::read(&shot)?;

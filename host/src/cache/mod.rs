@@ -159,8 +159,14 @@ impl Cache {
         });
         if let Some(span) = &mut span {
             let outcome = if unpacked.is_some() { "hit" } else { "miss" };
-            span.attr("hoard.cache", crate::observe::trace::Value::Str(name.to_owned()));
-            span.attr("hoard.outcome", crate::observe::trace::Value::Str(outcome.to_owned()));
+            span.attr(
+                "hoard.cache",
+                crate::observe::trace::Value::Str(name.to_owned()),
+            );
+            span.attr(
+                "hoard.outcome",
+                crate::observe::trace::Value::Str(outcome.to_owned()),
+            );
         }
         drop(span);
         match unpacked {

@@ -138,7 +138,10 @@ pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) ->
         Some(span) => crate::observe::trace::scope(span, run(ctx, session, args)).await,
         None => run(ctx, session, args).await,
     };
-    probe.finish(&reply.frame, session.tenant.as_ref().map(|t| t.name.as_str()));
+    probe.finish(
+        &reply.frame,
+        session.tenant.as_ref().map(|t| t.name.as_str()),
+    );
     reply
 }
 

@@ -128,7 +128,10 @@ mod tests {
     fn unknown_commands_share_one_series() {
         assert_eq!(COMMANDS[command_index(b"cache.get")], "CACHE.GET");
         assert_eq!(COMMANDS[command_index(b"NOSUCH")], "other");
-        assert_eq!(COMMANDS[command_index(b"a-million-different-names")], "other");
+        assert_eq!(
+            COMMANDS[command_index(b"a-million-different-names")],
+            "other"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub fn detect(wasm: &[u8]) -> &'static str {
         "python"
     } else if has(b"ComponentizeJS") || has(b"componentize-js") || has(b"StarlingMonkey") {
         "javascript"
-    } else if has(b"rustc") || has(b"Rust") {
+    } else if has(b"wit-bindgen-rust") || has(b"rustc") {
         "rust"
     } else if has(b"clang") || has(b"C11") || has(b"C99") || has(b"wit-bindgen-c") {
         "c"
@@ -90,7 +90,11 @@ mod tests {
 
     #[test]
     fn reads_the_producers_section_of_nested_modules() {
-        let module = module_with_producers(b"\x01\x0cprocessed-by\x01\x05rustc\x061.95.0");
+        // What a release Rust plugin keeps: rustc's own entry is stripped,
+        // and the component tooling lists both binding generators.
+        let module = module_with_producers(
+            b"\x01\x0cprocessed-by\x02\x10wit-bindgen-rust\x060.45.0\x0dwit-bindgen-c\x060.51.0",
+        );
         let mut component = b"\0asm\x0d\0\x01\0".to_vec();
         component.push(1);
         component.push(module.len() as u8);

@@ -108,7 +108,12 @@ impl TenantFigures {
             });
         }
         TenantFigures {
-            name: clean(&tenant.name),
+            // The single unnamed tenant of a server without [[tenants]].
+            name: if tenant.name.is_empty() {
+                "default".to_owned()
+            } else {
+                clean(&tenant.name)
+            },
             caches,
             reloads: tenant.lifecycle.reloads().totals(),
             usage: tenant.usage(),
@@ -398,12 +403,14 @@ impl prometheus_client::collector::Collector for Scrape {
                 MetricType::Histogram,
             )?;
             for (labels, snap) in &call_times {
-                metric.encode_family(labels)?.encode_histogram::<NoLabelSet>(
-                    snap.sum_seconds,
-                    snap.count,
-                    &snap.prometheus_buckets(),
-                    None,
-                )?;
+                metric
+                    .encode_family(labels)?
+                    .encode_histogram::<NoLabelSet>(
+                        snap.sum_seconds,
+                        snap.count,
+                        &snap.prometheus_buckets(),
+                        None,
+                    )?;
             }
         }
 
@@ -416,12 +423,14 @@ impl prometheus_client::collector::Collector for Scrape {
             )?;
             for (command, outcome, snap) in super::commands::snapshot() {
                 let labels = [("command", command), ("outcome", outcome)];
-                metric.encode_family(&labels)?.encode_histogram::<NoLabelSet>(
-                    snap.sum_seconds,
-                    snap.count,
-                    &snap.prometheus_buckets(),
-                    None,
-                )?;
+                metric
+                    .encode_family(&labels)?
+                    .encode_histogram::<NoLabelSet>(
+                        snap.sum_seconds,
+                        snap.count,
+                        &snap.prometheus_buckets(),
+                        None,
+                    )?;
             }
             drop(metric);
             if let Some(tracer) = super::trace::tracer() {
@@ -433,7 +442,10 @@ impl prometheus_client::collector::Collector for Scrape {
                 let load = |a: &std::sync::atomic::AtomicU64| {
                     u(a.load(std::sync::atomic::Ordering::Relaxed))
                 };
-                spans.add(vec![("fate", "exported".to_owned())], load(&tracer.exported));
+                spans.add(
+                    vec![("fate", "exported".to_owned())],
+                    load(&tracer.exported),
+                );
                 spans.add(vec![("fate", "dropped".to_owned())], load(&tracer.dropped));
                 spans.encode(&mut encoder)?;
                 let mut failures = Family::new(

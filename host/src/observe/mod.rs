@@ -77,10 +77,7 @@ impl CommandProbe {
             None
         };
         if let Some(span) = &mut span {
-            span.attr(
-                "db.system.name",
-                trace::Value::Str("hoard".to_owned()),
-            );
+            span.attr("db.system.name", trace::Value::Str("hoard".to_owned()));
             span.attr(
                 "hoard.command",
                 trace::Value::Str(commands::COMMANDS[command].to_owned()),
@@ -90,7 +87,9 @@ impl CommandProbe {
             {
                 span.attr(
                     "hoard.cache",
-                    trace::Value::Str(String::from_utf8_lossy(&cache[..cache.len().min(128)]).into_owned()),
+                    trace::Value::Str(
+                        String::from_utf8_lossy(&cache[..cache.len().min(128)]).into_owned(),
+                    ),
                 );
             }
         }

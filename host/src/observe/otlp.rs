@@ -27,7 +27,9 @@ pub struct Endpoint {
 
 /// Why an endpoint was not accepted.
 #[derive(Debug, thiserror::Error)]
-#[error("OTLP endpoint {0:?} must look like http://host:port/v1/traces (https is not supported; use a local collector)")]
+#[error(
+    "OTLP endpoint {0:?} must look like http://host:port/v1/traces (https is not supported; use a local collector)"
+)]
 pub struct EndpointError(String);
 
 impl Endpoint {
@@ -44,7 +46,10 @@ impl Endpoint {
         if authority.is_empty() {
             return Err(EndpointError(url.to_owned()));
         }
-        let authority = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+        let authority = if authority
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        {
             authority.to_owned()
         } else {
             format!("{authority}:4318")
@@ -123,7 +128,12 @@ async fn post(endpoint: &Endpoint, body: Vec<u8>) -> anyhow::Result<()> {
 /// scope (`hoard`).
 pub fn encode_request(service_name: &str, spans: &[SpanRecord]) -> Vec<u8> {
     let mut resource = Vec::new();
-    key_value(&mut resource, 1, "service.name", &Value::Str(service_name.to_owned()));
+    key_value(
+        &mut resource,
+        1,
+        "service.name",
+        &Value::Str(service_name.to_owned()),
+    );
 
     let mut scope = Vec::new();
     string(&mut scope, 1, "hoard");

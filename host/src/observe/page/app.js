@@ -148,7 +148,12 @@ function setStatus(text, offline) {
 
 async function poll() {
   try {
-    const response = await fetch("/api/state", { credentials: "same-origin", cache: "no-store" });
+    // From the origin, not the page's URL: a page opened as
+    // http://user:pass@host/ would otherwise hand fetch() a URL with
+    // credentials, which it refuses. The browser resends the Basic
+    // credential it already holds for this origin.
+    const url = new URL("/api/state", window.location.origin);
+    const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     render(await response.json());
     setStatus(`updated ${new Date().toLocaleTimeString()}`, false);

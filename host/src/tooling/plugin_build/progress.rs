@@ -88,7 +88,10 @@ mod tests {
         let mut lines = text.lines();
         assert_eq!(lines.next(), Some("   Compiling user-cache (python)"));
         let last = lines.next().unwrap();
-        assert!(last.starts_with("    Finished target/user-cache.wasm in "), "{last}");
+        assert!(
+            last.starts_with("    Finished target/user-cache.wasm in "),
+            "{last}"
+        );
         assert!(last.ends_with('s'));
 
         let mut quiet = Progress::to(None, false);
