@@ -415,24 +415,25 @@ impl prometheus_client::collector::Collector for Scrape {
         }
 
         if self.server_wide {
-            let mut metric = encoder.encode_descriptor(
-                "hoard_command_duration_seconds",
-                "Time to run each command, by reply class.",
-                None,
-                MetricType::Histogram,
-            )?;
-            for (command, outcome, snap) in super::commands::snapshot() {
-                let labels = [("command", command), ("outcome", outcome)];
-                metric
-                    .encode_family(&labels)?
-                    .encode_histogram::<NoLabelSet>(
-                        snap.sum_seconds,
-                        snap.count,
-                        &snap.prometheus_buckets(),
-                        None,
-                    )?;
+            {
+                let mut metric = encoder.encode_descriptor(
+                    "hoard_command_duration_seconds",
+                    "Time to run each command, by reply class.",
+                    None,
+                    MetricType::Histogram,
+                )?;
+                for (command, outcome, snap) in super::commands::snapshot() {
+                    let labels = [("command", command), ("outcome", outcome)];
+                    metric
+                        .encode_family(&labels)?
+                        .encode_histogram::<NoLabelSet>(
+                            snap.sum_seconds,
+                            snap.count,
+                            &snap.prometheus_buckets(),
+                            None,
+                        )?;
+                }
             }
-            drop(metric);
             if let Some(tracer) = super::trace::tracer() {
                 let mut spans = Family::new(
                     "hoard_trace_spans",
