@@ -6,7 +6,8 @@
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
-HOARD_BIN="$REPO_DIR/target/release/hoard"
+# HOARD_BIN=path runs another build (e.g. target/debug/hoard for a quick look).
+HOARD_BIN="${HOARD_BIN:-$REPO_DIR/target/release/hoard}"
 HOST=127.0.0.1
 # Upper bound (seconds) on any single redis-benchmark / redis-cli call.
 BENCH_CALL_TIMEOUT="${BENCH_CALL_TIMEOUT:-180}"
@@ -55,6 +56,7 @@ ensure_redis_tools() {
 
 # Build the release binary unless it is already newer than every source file.
 ensure_hoard_built() {
+    [[ "$HOARD_BIN" == "$REPO_DIR/target/release/hoard" ]] || { [[ -x "$HOARD_BIN" ]] || die "no binary at $HOARD_BIN"; return; }
     local stale=1
     if [[ -x "$HOARD_BIN" ]]; then
         stale=0

@@ -50,6 +50,54 @@ pub struct Config {
     pub watch_plugins: bool,
     /// Tenants (`[[tenants]]`); none means one tenant and no authentication.
     pub tenants: Vec<TenantConfig>,
+    /// Prometheus metrics recorded on the command path (`[metrics]`).
+    pub metrics: MetricsConfig,
+    /// OpenTelemetry traces (`[tracing]`).
+    pub tracing: TracingConfig,
+}
+
+/// What the command path records for `/metrics`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Per-command latency histograms and per-export plugin call times. On
+    /// by default; they cost two clock reads per command. Counters that
+    /// already exist (hits, items, faults...) are read at scrape time either way.
+    pub enabled: bool,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+/// Where traces go. Off (and free) unless `otlp_endpoint` is set.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TracingConfig {
+    /// OTLP/HTTP (protobuf) traces URL, e.g. `http://127.0.0.1:4318/v1/traces`.
+    pub otlp_endpoint: Option<String>,
+    /// Fraction of commands traced, 0.0 to 1.0.
+    pub sample_ratio: f64,
+    /// `service.name` resource attribute.
+    pub service_name: String,
+    /// How often finished spans are sent.
+    pub export_interval_ms: u64,
+    /// Spans buffered between sends; more are dropped (and counted).
+    pub max_queued_spans: usize,
+}
+
+impl Default for TracingConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            sample_ratio: 1.0,
+            service_name: "hoard".into(),
+            export_interval_ms: 1000,
+            max_queued_spans: 8192,
+        }
+    }
 }
 
 /// One tenant: its credential, its plugins and its limits.
@@ -99,6 +147,9 @@ pub struct AdminConfig {
     /// Legacy: unsalted SHA-256 (hex) of the admin password. Still accepted,
     /// with a warning at start-up; use `password_hash`.
     pub password_sha256: Option<String>,
+    /// Address of the HTTP admin listener (`/metrics`, the admin page);
+    /// unset means no listener. `--admin-port` sets it on loopback.
+    pub http: Option<std::net::SocketAddr>,
 }
 
 impl AdminConfig {
@@ -211,6 +262,8 @@ impl Default for Config {
             admin: AdminConfig::default(),
             watch_plugins: true,
             tenants: Vec::new(),
+            metrics: MetricsConfig::default(),
+            tracing: TracingConfig::default(),
         }
     }
 }

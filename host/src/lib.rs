@@ -17,6 +17,7 @@ pub mod cmd;
 pub mod config;
 pub mod credential;
 pub mod definition;
+pub mod observe;
 pub mod plugin;
 pub mod reload;
 pub mod server;

@@ -83,6 +83,16 @@ struct ServeArgs {
     /// Directory for compiled plugin artifacts ("off" to disable).
     #[arg(long)]
     artifact_cache: Option<PathBuf>,
+    /// Serve /metrics and the admin page on 127.0.0.1:PORT (0 picks a free
+    /// one and prints it); `[admin] http` sets another address.
+    #[arg(long)]
+    admin_port: Option<u16>,
+    /// Send traces to this OTLP/HTTP endpoint (`http://host:4318/v1/traces`).
+    #[arg(long)]
+    otlp_endpoint: Option<String>,
+    /// Fraction of commands traced (0.0 to 1.0).
+    #[arg(long)]
+    trace_sample_ratio: Option<f64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -180,6 +190,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(dir) = args.artifact_cache {
         config.artifact_cache = Some(dir);
     }
+    if let Some(port) = args.admin_port {
+        config.admin.http = Some(SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), port));
+    }
+    if let Some(endpoint) = args.otlp_endpoint {
+        config.tracing.otlp_endpoint = Some(endpoint);
+    }
+    if let Some(ratio) = args.trace_sample_ratio {
+        config.tracing.sample_ratio = ratio;
+    }
 
     let started = Instant::now();
     let admin_credential = config.admin.credential()?.map(Arc::new);
@@ -197,6 +216,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     let all_tenants = tenants.all();
+    let observe_setup = hoard::observe::Setup {
+        tenants: all_tenants.clone(),
+        multi_tenant: matches!(tenants, hoard::tenant::Tenants::Many(_)),
+        admin_credential: admin_credential.clone(),
+        started,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("hoard-worker")
@@ -212,6 +237,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {addr}"))?;
         let local = listener.local_addr().context("reading the bound address")?;
+        let observer = hoard::observe::start(&config, observe_setup).await?;
+        if let Some(admin) = observer.admin_addr {
+            // Printed before the line below, which tests wait for.
+            println!("hoard admin listening on http://{admin}");
+        }
         // Tests and scripts read this line to find a port chosen with --port 0.
         println!("hoard listening on {local}");
         tracing::info!(%local, tenants = all_tenants.len(), startup_ms = started.elapsed().as_millis() as u64, "ready");
@@ -238,6 +268,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         };
         server::run(listener, context, shutdown_signal()).await;
         drop(housekeeping);
+        observer.stop().await;
         tracing::info!("shut down");
         anyhow::Ok(())
     })

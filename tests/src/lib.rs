@@ -85,6 +85,8 @@ pub struct Server {
     child: Child,
     /// The port it listens on.
     pub port: u16,
+    /// The admin HTTP listener (`host:port`), when configured.
+    pub admin: Option<String>,
     stderr: Arc<Mutex<String>>,
     _config_dir: tempfile::TempDir,
 }
@@ -143,6 +145,9 @@ impl Server {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(|l| l.ok()) {
+                if let Some(addr) = line.strip_prefix("hoard admin listening on http://") {
+                    let _ = tx.send(format!("admin {addr}"));
+                }
                 if let Some(addr) = line.strip_prefix("hoard listening on ") {
                     let _ = tx.send(addr.to_owned());
                 }
@@ -151,12 +156,19 @@ impl Server {
         let mut server = Server {
             child,
             port: 0,
+            admin: None,
             stderr,
             _config_dir: config_dir,
         };
-        let addr = match rx.recv_timeout(STARTUP) {
-            Ok(addr) => addr,
-            Err(_) => bail!("hoard did not start; its log:\n{}", server.log()),
+        // The admin line, if any, comes first.
+        let addr = loop {
+            match rx.recv_timeout(STARTUP) {
+                Ok(line) => match line.strip_prefix("admin ") {
+                    Some(admin) => server.admin = Some(admin.to_owned()),
+                    None => break line,
+                },
+                Err(_) => bail!("hoard did not start; its log:\n{}", server.log()),
+            }
         };
         server.port = addr
             .rsplit(':')

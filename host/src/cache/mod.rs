@@ -294,6 +294,7 @@ impl Cache {
     }
 
     fn lookup(&self, cache: &DefinedCache, key: &str) -> Result<Lookup, CacheError> {
+        let mut span = crate::observe::trace::child("l1 get");
         // Unwrapped under the shard lock: one copy of the value instead of two.
         let unpacked = cache.table().get_with(key.as_bytes(), |stored| {
             envelope::unpack(
@@ -303,6 +304,18 @@ impl Cache {
                 self.inner.max_value_bytes,
             )
         });
+        if let Some(span) = &mut span {
+            let outcome = if unpacked.is_some() { "hit" } else { "miss" };
+            span.attr(
+                "hoard.cache",
+                crate::observe::trace::Value::Str(cache.definition().name.clone()),
+            );
+            span.attr(
+                "hoard.outcome",
+                crate::observe::trace::Value::Str(outcome.to_owned()),
+            );
+        }
+        drop(span);
         match unpacked {
             None => Ok(Lookup::Miss),
             Some(Ok(value)) => Ok(Lookup::Hit(value)),
@@ -349,9 +362,11 @@ impl Cache {
         let definition = cache.definition();
         let ttl = definition.effective_ttl_ms(ttl_ms);
         let stored = envelope::pack(definition, &self.inner.sealer, key.as_bytes(), value)?;
+        let span = crate::observe::trace::child("l1 set");
         cache
             .table()
             .insert(key.as_bytes(), &stored, Some(ttl), SetCondition::Always);
+        drop(span);
         Ok(Stored::Stored)
     }
 

@@ -285,8 +285,25 @@ pub struct ServerFacts {
 /// Runs one command. Where its work runs (inline, or a plugin call on a
 /// plugin thread) is the [`Cache`]'s decision, not the command's. Plain
 /// commands run inline, holding the tenant's keyspace lock shared (or
-/// exclusive for multi-key writes) so that `EXEC` runs as one unit.
+/// exclusive for multi-key writes) so that `EXEC` runs as one unit. When
+/// metrics or tracing are on, `observe` times and traces it.
 pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) -> Reply {
+    let Some(probe) = crate::observe::CommandProbe::start(&args) else {
+        return run(ctx, session, args).await;
+    };
+    let reply = match probe.context() {
+        Some(span) => crate::observe::trace::scope(span, run(ctx, session, args)).await,
+        None => run(ctx, session, args).await,
+    };
+    probe.finish(
+        &reply.frame,
+        session.tenant.as_ref().map(|t| t.name.as_str()),
+    );
+    reply
+}
+
+/// Counts the command for `INFO stats` around [`dispatch_inner`].
+async fn run(ctx: &Context, session: &mut Session, args: Vec<Bytes>) -> Reply {
     use std::sync::atomic::Ordering::Relaxed;
     ctx.counters.commands.fetch_add(1, Relaxed);
     let reply = dispatch_inner(ctx, session, args).await;

@@ -98,6 +98,11 @@ impl Breaker {
         now_ms < self.open_until_ms.load(Ordering::Acquire)
     }
 
+    /// Until when (on the caller's clock) calls are refused; 0 = closed.
+    pub(crate) fn open_until_ms(&self) -> u64 {
+        self.open_until_ms.load(Ordering::Acquire)
+    }
+
     /// How many times the breaker has opened.
     pub(crate) fn trips(&self) -> u64 {
         self.trips.load(Ordering::Relaxed)

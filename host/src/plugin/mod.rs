@@ -40,6 +40,7 @@ pub use runtime::PluginRuntime;
 pub use workers::{PluginWorkers, WorkerError};
 
 use crate::definition::{Definition, DefinitionCaps, EventError, Invalidation, KeyError};
+use crate::observe::Export;
 use bindings::PluginPre;
 use pool::InstancePool;
 
@@ -60,6 +61,8 @@ pub struct PluginOrigin {
     pub compile_time: Duration,
     /// The component's imports, as the allowlist saw them.
     pub imports: Vec<String>,
+    /// The language it was written in, from its `producers` sections.
+    pub language: &'static str,
 }
 
 /// A checked, ready plugin: its definition plus a pool of instances.
@@ -67,6 +70,7 @@ pub struct LoadedPlugin {
     definition: Definition,
     origin: PluginOrigin,
     pool: InstancePool,
+    times: crate::observe::ExportTimes,
     max_key_bytes: usize,
     max_invalidation_items: usize,
 }
@@ -126,8 +130,10 @@ impl LoadedPlugin {
                 artifact,
                 compile_time,
                 imports,
+                language: crate::observe::language::detect(wasm),
             },
             pool,
+            times: crate::observe::ExportTimes::default(),
             max_key_bytes: limits.max_key_bytes,
             max_invalidation_items: limits.max_invalidation_items,
         })
@@ -166,9 +172,10 @@ impl LoadedPlugin {
 
     /// Asks the plugin for the key of `parts`.
     pub fn generate_key(&self, parts: &[String]) -> Result<Result<String, KeyError>, PluginError> {
-        let answer = self
-            .pool
-            .call(|plugin, store| plugin.call_generate_key(store, parts))?;
+        let answer = self.timed(Export::GenerateKey, || {
+            self.pool
+                .call(|plugin, store| plugin.call_generate_key(store, parts))
+        })?;
         match answer {
             Ok(key) if key.is_empty() => Err(PluginError::Contract("returned an empty key".into())),
             Ok(key) if key.len() > self.max_key_bytes => Err(PluginError::Contract(format!(
@@ -182,8 +189,10 @@ impl LoadedPlugin {
 
     /// Asks the plugin whether `value` (MessagePack) may be stored.
     pub fn validate(&self, value: &[u8]) -> Result<Result<(), Vec<String>>, PluginError> {
-        self.pool
-            .call(|plugin, store| plugin.call_validate(store, value))
+        self.timed(Export::Validate, || {
+            self.pool
+                .call(|plugin, store| plugin.call_validate(store, value))
+        })
     }
 
     /// Asks the plugin what `event` (payload MessagePack) invalidates.
@@ -192,9 +201,10 @@ impl LoadedPlugin {
         event: &str,
         payload: &[u8],
     ) -> Result<Result<Invalidation, EventError>, PluginError> {
-        let answer = self
-            .pool
-            .call(|plugin, store| plugin.call_on_event(store, event, payload))?;
+        let answer = self.timed(Export::OnEvent, || {
+            self.pool
+                .call(|plugin, store| plugin.call_on_event(store, event, payload))
+        })?;
         match answer {
             Ok(inv) if inv.keys.len() + inv.patterns.len() > self.max_invalidation_items => {
                 Err(PluginError::Contract(format!(
@@ -212,6 +222,27 @@ impl LoadedPlugin {
     /// Whether the circuit breaker refuses calls right now.
     pub fn is_quarantined(&self) -> bool {
         self.pool.breaker.is_open(self.pool.now_ms())
+    }
+
+    /// Time left before a quarantined plugin gets its next probe call.
+    pub fn quarantine_left(&self) -> Option<Duration> {
+        let until = self.pool.breaker.open_until_ms();
+        let now = self.pool.now_ms();
+        (now < until).then(|| Duration::from_millis(until - now))
+    }
+
+    /// Time spent in each export, for metrics and the admin page.
+    pub fn export_times(&self) -> &crate::observe::ExportTimes {
+        &self.times
+    }
+
+    /// One export call, timed (and traced) by `observe`.
+    fn timed<T>(
+        &self,
+        export: Export,
+        call: impl FnOnce() -> Result<T, PluginError>,
+    ) -> Result<T, PluginError> {
+        self.times.time(export, &self.definition.name, call)
     }
 
     /// How many times the plugin was quarantined.

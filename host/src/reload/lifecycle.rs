@@ -98,6 +98,8 @@ pub struct Lifecycle {
     strict: bool,
     /// One swap at a time: each swap reads the catalog and writes a new one.
     swap: Mutex<()>,
+    /// Recent loads and refusals, for the admin page and metrics.
+    reloads: crate::observe::ReloadLog,
 }
 
 impl Lifecycle {
@@ -118,7 +120,13 @@ impl Lifecycle {
             plugins_dir: None,
             strict: false,
             swap: Mutex::new(()),
+            reloads: crate::observe::ReloadLog::default(),
         }
+    }
+
+    /// Recent loads and reloads (refused ones with their reason) and totals.
+    pub fn reloads(&self) -> &crate::observe::ReloadLog {
+        &self.reloads
     }
 
     /// Confines reads to `dir` (canonical): its files always, every path when `strict`.
@@ -137,6 +145,19 @@ impl Lifecycle {
     /// Like [`Lifecycle::load_file`]; with `replace`, the plugin may also take
     /// a name held by another definition id (an administrator's explicit request).
     pub fn load(&self, path: &Path, replace: bool) -> Result<Installed, LifecycleError> {
+        let result = self.load_unrecorded(path, replace);
+        let source = path.display().to_string();
+        match &result {
+            Ok(installed) => self.reloads.installed(&source, &installed.versioned_id),
+            Err(LifecycleError::Refused { error, .. }) => {
+                self.reloads.refused(&source, &error.to_string());
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn load_unrecorded(&self, path: &Path, replace: bool) -> Result<Installed, LifecycleError> {
         let dir = match (&self.plugins_dir, self.strict) {
             (Some(dir), true) => Some(dir.as_path()),
             (Some(dir), false) if crate::plugin::file::is_directly_inside(path, dir) => {

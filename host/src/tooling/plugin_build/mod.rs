@@ -10,6 +10,7 @@
 
 mod c;
 mod js;
+mod progress;
 mod python;
 mod rust;
 
@@ -95,11 +96,14 @@ pub fn build_plugin(dir: &Path) -> anyhow::Result<PathBuf> {
         .canonicalize()
         .with_context(|| format!("opening {}", dir.display()))?;
     let lang = Lang::detect(&dir)?;
+    let mut progress = progress::Progress::stderr();
     if lang == Lang::Rust {
-        // Cargo finds the WIT through the crate's own generate! macro.
+        // Cargo finds the WIT through the crate's own generate! macro, and
+        // prints its own progress.
         return rust::build(&dir);
     }
     let name = project_name(&dir, lang)?;
+    progress.status("Compiling", &format!("{name} ({lang}, {})", dir.display()));
     let target = dir.join("target");
     std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
     let wit = wit_dir(&dir)?;
@@ -116,6 +120,7 @@ pub fn build_plugin(dir: &Path) -> anyhow::Result<PathBuf> {
             out.display()
         );
     }
+    progress.finished(&out.display().to_string());
     Ok(out)
 }
 
@@ -177,6 +182,7 @@ fn package_json(dir: &Path) -> anyhow::Result<serde_json::Value> {
 /// Runs a toolchain command, naming it and how to install it on failure.
 fn run(mut command: Command, what: &str, install: &str) -> anyhow::Result<()> {
     tracing::debug!(?command, "running {what}");
+    progress::Progress::stderr().status("Running", what);
     let status = command
         .status()
         .map_err(|e| anyhow::anyhow!("could not run {what}: {e}; install it with: {install}"))?;
