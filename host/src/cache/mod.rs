@@ -13,6 +13,7 @@ pub mod encryption;
 pub mod envelope;
 pub mod error;
 pub mod invalidation;
+pub mod msgpack_strict;
 pub mod outcome;
 pub mod transcode;
 
