@@ -318,7 +318,7 @@ mod tests {
             "ca 3fc00000",
             "cb 3ff0000000000000",
             "a0",
-            "a3 5a6fc3ab",                // "Zoë"
+            "a4 5a6fc3ab",                // "Zoë"
             "d9 03 616263",               // str 8
             "c4 02 ff00",                 // binary may hold any bytes
             "d4 01 00",                   // fixext 1 of type 1
