@@ -2,9 +2,13 @@
 //! MessagePack always inside (what plugins validate and the store keeps).
 //!
 //! Conversions are strict: invalid JSON or MessagePack is refused with a
-//! clear message, trailing bytes included, and nothing is stored.
+//! clear message, trailing bytes included, and nothing is stored. Whatever
+//! the format, the MessagePack a plugin will see passes
+//! [`msgpack_strict::check`] first (one value, bounded depth, UTF-8 strings,
+//! unique string keys), so a JSON object with a repeated key is refused just
+//! like the same map sent as MessagePack.
 
-use serde::de::IgnoredAny;
+use crate::cache::msgpack_strict::{self, StrictError};
 
 /// How a connection sends and receives definition values.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -22,32 +26,37 @@ pub enum TranscodeError {
     /// Not valid JSON.
     #[error("invalid JSON: {0}")]
     Json(String),
-    /// Not valid MessagePack, or more than one value.
+    /// Not MessagePack hoard accepts (malformed, or against its rules).
     #[error("invalid MessagePack: {0}")]
-    MsgPack(String),
+    MsgPack(#[from] StrictError),
     /// A MessagePack value JSON cannot represent (or a truncated one).
     #[error("value cannot be shown as JSON: {0}")]
     NotJson(String),
 }
 
-/// Converts a client's value into MessagePack.
+/// Converts a client's value into MessagePack that passes
+/// [`msgpack_strict::check`].
 pub fn to_msgpack(format: ValueFormat, bytes: &[u8]) -> Result<Vec<u8>, TranscodeError> {
-    match format {
-        ValueFormat::Json => {
-            // Streamed, without an intermediate tree: object keys keep their order.
-            let mut out = Vec::with_capacity(bytes.len());
-            let mut de = serde_json::Deserializer::from_slice(bytes);
-            let mut ser = rmp_serde::Serializer::new(&mut out).with_struct_map();
-            serde_transcode::transcode(&mut de, &mut ser)
-                .map_err(|e| TranscodeError::Json(e.to_string()))?;
-            de.end().map_err(|e| TranscodeError::Json(e.to_string()))?;
-            Ok(out)
-        }
-        ValueFormat::MsgPack => {
-            check_msgpack(bytes)?;
-            Ok(bytes.to_vec())
-        }
-    }
+    let msgpack = match format {
+        ValueFormat::Json => json_to_msgpack(bytes)?,
+        ValueFormat::MsgPack => bytes.to_vec(),
+    };
+    msgpack_strict::check(&msgpack)?;
+    Ok(msgpack)
+}
+
+/// JSON text as MessagePack, unchecked beyond JSON's own syntax (a repeated
+/// object key survives): what a conformance suite sends a server, which
+/// must then refuse it itself.
+pub fn json_to_msgpack(json: &[u8]) -> Result<Vec<u8>, TranscodeError> {
+    // Streamed, without an intermediate tree: object keys keep their order.
+    let mut out = Vec::with_capacity(json.len());
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let mut ser = rmp_serde::Serializer::new(&mut out).with_struct_map();
+    serde_transcode::transcode(&mut de, &mut ser)
+        .map_err(|e| TranscodeError::Json(e.to_string()))?;
+    de.end().map_err(|e| TranscodeError::Json(e.to_string()))?;
+    Ok(out)
 }
 
 /// Converts stored MessagePack into what the client asked for.
@@ -62,23 +71,6 @@ pub fn from_msgpack(format: ValueFormat, msgpack: Vec<u8>) -> Result<Vec<u8>, Tr
                 .map_err(|e| TranscodeError::NotJson(e.to_string()))?;
             Ok(out)
         }
-    }
-}
-
-/// Whether `msgpack` is exactly one well-formed MessagePack value.
-pub fn check_msgpack(bytes: &[u8]) -> Result<(), TranscodeError> {
-    let mut de = rmp_serde::Deserializer::new(bytes);
-    serde::Deserialize::deserialize(&mut de)
-        .map(|_: IgnoredAny| ())
-        .map_err(|e| TranscodeError::MsgPack(e.to_string()))?;
-    let rest = de.into_inner();
-    if rest.is_empty() {
-        Ok(())
-    } else {
-        Err(TranscodeError::MsgPack(format!(
-            "{} trailing bytes after the value",
-            rest.len()
-        )))
     }
 }
 
@@ -149,6 +141,33 @@ mod tests {
         // Two values where one is expected.
         assert!(to_msgpack(ValueFormat::MsgPack, &[0x01, 0x02]).is_err());
         assert!(to_msgpack(ValueFormat::MsgPack, &[0x01]).is_ok());
+    }
+
+    #[test]
+    fn both_formats_meet_the_same_strict_rules() {
+        // A repeated JSON key converts, but is refused before any plugin.
+        let json = br#"{"id": "1", "id": "2"}"#;
+        let converted = json_to_msgpack(json).unwrap();
+        let from_json = to_msgpack(ValueFormat::Json, json).unwrap_err();
+        let from_msgpack = to_msgpack(ValueFormat::MsgPack, &converted).unwrap_err();
+        assert_eq!(from_json, from_msgpack);
+        assert_eq!(
+            from_json.to_string(),
+            r#"invalid MessagePack: the map key "id" appears more than once in one map (offset 6)"#
+        );
+        // JSON allows 128 levels; a plugin sees at most 64.
+        let deep = format!("{}{}", "[".repeat(65), "]".repeat(65));
+        assert!(matches!(
+            to_msgpack(ValueFormat::Json, deep.as_bytes()),
+            Err(TranscodeError::MsgPack(StrictError::TooDeep { .. }))
+        ));
+        let ok = format!("{}{}", "[".repeat(64), "]".repeat(64));
+        assert!(to_msgpack(ValueFormat::Json, ok.as_bytes()).is_ok());
+        // MessagePack can say what JSON cannot: an integer key.
+        assert!(matches!(
+            to_msgpack(ValueFormat::MsgPack, &[0x81, 0x01, 0x02]),
+            Err(TranscodeError::MsgPack(StrictError::KeyNotString { .. }))
+        ));
     }
 
     #[test]

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::cache::msgpack_strict;
+use crate::cache::transcode::TranscodeError;
 use crate::config::Config;
 use crate::definition::Definition;
 use crate::plugin::{LoadedPlugin, PluginRuntime, WasiPolicy};
@@ -155,9 +157,9 @@ fn find_suite(component: &Path) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// The plugin called directly, as the server would, values judged by the
-/// server's own `value_verdict` (MessagePack is handed over unchecked, so a
-/// suite can probe the plugin's own decoder).
+/// The plugin called directly, as the server would: values and payloads
+/// first held to the server's MessagePack rules (`msgpack_strict`, refused
+/// with the server's text), then judged by the server's own `value_verdict`.
 struct InProcess<'a>(&'a LoadedPlugin);
 
 impl Subject for InProcess<'_> {
@@ -173,17 +175,31 @@ impl Subject for InProcess<'_> {
     }
 
     fn validate(&mut self, msgpack: &[u8]) -> Result<Verdict, SubjectError> {
+        if let Some(refusal) = host_refusal(msgpack) {
+            return Ok(Verdict::Host(refusal));
+        }
         crate::cache::value_verdict(self.0, msgpack)
             .map(Verdict::Plugin)
             .map_err(|e| SubjectError(e.to_string()))
     }
 
     fn plan(&mut self, event: &str, msgpack: &[u8]) -> Result<Plan, SubjectError> {
+        if let Some(refusal) = host_refusal(msgpack) {
+            return Ok(Plan::Host(refusal));
+        }
         self.0
             .on_event(event, msgpack)
             .map(Plan::Plugin)
             .map_err(|e| SubjectError(e.to_string()))
     }
+}
+
+/// What the server would reply to a client that sent `msgpack`, if it
+/// refuses it before any plugin sees it.
+fn host_refusal(msgpack: &[u8]) -> Option<String> {
+    msgpack_strict::check(msgpack)
+        .err()
+        .map(|e| TranscodeError::from(e).to_string())
 }
 
 fn describe(out: &mut String, d: &Definition) {

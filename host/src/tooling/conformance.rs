@@ -22,6 +22,9 @@
 //! [[validate]]
 //! json = '{"id": "42"}'           # or msgpack = "c1" (hex)
 //! reasons = ["`email` is required."]   # [] = accepted; a reason ending in "..." matches as a prefix
+//! [[validate]]
+//! msgpack = "81 01 02"
+//! host = "invalid MessagePack: a map key at offset 1 is an integer..."   # refused before the plugin
 //! [[event]]
 //! name = "UserUpdated"
 //! payload = '{"userId": "42"}'    # or payload-msgpack = "hex"
@@ -30,6 +33,10 @@
 //! cascade = true
 //! reason = "UserUpdated: user 42 changed"
 //! ```
+//!
+//! A `host` expectation is the host's refusal (what `msgpack_strict` says of
+//! the input, as the server's error reply words it without its error code):
+//! the plugin never sees that input, whichever language it is written in.
 
 use std::fmt;
 use std::path::Path;
@@ -37,7 +44,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::cache::transcode::{self, ValueFormat};
+use crate::cache::transcode;
 use crate::definition::{Definition, EventError, Invalidation, KeyError};
 use hoard_l1::{ExpiryMode, Policy};
 
@@ -69,8 +76,10 @@ pub enum SuiteError {
 pub struct SubjectError(pub String);
 
 /// Who answered a case: the plugin, or the host before the plugin saw the
-/// input (a server refuses a zero-part key or malformed MessagePack on the
-/// wire). A host refusal satisfies a case that expects a refusal.
+/// input (a server refuses a zero-part key, or MessagePack that breaks the
+/// rules of `msgpack_strict`). A host refusal of a key satisfies a case that
+/// expects a key error; of a value or payload, only a case whose `host`
+/// names it.
 #[derive(Debug, PartialEq)]
 pub enum Answer<T> {
     /// The plugin's answer.
@@ -142,8 +151,11 @@ pub struct ValidateCase {
     pub json: Option<String>,
     /// The value as hex MessagePack, for inputs JSON cannot express.
     pub msgpack: Option<String>,
-    /// Every reason, in order; empty means accepted.
+    /// Every reason, in order; empty (or absent) means accepted.
+    #[serde(default)]
     pub reasons: Vec<String>,
+    /// The host refuses the value before the plugin sees it, with this text.
+    pub host: Option<String>,
 }
 
 /// An event and what it must invalidate (or the error it must give).
@@ -176,6 +188,8 @@ pub struct EventCase {
     pub bad_payload: Option<String>,
     /// An `other` error with this message.
     pub other: Option<String>,
+    /// The host refuses the payload before the plugin sees it, with this text.
+    pub host: Option<String>,
 }
 
 /// The outcome of running a suite.
@@ -260,6 +274,12 @@ impl Suite {
                     i + 1
                 ));
             }
+            if case.host.is_some() && !case.reasons.is_empty() {
+                return Err(format!(
+                    "validate case {}: give reasons or host, not both",
+                    i + 1
+                ));
+            }
             case.value()
                 .map_err(|e| format!("validate case {}: {e}", i + 1))?;
         }
@@ -267,6 +287,13 @@ impl Suite {
             if case.payload.is_some() == case.payload_msgpack.is_some() {
                 return Err(format!(
                     "event case {} ({}): give exactly one of payload, payload-msgpack",
+                    i + 1,
+                    case.name
+                ));
+            }
+            if case.host.is_some() && (case.expects_error() || !case.keys.is_empty()) {
+                return Err(format!(
+                    "event case {} ({}): give a plugin answer or host, not both",
                     i + 1,
                     case.name
                 ));
@@ -379,11 +406,12 @@ impl KeyCase {
 }
 
 impl ValidateCase {
-    /// The value as MessagePack.
+    /// The value as MessagePack, as written: the subject (a server, or
+    /// `plugin check`) applies the host's rules itself.
     pub fn value(&self) -> Result<Vec<u8>, String> {
         match (&self.json, &self.msgpack) {
             (Some(json), _) => {
-                transcode::to_msgpack(ValueFormat::Json, json.as_bytes()).map_err(|e| e.to_string())
+                transcode::json_to_msgpack(json.as_bytes()).map_err(|e| e.to_string())
             }
             (_, Some(hex)) => from_hex(hex),
             _ => Err("no value".into()),
@@ -393,9 +421,18 @@ impl ValidateCase {
     /// `Ok(true)` when the host, not the plugin, refused as expected.
     fn check(&self, subject: &mut dyn Subject) -> Result<bool, String> {
         let value = self.value()?;
-        match subject.validate(&value).map_err(|e| e.to_string())? {
-            Verdict::Host(_) if !self.reasons.is_empty() => Ok(true),
-            Verdict::Host(why) => Err(format!("expected acceptance, host refused: {why}")),
+        let got = subject.validate(&value).map_err(|e| e.to_string())?;
+        if let Some(want) = &self.host {
+            return host_refused(want, got);
+        }
+        match got {
+            Verdict::Host(why) if self.reasons.is_empty() => {
+                Err(format!("expected acceptance, host refused: {why}"))
+            }
+            Verdict::Host(why) => Err(format!(
+                "expected the plugin's refusal {:?}, host refused: {why}",
+                self.reasons
+            )),
             Verdict::Plugin(Ok(())) if self.reasons.is_empty() => Ok(false),
             Verdict::Plugin(Ok(())) => Err(format!(
                 "expected refusal {:?}, got acceptance",
@@ -418,11 +455,11 @@ impl ValidateCase {
 }
 
 impl EventCase {
-    /// The payload as MessagePack.
+    /// The payload as MessagePack, as written (see [`ValidateCase::value`]).
     pub fn payload(&self) -> Result<Vec<u8>, String> {
         match (&self.payload, &self.payload_msgpack) {
             (Some(json), _) => {
-                transcode::to_msgpack(ValueFormat::Json, json.as_bytes()).map_err(|e| e.to_string())
+                transcode::json_to_msgpack(json.as_bytes()).map_err(|e| e.to_string())
             }
             (_, Some(hex)) => from_hex(hex),
             _ => Err("no payload".into()),
@@ -431,16 +468,18 @@ impl EventCase {
 
     fn check(&self, subject: &mut dyn Subject) -> Result<bool, String> {
         let payload = self.payload()?;
-        let got = match subject
+        let answer = subject
             .plan(&self.name, &payload)
-            .map_err(|e| e.to_string())?
-        {
+            .map_err(|e| e.to_string())?;
+        if let Some(want) = &self.host {
+            return host_refused(want, answer);
+        }
+        let got = match answer {
             Plan::Host(why) => {
-                return if self.expects_error() {
-                    Ok(true)
-                } else {
-                    Err(format!("expected an invalidation, host refused: {why}"))
-                };
+                return Err(format!(
+                    "expected {}, host refused: {why}",
+                    self.describe_expected()
+                ));
             }
             Plan::Plugin(answer) => answer,
         };
@@ -482,6 +521,30 @@ impl EventCase {
                 self.keys, self.patterns, self.dependent_caches, self.cascade, self.reason
             ),
         }
+    }
+}
+
+/// `Ok(true)` when the host refused with the text `want`. A server's reply
+/// starts with its error code (`ERR invalid MessagePack: ...`); the code is
+/// not part of the text.
+fn host_refused<T: fmt::Debug>(want: &str, got: Answer<T>) -> Result<bool, String> {
+    match got {
+        Answer::Host(why) => {
+            let text = match why.split_once(' ') {
+                Some((code, rest)) if code.bytes().all(|b| b.is_ascii_uppercase()) => rest,
+                _ => why.as_str(),
+            };
+            if matches(want, text) {
+                Ok(true)
+            } else {
+                Err(format!(
+                    "expected the host to refuse with {want:?}, got {why:?}"
+                ))
+            }
+        }
+        Answer::Plugin(answer) => Err(format!(
+            "expected the host to refuse with {want:?}, but the plugin answered {answer:?}"
+        )),
     }
 }
 
@@ -567,7 +630,7 @@ mod tests {
         fn validate(&mut self, msgpack: &[u8]) -> Result<Verdict, SubjectError> {
             Ok(match msgpack {
                 [0xc0] => Verdict::Plugin(Err(vec!["null is not a C: use a map".into()])),
-                [0xc1] => Verdict::Host("invalid MessagePack".into()),
+                [0xc1] => Verdict::Host("ERR invalid MessagePack: byte 0xc1".into()),
                 _ => Verdict::Plugin(Ok(())),
             })
         }
@@ -598,7 +661,7 @@ json = "null"
 reasons = ["null is not a C..."]
 [[validate]]
 msgpack = "c1"
-reasons = ["anything..."]
+host = "invalid MessagePack..."
 [[validate]]
 json = '{"a": 1}'
 reasons = []
@@ -638,6 +701,32 @@ unknown-event = "no Other"
             text.contains(r#"expected Ok("C-1"), got Ok("C:1")"#),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_host_refusal_counts_only_where_the_suite_expects_it() {
+        let plugin_expected = SUITE.replace(
+            "host = \"invalid MessagePack...\"",
+            "reasons = [\"anything...\"]",
+        );
+        let report = Suite::parse(&plugin_expected).unwrap().run(&mut Canned);
+        assert_eq!(report.failures.len(), 1, "{report}");
+        assert!(report.to_string().contains("host refused"), "{report}");
+
+        let wrong_text = SUITE.replace("invalid MessagePack...", "invalid JSON...");
+        let report = Suite::parse(&wrong_text).unwrap().run(&mut Canned);
+        assert_eq!(report.failures.len(), 1, "{report}");
+
+        let host_expected = SUITE.replace("reasons = []", "host = \"x\"");
+        let report = Suite::parse(&host_expected).unwrap().run(&mut Canned);
+        assert!(
+            report
+                .to_string()
+                .contains("but the plugin answered Ok(())"),
+            "{report}"
+        );
+        let both = "cache = \"C\"\n[[validate]]\njson = \"1\"\nreasons = [\"a\"]\nhost = \"b\"\n";
+        assert!(Suite::parse(both).unwrap_err().contains("not both"));
     }
 
     #[test]

@@ -11,8 +11,9 @@ use core::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-/// Deepest nesting `decode` accepts; JSON-like cache values need far less,
-/// and a bound keeps hostile input from exhausting the guest's stack.
+/// Containers a value may nest, as the host bounds them before a plugin
+/// sees it (`msgpack_strict::MAX_DEPTH`); `decode` keeps its own bound too,
+/// so hostile input cannot exhaust the guest's stack when called directly.
 pub const MAX_DEPTH: usize = 64;
 
 /// Elements pre-allocated for an array or map, whatever its header claims.
@@ -97,7 +98,9 @@ pub fn field<'a>(entries: &'a [(Value, Value)], name: &str) -> Field<'a> {
 pub fn decode(bytes: &[u8]) -> Result<Value, String> {
     let mut rest = bytes;
     let mut de = rmp_serde::Deserializer::new(&mut rest);
-    de.set_max_depth(MAX_DEPTH);
+    // rmp-serde refuses at its limit itself and counts an extension value
+    // as a level: two more accept every value the host lets through.
+    de.set_max_depth(MAX_DEPTH + 2);
     let value = Value::deserialize(&mut de).map_err(|e| format!("not valid MessagePack: {e}"))?;
     drop(de);
     if rest.is_empty() {
@@ -187,16 +190,30 @@ pub fn forbidden_in_part(c: char) -> bool {
     matches!(c, ':' | '*' | '?' | '[' | ']' | '\\') || c.is_whitespace() || c.is_control()
 }
 
-/// Check one key part; the error names the part and says what is wrong.
+/// Check one key part; the error names the part and the first character
+/// that is not allowed (see [`char_name`]), so every language's plugin words
+/// it the same way.
 pub fn check_part(what: &str, part: &str) -> Result<(), String> {
     if part.is_empty() {
         return Err(format!("{what} must not be empty"));
     }
     match part.chars().find(|&c| forbidden_in_part(c)) {
         Some(c) => Err(format!(
-            "{what} {part:?} contains {c:?}; key parts must not contain ':', glob characters (* ? [ ] \\), whitespace or control characters"
+            "{what} contains {}; key parts must not contain ':', glob characters (* ? [ ] \\), whitespace or control characters",
+            char_name(c)
         )),
         None => Ok(()),
+    }
+}
+
+/// A character as error texts name it: a visible ASCII character in single
+/// quotes (`'*'`), anything else by its code point (`U+2003`), which every
+/// language can print without an escaping convention of its own.
+pub fn char_name(c: char) -> String {
+    if c.is_ascii_graphic() {
+        format!("'{c}'")
+    } else {
+        format!("U+{:04X}", u32::from(c))
     }
 }
 
@@ -534,6 +551,10 @@ mod tests {
         assert!(decode(&[0xdd, 0xff, 0xff, 0xff, 0xff]).is_err()); // array32 claiming 4G items
         assert!(decode(&[0xdb, 0xff, 0xff, 0xff, 0xff]).is_err()); // str32 claiming 4 GiB
         assert!(decode(&[0x91; 100_000]).is_err()); // too deep
+        // As deep as the host allows: 64 containers, an extension inside.
+        let mut deepest = vec![0x91; MAX_DEPTH];
+        deepest.extend([0xd4, 1, 0]);
+        assert!(decode(&deepest).is_ok());
         assert_eq!(decode(&[0xd4, 1, 2]), Ok(Value::Ext)); // fixext1
         assert_eq!(decode(&[0xd0, 0xff]), Ok(Value::Int(-1)));
         assert_eq!(
@@ -553,5 +574,10 @@ mod tests {
         for bad in ["", "a:b", "a*", "a?", "[a]", "a b", "a\n", "a\\", "\u{7f}"] {
             assert!(check_part("id", bad).is_err(), "{bad:?}");
         }
+        assert_eq!(char_name(':'), "':'");
+        assert_eq!(char_name(' '), "U+0020");
+        assert_eq!(char_name('\u{7}'), "U+0007");
+        assert_eq!(char_name('\u{2003}'), "U+2003");
+        assert_eq!(char_name('\u{1F600}'), "U+1F600");
     }
 }

@@ -15,6 +15,10 @@
 //! are adapted to WASI 0.2 with the reactor adapter that matches the host's
 //! wasmtime, which `hoard plugin check` then reports (all inert in hoard's
 //! sandbox). A plugin that avoids them imports nothing but `hoard:definition/host`.
+//!
+//! Every project also gets the MessagePack library cmp (`cmp.h`/`cmp.c`,
+//! vendored in `plugin_build/cmp/`, MIT) beside the bindings, compiled with
+//! its sources, so a C author decodes values without installing anything.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,9 +45,15 @@ const CFLAGS: &[&str] = &[
     "-Wl,--strip-debug",
 ];
 
+/// The vendored MessagePack library written beside the bindings.
+const LIBRARY: [(&str, &str); 2] = [
+    ("cmp.h", include_str!("cmp/cmp.h")),
+    ("cmp.c", include_str!("cmp/cmp.c")),
+];
+
 /// Generates the C bindings of `world` from the WIT package in `wit_dir`
 /// into `dest` (created if missing) and returns the files written:
-/// `<world>.h`, `<world>.c` and `<world>_component_type.o`.
+/// `<world>.h`, `<world>.c`, `<world>_component_type.o`, `cmp.h` and `cmp.c`.
 ///
 /// Files whose content is unchanged are not rewritten, so editors and
 /// mtime-based tools do not see spurious changes.
@@ -66,7 +76,8 @@ fn write_bindings(wit_dir: &Path, world: &str, dest: &Path) -> anyhow::Result<Ve
 
     std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
     let mut written = Vec::new();
-    for (name, contents) in files.iter() {
+    let library = LIBRARY.iter().map(|(name, text)| (*name, text.as_bytes()));
+    for (name, contents) in files.iter().chain(library) {
         let path = dest.join(name);
         let unchanged = std::fs::read(&path).is_ok_and(|old| old == contents);
         if !unchanged {

@@ -3,8 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "escape_table.h"
-
 void *xmalloc(size_t n) {
     void *p = malloc(n == 0 ? 1 : n);
     if (p == NULL) {
@@ -72,96 +70,17 @@ void sb_free(strbuf *b) {
     b->cap = 0;
 }
 
-/* Appends the UTF-8 encoding of a scalar value. */
-static void sb_put_utf8(strbuf *b, uint32_t c) {
-    char out[4];
-    size_t n;
-    if (c < 0x80) {
-        out[0] = (char)c;
-        n = 1;
-    } else if (c < 0x800) {
-        out[0] = (char)(0xC0 | (c >> 6));
-        out[1] = (char)(0x80 | (c & 0x3F));
-        n = 2;
-    } else if (c < 0x10000) {
-        out[0] = (char)(0xE0 | (c >> 12));
-        out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (c & 0x3F));
-        n = 3;
-    } else {
-        out[0] = (char)(0xF0 | (c >> 18));
-        out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-        out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-        out[3] = (char)(0x80 | (c & 0x3F));
-        n = 4;
-    }
-    sb_putn(b, out, n);
-}
-
-/* Whether Rust's Debug writes `c` as \u{..} (binary search of the table). */
-static bool needs_unicode_escape(uint32_t c) {
-    size_t lo = 0;
-    size_t hi = sizeof ESCAPED_RANGES / sizeof ESCAPED_RANGES[0];
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c < ESCAPED_RANGES[mid][0]) {
-            hi = mid;
-        } else if (c > ESCAPED_RANGES[mid][1]) {
-            lo = mid + 1;
-        } else {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* One character as Rust's char::escape_debug_ext writes it; `in_str` picks
- * which quote is escaped (`"` inside a string, `'` inside a char). */
-static void put_debug_char(strbuf *b, uint32_t c, bool in_str) {
-    static const char HEX[] = "0123456789abcdef";
-    switch (c) {
-    case 0: sb_puts(b, "\\0"); return;
-    case '\t': sb_puts(b, "\\t"); return;
-    case '\r': sb_puts(b, "\\r"); return;
-    case '\n': sb_puts(b, "\\n"); return;
-    case '\\': sb_puts(b, "\\\\"); return;
-    case '"':
-        sb_puts(b, in_str ? "\\\"" : "\"");
-        return;
-    case '\'':
-        sb_puts(b, in_str ? "'" : "\\'");
-        return;
-    default:
-        break;
-    }
-    if (!needs_unicode_escape(c)) {
-        sb_put_utf8(b, c);
+void sb_put_char_name(strbuf *b, uint32_t c) {
+    if (c > 0x20 && c < 0x7F) {
+        char quoted[3] = {'\'', (char)c, '\''};
+        sb_putn(b, quoted, 3);
         return;
     }
-    char hex[8];
-    size_t i = sizeof hex;
-    do {
-        hex[--i] = HEX[c & 0xF];
-        c >>= 4;
-    } while (c != 0);
-    sb_puts(b, "\\u{");
-    sb_putn(b, hex + i, sizeof hex - i);
-    sb_putc(b, '}');
-}
-
-void sb_put_debug_str(strbuf *b, const uint8_t *s, size_t len) {
-    sb_putc(b, '"');
-    size_t i = 0;
-    while (i < len) {
-        put_debug_char(b, utf8_next(s, len, &i), true);
+    sb_puts(b, "U+");
+    int width = c > 0xFFFFF ? 6 : c > 0xFFFF ? 5 : 4;
+    for (int shift = (width - 1) * 4; shift >= 0; shift -= 4) {
+        sb_putc(b, "0123456789ABCDEF"[(c >> shift) & 0xF]);
     }
-    sb_putc(b, '"');
-}
-
-void sb_put_debug_char(strbuf *b, uint32_t c) {
-    sb_putc(b, '\'');
-    put_debug_char(b, c, false);
-    sb_putc(b, '\'');
 }
 
 /* Length of the sequence starting with lead byte `c`, 0 if it cannot lead. */
@@ -201,18 +120,6 @@ static size_t utf8_check(const uint8_t *s, size_t avail) {
         }
     }
     return n;
-}
-
-bool utf8_valid(const uint8_t *s, size_t len) {
-    size_t i = 0;
-    while (i < len) {
-        size_t n = utf8_check(s + i, len - i);
-        if (n == 0) {
-            return false;
-        }
-        i += n;
-    }
-    return true;
 }
 
 uint32_t utf8_next(const uint8_t *s, size_t len, size_t *i) {
@@ -265,10 +172,8 @@ bool check_part(strbuf *err, const char *what, const uint8_t *part, size_t len) 
         uint32_t c = utf8_next(part, len, &i);
         if (forbidden_in_part(c)) {
             sb_puts(err, what);
-            sb_putc(err, ' ');
-            sb_put_debug_str(err, part, len);
             sb_puts(err, " contains ");
-            sb_put_debug_char(err, c);
+            sb_put_char_name(err, c);
             sb_puts(err, "; key parts must not contain ':', glob characters (* ? [ ] \\), "
                          "whitespace or control characters");
             return false;

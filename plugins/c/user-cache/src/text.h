@@ -1,7 +1,6 @@
 /*
- * Text helpers: a growable string buffer, UTF-8 decoding, Rust's `{:?}`
- * quoting of strings and chars, and the key-part rule shared with the Rust
- * reference (plugins/shared: check_part).
+ * Text helpers: a growable string buffer, UTF-8 decoding, and the key-part
+ * rule shared with the Rust reference (plugins/shared: check_part).
  *
  * Strings here are byte ranges (pointer + length), never NUL-terminated, so
  * an embedded NUL in a key part or an event name is handled like any byte.
@@ -25,33 +24,28 @@ void sb_putn(strbuf *b, const void *bytes, size_t n);
 void sb_puts(strbuf *b, const char *s);
 void sb_putc(strbuf *b, char c);
 void sb_put_u64(strbuf *b, uint64_t n);
-/* Rust `format!("{:?}", s)` of a UTF-8 string. */
-void sb_put_debug_str(strbuf *b, const uint8_t *s, size_t len);
-/* Rust `format!("{:?}", c)` of a char. */
-void sb_put_debug_char(strbuf *b, uint32_t c);
+/* A character as messages name it: ':' for visible ASCII, else U+2003. */
+void sb_put_char_name(strbuf *b, uint32_t c);
 void sb_free(strbuf *b);
 
 /* malloc/calloc that abort instead of returning NULL. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);
 
-/* Strict UTF-8 validation, as Rust's str::from_utf8 (no overlongs, no
- * surrogates, nothing above U+10FFFF). */
-bool utf8_valid(const uint8_t *s, size_t len);
-
-/* Decodes the code point at s[*i] and advances *i. Meant for valid UTF-8;
- * on a malformed sequence it yields U+FFFD and advances one byte, so it
- * never reads past `len`. Requires *i < len. */
+/* Decodes the code point at s[*i] and advances *i. Meant for valid UTF-8
+ * (WIT strings, and strings the host checked); on a malformed sequence it
+ * yields U+FFFD and advances one byte, so it never reads past `len`.
+ * Requires *i < len. */
 uint32_t utf8_next(const uint8_t *s, size_t len, size_t *i);
 
-/* Rust's char::is_whitespace (Unicode White_Space). */
+/* Unicode White_Space. */
 bool is_white_space(uint32_t c);
-/* Rust's char::is_control (Unicode Cc). */
+/* Unicode Cc: C0, DEL and C1. */
 bool is_control(uint32_t c);
 
 /* The key-part rule: non-empty, and none of `: * ? [ ] \`, whitespace or
  * control characters. Returns true when `part` is fine; otherwise appends
- * the reference's message (naming `what` and the first bad character) to
+ * the message (naming `what` and the first bad character) to
  * `err` and returns false. */
 bool check_part(strbuf *err, const char *what, const uint8_t *part, size_t len);
 

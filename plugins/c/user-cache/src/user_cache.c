@@ -1,6 +1,7 @@
 /*
- * UserCache in C: the design's example definition, behaving exactly like the
- * Rust reference (plugins/examples/user-cache). Entries are user records
+ * UserCache in C: the design's example definition, a port of the Rust
+ * reference (plugins/examples/user-cache) that passes the same conformance
+ * suite. Values are read with cmp (see values.h). Entries are user records
  * (`{id, email, name?, createdAt?, version?}` in MessagePack) keyed
  * `User:{id}` or `User:{id}:v{version}`; user events invalidate a user's
  * keys and cascade to `UserPermissions`.
@@ -14,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "msgpack.h"
 #include "plugin.h"
 #include "rfc3339.h"
 #include "text.h"
+#include "values.h"
 
 #define MINUTE_MS UINT64_C(60000)
 /* How far `createdAt` may lie ahead of the host's clock. */
@@ -153,9 +154,7 @@ bool exports_plugin_generate_key(plugin_list_string_t *parts, plugin_string_t *r
             /* msg says why */
         } else if (parts->len == 2 &&
                    !parse_version(parts->ptr[1].ptr, parts->ptr[1].len, &version)) {
-            sb_puts(&msg, "version ");
-            sb_put_debug_str(&msg, parts->ptr[1].ptr, parts->ptr[1].len);
-            sb_puts(&msg, " must be a non-negative integer");
+            sb_puts(&msg, "version must be a non-negative integer");
         } else {
             sb_puts(&out, "User:");
             sb_putn(&out, id->ptr, id->len);
@@ -216,26 +215,26 @@ static bool is_email(const uint8_t *s, size_t len) {
 typedef const char *(*rule_fn)(const mp_value *v);
 
 static const char *rule_id(const mp_value *v) {
-    return v->kind == MP_STR && v->as.bytes.len > 0 ? NULL : "must be a non-empty string";
+    return mp_is_str(v) && v->len > 0 ? NULL : "must be a non-empty string";
 }
 
 static const char *rule_email(const mp_value *v) {
-    return v->kind == MP_STR && is_email(v->as.bytes.ptr, v->as.bytes.len)
+    return mp_is_str(v) && is_email(v->bytes, v->len)
                ? NULL
                : "must be a string with exactly one '@' and a dot in the domain";
 }
 
 static const char *rule_name(const mp_value *v) {
-    return v->kind == MP_STR ? NULL : "must be a string";
+    return mp_is_str(v) ? NULL : "must be a string";
 }
 
 static const char *rule_version(const mp_value *v) {
-    return v->kind == MP_UINT ? NULL : "must be a non-negative integer";
+    return mp_is_non_negative_int(v) ? NULL : "must be a non-negative integer";
 }
 
 static const char *rule_created_at(const mp_value *v) {
     int64_t ms;
-    if (v->kind != MP_STR || !parse_rfc3339_ms(v->as.bytes.ptr, v->as.bytes.len, &ms)) {
+    if (!mp_is_str(v) || !parse_rfc3339_ms(v->bytes, v->len, &ms)) {
         return "must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z";
     }
     uint64_t now_u = hoard_definition_host_now_ms();
@@ -244,66 +243,44 @@ static const char *rule_created_at(const mp_value *v) {
     return ms > limit ? "must not be in the future" : NULL;
 }
 
-static void check_field(strlist *errors, const mp_value *map, const char *name, bool required,
-                        rule_fn rule) {
-    const mp_value *v;
+static void check_field(strlist *errors, mp_reader *r, const mp_value *map, const char *name,
+                        bool required, rule_fn rule) {
+    mp_value v;
+    const char *why = mp_field(r, map, name, &v) ? rule(&v) : required ? "is required" : NULL;
+    if (why == NULL) {
+        return;
+    }
     strbuf b = {0};
-    switch (mp_field(map, name, &v)) {
-    case MP_FIELD_MISSING:
-        if (!required) {
-            return;
-        }
-        sb_puts(&b, "`");
-        sb_puts(&b, name);
-        sb_puts(&b, "` is required.");
-        break;
-    case MP_FIELD_DUPLICATE:
-        sb_puts(&b, "`");
-        sb_puts(&b, name);
-        sb_puts(&b, "` appears more than once.");
-        break;
-    case MP_FIELD_PRESENT: {
-        const char *why = rule(v);
-        if (why == NULL) {
-            return;
-        }
-        sb_puts(&b, "`");
-        sb_puts(&b, name);
-        sb_puts(&b, "` ");
-        sb_puts(&b, why);
-        sb_puts(&b, ".");
-        break;
-    }
-    }
+    sb_puts(&b, "`");
+    sb_puts(&b, name);
+    sb_puts(&b, "` ");
+    sb_puts(&b, why);
+    sb_puts(&b, ".");
     list_push(errors, &b);
 }
 
 bool exports_plugin_validate(plugin_list_u8_t *value, plugin_list_string_t *err) {
     strlist errors = {0};
-    strbuf msg = {0};
-    mp_doc doc;
+    mp_reader r;
+    mp_value root;
 
-    if (!mp_decode(value->ptr, value->len, &doc, &msg)) {
+    if (!mp_root(&r, value->ptr, value->len, &root)) {
         strbuf line = {0};
-        sb_puts(&line, "The value is ");
-        sb_putn(&line, msg.ptr, msg.len);
-        sb_puts(&line, ".");
+        sb_puts(&line, "The value is not valid MessagePack.");
         list_push(&errors, &line);
-    } else if (doc.root.kind != MP_MAP) {
+    } else if (!mp_is_map(&root)) {
         strbuf line = {0};
         sb_puts(&line, "The value must be a map, not ");
-        sb_puts(&line, mp_kind_name(&doc.root));
+        sb_puts(&line, mp_kind(&root));
         sb_puts(&line, ".");
         list_push(&errors, &line);
     } else {
-        check_field(&errors, &doc.root, "id", true, rule_id);
-        check_field(&errors, &doc.root, "email", true, rule_email);
-        check_field(&errors, &doc.root, "name", false, rule_name);
-        check_field(&errors, &doc.root, "version", false, rule_version);
-        check_field(&errors, &doc.root, "createdAt", false, rule_created_at);
+        check_field(&errors, &r, &root, "id", true, rule_id);
+        check_field(&errors, &r, &root, "email", true, rule_email);
+        check_field(&errors, &r, &root, "name", false, rule_name);
+        check_field(&errors, &r, &root, "version", false, rule_version);
+        check_field(&errors, &r, &root, "createdAt", false, rule_created_at);
     }
-    mp_free(&doc);
-    sb_free(&msg);
     plugin_list_u8_free(value);
 
     if (errors.len == 0) {
@@ -328,71 +305,49 @@ typedef struct user_ref {
  * `payload`. On failure writes the bad-payload message to `msg`. */
 static bool user_payload(const plugin_list_u8_t *payload, bool with_role, user_ref *user,
                          strbuf *msg) {
-    mp_doc doc;
+    mp_reader r;
+    mp_value root, v;
     strbuf why = {0};
-    const mp_value *v;
     bool ok = false;
     memset(user, 0, sizeof *user);
 
-    if (!mp_decode(payload->ptr, payload->len, &doc, &why)) {
-        strbuf decode_err = why;
-        why = (strbuf){0};
-        sb_puts(&why, "payload is ");
-        sb_putn(&why, decode_err.ptr, decode_err.len);
-        sb_free(&decode_err);
+    if (!mp_root(&r, payload->ptr, payload->len, &root)) {
+        sb_puts(&why, "payload is not valid MessagePack");
         goto done;
     }
-    if (doc.root.kind != MP_MAP) {
+    if (!mp_is_map(&root)) {
         sb_puts(&why, "payload is ");
-        sb_puts(&why, mp_kind_name(&doc.root));
+        sb_puts(&why, mp_kind(&root));
         sb_puts(&why, ", not a map");
         goto done;
     }
-    switch (mp_field(&doc.root, "userId", &v)) {
-    case MP_FIELD_MISSING:
+    if (!mp_field(&r, &root, "userId", &v)) {
         sb_puts(&why, "userId is missing");
         goto done;
-    case MP_FIELD_DUPLICATE:
-        sb_puts(&why, "userId appears more than once");
-        goto done;
-    case MP_FIELD_PRESENT:
-        if (v->kind != MP_STR) {
-            sb_puts(&why, "userId is ");
-            sb_puts(&why, mp_kind_name(v));
-            sb_puts(&why, ", not a string");
-            goto done;
-        }
-        break;
     }
-    user->id = v->as.bytes.ptr;
-    user->id_len = v->as.bytes.len;
+    if (!mp_is_str(&v)) {
+        sb_puts(&why, "userId is ");
+        sb_puts(&why, mp_kind(&v));
+        sb_puts(&why, ", not a string");
+        goto done;
+    }
+    user->id = v.bytes;
+    user->id_len = v.len;
     if (!check_part(&why, "userId", user->id, user->id_len)) {
         goto done;
     }
-    if (with_role) {
-        switch (mp_field(&doc.root, "roleId", &v)) {
-        case MP_FIELD_MISSING:
-            break;
-        case MP_FIELD_DUPLICATE:
-            sb_puts(&why, "roleId appears more than once");
+    if (with_role && mp_field(&r, &root, "roleId", &v) && !mp_is_nil(&v)) {
+        if (!mp_is_str(&v)) {
+            sb_puts(&why, "roleId is ");
+            sb_puts(&why, mp_kind(&v));
+            sb_puts(&why, ", not a string");
             goto done;
-        case MP_FIELD_PRESENT:
-            if (v->kind == MP_NIL) {
-                break;
-            }
-            if (v->kind != MP_STR) {
-                sb_puts(&why, "roleId is ");
-                sb_puts(&why, mp_kind_name(v));
-                sb_puts(&why, ", not a string");
-                goto done;
-            }
-            if (!check_part(&why, "roleId", v->as.bytes.ptr, v->as.bytes.len)) {
-                goto done;
-            }
-            user->role = v->as.bytes.ptr;
-            user->role_len = v->as.bytes.len;
-            break;
         }
+        if (!check_part(&why, "roleId", v.bytes, v.len)) {
+            goto done;
+        }
+        user->role = v.bytes;
+        user->role_len = v.len;
     }
     ok = true;
 
@@ -402,7 +357,6 @@ done:
         sb_puts(msg, "; expected a map like {\"userId\": \"u1\"}");
     }
     sb_free(&why);
-    mp_free(&doc);
     return ok;
 }
 
@@ -474,14 +428,14 @@ bool exports_plugin_on_event(plugin_string_t *name, plugin_list_u8_t *payload,
         }
     } else {
         strbuf line = {0};
-        sb_puts(&line, "UserCache ignores event ");
-        sb_put_debug_str(&line, name->ptr, name->len);
+        sb_puts(&line, "UserCache ignores ");
+        sb_putn(&line, name->ptr, name->len);
         plugin_string_t borrowed = {(uint8_t *)line.ptr, line.len};
         hoard_definition_host_log(HOARD_DEFINITION_HOST_LOG_LEVEL_DEBUG, &borrowed);
         sb_free(&line);
         tag = HOARD_DEFINITION_TYPES_EVENT_ERROR_UNKNOWN_EVENT;
         sb_puts(&msg, "UserCache does not handle ");
-        sb_put_debug_str(&msg, name->ptr, name->len);
+        sb_putn(&msg, name->ptr, name->len);
     }
 
     if (ok) {

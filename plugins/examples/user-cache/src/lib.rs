@@ -56,9 +56,7 @@ impl Guest for Component {
             [id, version] => {
                 check_part("id", id).map_err(KeyError::InvalidPart)?;
                 let version = parse_version(version).ok_or_else(|| {
-                    KeyError::InvalidPart(format!(
-                        "version {version:?} must be a non-negative integer"
-                    ))
+                    KeyError::InvalidPart("version must be a non-negative integer".into())
                 })?;
                 Ok(format!("User:{id}:v{version}"))
             }
@@ -174,12 +172,9 @@ impl Guest for Component {
                 ))
             }
             _ => {
-                host::log(
-                    LogLevel::Debug,
-                    &format!("UserCache ignores event {name:?}"),
-                );
+                host::log(LogLevel::Debug, &format!("UserCache ignores {name}"));
                 Err(EventError::UnknownEvent(format!(
-                    "UserCache does not handle {name:?}"
+                    "UserCache does not handle {name}"
                 )))
             }
         }

@@ -1,10 +1,10 @@
 // The rules every key part follows, shared with the Rust plugins: a part is
 // non-empty and free of the key separator, Redis glob syntax, whitespace and
 // control characters, so a pattern built from it cannot match more than meant.
+// Errors name a character as ':' (visible ASCII) or U+2003 (anything else),
+// the same in every language.
 
-import { debugChar, debugString } from './rust-debug.js';
-
-/** Unicode `White_Space` (what Rust's `char::is_whitespace` tests). */
+/** Unicode `White_Space` (not JavaScript's `\s`, which also takes U+FEFF). */
 const WHITE_SPACE = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
 
 /** Unicode general category `Cc` (what Rust's `char::is_control` tests). */
@@ -38,10 +38,18 @@ export function checkPart(what, part) {
   }
   for (const ch of part) {
     if (forbiddenInPart(ch)) {
-      return `${what} ${debugString(part)} contains ${debugChar(ch)}; key parts must not contain ':', glob characters (* ? [ ] \\), whitespace or control characters`;
+      return `${what} contains ${charName(ch)}; key parts must not contain ':', glob characters (* ? [ ] \\), whitespace or control characters`;
     }
   }
   return null;
+}
+
+/** `':'` for visible ASCII, else the code point as `U+2003`. */
+export function charName(ch) {
+  const code = ch.codePointAt(0);
+  return code > 0x20 && code < 0x7f
+    ? `'${ch}'`
+    : `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 const U64_MAX = 2n ** 64n - 1n;

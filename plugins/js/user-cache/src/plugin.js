@@ -1,6 +1,6 @@
 // UserCache, hoard's example cache definition, in JavaScript: a port of the
-// Rust reference (plugins/examples/user-cache) that behaves identically for
-// every input. Entries are user records (`{id, email, name?, createdAt?,
+// Rust reference (plugins/examples/user-cache) that passes the same
+// conformance suite. Entries are user records (`{id, email, name?, createdAt?,
 // version?}` in MessagePack) keyed `User:{id}` or `User:{id}:v{version}`;
 // user events invalidate a user's keys and cascade to `UserPermissions`.
 //
@@ -8,14 +8,17 @@
 // (componentize-js names them in camelCase). A `result` export returns its
 // ok value and throws its error value: a `{ tag, val }` variant for
 // key-error and event-error, a list of sentences for validate.
+//
+// Values and payloads arrive as MessagePack the host has already checked
+// (one value, string keys without repeats, UTF-8 strings, bounded depth), so
+// the stock @msgpack/msgpack decodes them.
 
 import './keep-bom.js'; // first: fixes how the bindings decode strings
 import { log, nowMs } from 'hoard:definition/host@0.1.0';
 
 import { checkPart, isControl, isWhitespace, parseVersion } from './key-parts.js';
-import { decode, field, kind } from './msgpack.js';
+import { decode, kind } from './values.js';
 import { parseRfc3339Ms } from './rfc3339.js';
-import { debugString } from './rust-debug.js';
 
 const MINUTE_MS = 60_000n;
 /** How far `createdAt` may lie ahead of the host's clock. */
@@ -67,47 +70,41 @@ export function generateKey(parts) {
   }
   const version = parseVersion(versionPart);
   if (version === null) {
-    throw {
-      tag: 'invalid-part',
-      val: `version ${debugString(versionPart)} must be a non-negative integer`,
-    };
+    throw { tag: 'invalid-part', val: 'version must be a non-negative integer' };
   }
   return `User:${id}:v${version}`;
 }
 
 /** Checks a user record; throws every reason it is refused, in field order. */
 export function validate(bytes) {
-  const decoded = decode(bytes);
-  if (!decoded.ok) {
-    throw [`The value is ${decoded.error}.`];
+  const value = decode(bytes);
+  if (value === undefined) {
+    throw ['The value is not valid MessagePack.'];
   }
-  const value = decoded.value;
-  if (value.type !== 'map') {
+  if (kind(value) !== 'a map') {
     throw [`The value must be a map, not ${kind(value)}.`];
   }
   const errors = [];
   // `rule` returns why a present field is wrong, or null when it is fine.
   const check = (name, required, rule) => {
-    const found = field(value.entries, name);
-    if (found.status === 'missing') {
+    if (!Object.hasOwn(value, name)) {
       if (required) errors.push(`\`${name}\` is required.`);
-    } else if (found.status === 'duplicate') {
-      errors.push(`\`${name}\` appears more than once.`);
     } else {
-      const error = rule(found.value);
+      const error = rule(value[name]);
       if (error !== null) errors.push(`\`${name}\` ${error}.`);
     }
   };
-  check('id', true, (v) =>
-    v.type === 'str' && v.value !== '' ? null : 'must be a non-empty string');
+  const isString = (v) => typeof v === 'string';
+  check('id', true, (v) => (isString(v) && v !== '' ? null : 'must be a non-empty string'));
   check('email', true, (v) =>
-    v.type === 'str' && isEmail(v.value)
+    isString(v) && isEmail(v)
       ? null
       : "must be a string with exactly one '@' and a dot in the domain");
-  check('name', false, (v) => (v.type === 'str' ? null : 'must be a string'));
-  check('version', false, (v) => (v.type === 'uint' ? null : 'must be a non-negative integer'));
+  check('name', false, (v) => (isString(v) ? null : 'must be a string'));
+  check('version', false, (v) =>
+    kind(v) === 'an integer' && v >= 0 ? null : 'must be a non-negative integer');
   check('createdAt', false, (v) => {
-    const ms = v.type === 'str' ? parseRfc3339Ms(v.value) : null;
+    const ms = isString(v) ? parseRfc3339Ms(v) : null;
     if (ms === null) {
       return 'must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z';
     }
@@ -147,8 +144,8 @@ export function onEvent(name, payload) {
       );
     }
     default:
-      log('debug', `UserCache ignores event ${debugString(name)}`);
-      throw { tag: 'unknown-event', val: `UserCache does not handle ${debugString(name)}` };
+      log('debug', `UserCache ignores ${name}`);
+      throw { tag: 'unknown-event', val: `UserCache does not handle ${name}` };
   }
 }
 
@@ -189,16 +186,14 @@ function userPayload(payload, withRole) {
     tag: 'bad-payload',
     val: `${reason}; expected a map like {"userId": "u1"}`,
   });
-  const decoded = decode(payload);
-  if (!decoded.ok) {
-    throw bad(`payload is ${decoded.error}`);
+  const value = decode(payload);
+  if (value === undefined) {
+    throw bad('payload is not valid MessagePack');
   }
-  if (decoded.value.type !== 'map') {
-    throw bad(`payload is ${kind(decoded.value)}, not a map`);
+  if (kind(value) !== 'a map') {
+    throw bad(`payload is ${kind(value)}, not a map`);
   }
-  const { entries } = decoded.value;
-
-  const id = stringField(entries, 'userId', bad);
+  const id = stringField(value, 'userId', bad);
   if (id === null) {
     throw bad('userId is missing');
   }
@@ -209,7 +204,7 @@ function userPayload(payload, withRole) {
   if (!withRole) {
     return { id, role: null };
   }
-  const role = stringField(entries, 'roleId', bad, { nilIsMissing: true });
+  const role = stringField(value, 'roleId', bad, { nilIsMissing: true });
   if (role !== null) {
     const roleError = checkPart('roleId', role);
     if (roleError !== null) {
@@ -221,21 +216,17 @@ function userPayload(payload, withRole) {
 
 /**
  * A string field of a payload map, or null when it is missing (or nil, with
- * `nilIsMissing`); throws `bad(...)` when it is repeated or not a string.
+ * `nilIsMissing`); throws `bad(...)` when it is not a string.
  */
-function stringField(entries, name, bad, { nilIsMissing = false } = {}) {
-  const found = field(entries, name);
-  if (found.status === 'missing') {
+function stringField(map, name, bad, { nilIsMissing = false } = {}) {
+  if (!Object.hasOwn(map, name)) {
     return null;
   }
-  if (found.status === 'duplicate') {
-    throw bad(`${name} appears more than once`);
+  const value = map[name];
+  if (typeof value === 'string') {
+    return value;
   }
-  const { value } = found;
-  if (value.type === 'str') {
-    return value.value;
-  }
-  if (value.type === 'nil' && nilIsMissing) {
+  if (value === null && nilIsMissing) {
     return null;
   }
   throw bad(`${name} is ${kind(value)}, not a string`);
