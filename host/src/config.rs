@@ -49,6 +49,8 @@ pub struct Config {
     pub watch_plugins: bool,
     /// Tenants (`[[tenants]]`); none means one tenant and no authentication.
     pub tenants: Vec<TenantConfig>,
+    /// The shared second level on Redis (`[l2]`); unset: a single node.
+    pub l2: Option<crate::tier::config::L2Config>,
 }
 
 /// One tenant: its credential, its plugins and its limits.
@@ -152,6 +154,7 @@ impl Default for Config {
             admin: AdminConfig::default(),
             watch_plugins: true,
             tenants: Vec::new(),
+            l2: None,
         }
     }
 }

@@ -143,7 +143,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let started = Instant::now();
-    let tenants = hoard::startup::build_tenants(&config)?;
+    let l2 = hoard::startup::build_l2(&config)?;
+    let tenants = hoard::startup::build_tenants_on(&config, l2.as_ref())?;
     // Kept alive for the life of the server: dropping them stops the watching.
     let mut watchers = Vec::new();
     if config.watch_plugins {
@@ -177,6 +178,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("hoard listening on {local}");
         tracing::info!(%local, tenants = all_tenants.len(), startup_ms = started.elapsed().as_millis() as u64, "ready");
 
+        if let Some(node) = &l2 {
+            node.start();
+        }
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(server::sweep_expired(
             all_tenants,

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::plugin::PluginRuntime;
 use crate::reload::lifecycle::Lifecycle;
 use crate::tenant::{Quota, Tenant, Tenants};
+use crate::tier::{Node, Tier};
 use hoard_l1::{Clock, ExpiryMode, SystemClock, Table, TableConfig};
 
 /// A cache and the lifecycle that can change its plugins while it serves.
@@ -27,6 +28,14 @@ pub struct Started {
 /// Builds the cache. Plugins that fail to load are logged and left out;
 /// the others serve.
 pub fn build_cache(config: &Config) -> anyhow::Result<Started> {
+    build_cache_with_tier(config, None)
+}
+
+/// [`build_cache`] whose L2-backed definitions use `tier`.
+pub fn build_cache_with_tier(
+    config: &Config,
+    tier: Option<Arc<Tier>>,
+) -> anyhow::Result<Started> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let runtime = Arc::new(PluginRuntime::new(config.plugin.clone())?);
     let sources: Vec<PluginSource> = match &config.plugins {
@@ -64,6 +73,11 @@ pub fn build_cache(config: &Config) -> anyhow::Result<Started> {
         .or_else(|| config.encryption_key.clone())
     {
         Some(key) => Sealer::from_hex(&key).context("encryption key")?,
+        // Entries in L2 are read by every node: a per-process key would make
+        // the others' entries unreadable.
+        None if tier.is_some() => anyhow::bail!(
+            "[l2] needs a shared `encryption_key` (or HOARD_ENCRYPTION_KEY), the same on every node"
+        ),
         None => Sealer::random().context("generating an encryption key")?,
     };
     let plain = Table::new(
@@ -76,12 +90,13 @@ pub fn build_cache(config: &Config) -> anyhow::Result<Started> {
         },
         Arc::clone(&clock),
     );
-    let cache = Cache::new(
+    let cache = Cache::with_tier(
         plain,
         catalog,
         sealer,
         config.max_value_bytes,
         config.plugin.tenant_workers(),
+        tier,
     );
     let lifecycle = Arc::new(Lifecycle::new(
         cache.clone(),
@@ -96,8 +111,26 @@ pub fn build_cache(config: &Config) -> anyhow::Result<Started> {
 /// Builds every tenant: one per `[[tenants]]` entry, or the single default
 /// tenant when there are none.
 pub fn build_tenants(config: &Config) -> anyhow::Result<Tenants> {
+    build_tenants_on(config, None)
+}
+
+/// The L2 node `[l2]` asks for (not connected yet: [`Node::start`] does
+/// that inside the runtime), or `None` for a single node.
+pub fn build_l2(config: &Config) -> anyhow::Result<Option<Arc<Node>>> {
+    config
+        .l2
+        .as_ref()
+        .map(|l2| Node::new(l2, config.port))
+        .transpose()
+}
+
+/// [`build_tenants`] whose caches share `node`'s L2 and bus.
+pub fn build_tenants_on(config: &Config, node: Option<&Arc<Node>>) -> anyhow::Result<Tenants> {
     if config.tenants.is_empty() {
-        let started = build_cache(config)?;
+        let started = build_cache_with_tier(config, node.map(|n| n.tier("")))?;
+        if let Some(node) = node {
+            node.register("", started.cache.clone());
+        }
         return Ok(Tenants::Single(Arc::new(Tenant::new(
             String::new(),
             started.cache,
@@ -119,8 +152,12 @@ pub fn build_tenants(config: &Config) -> anyhow::Result<Tenants> {
                 tenant.name
             );
         }
-        let started = build_cache(&config.for_tenant(tenant))
-            .with_context(|| format!("tenant {}", tenant.name))?;
+        let started =
+            build_cache_with_tier(&config.for_tenant(tenant), node.map(|n| n.tier(&tenant.name)))
+                .with_context(|| format!("tenant {}", tenant.name))?;
+        if let Some(node) = node {
+            node.register(&tenant.name, started.cache.clone());
+        }
         let plugins_dir = tenant.plugins.canonicalize().ok();
         tracing::info!(tenant = %tenant.name, caches = started.cache.list().len(), "tenant ready");
         tenants.insert(

@@ -21,8 +21,33 @@ use crate::cache::outcome::Outcome;
 use crate::definition::{EventError, Invalidation};
 use hoard_l1::Glob;
 
+/// What an invalidation removed, stated so another node (or L2) can do the
+/// same without asking any plugin: keys and globs over every definition
+/// (`cache: None`), or one cache emptied or stripped of some keys.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Effect {
+    /// `None`: every definition's keyspace; `Some`: that cache only.
+    pub cache: Option<String>,
+    /// Exact keys.
+    pub keys: Vec<String>,
+    /// Glob patterns.
+    pub patterns: Vec<String>,
+    /// Remove every entry of `cache`.
+    pub clear: bool,
+}
+
 /// Publishes `event` with a MessagePack `payload` to the caches of `catalog`.
 pub fn publish(catalog: &Catalog, event: &str, payload: &[u8]) -> Outcome {
+    publish_with_effects(catalog, event, payload).0
+}
+
+/// [`publish`], also returning what was removed, for L2 and the other nodes.
+pub fn publish_with_effects(
+    catalog: &Catalog,
+    event: &str,
+    payload: &[u8],
+) -> (Outcome, Vec<Effect>) {
+    let mut effects: Vec<Effect> = Vec::new();
     let mut per_cache: BTreeMap<String, u64> = BTreeMap::new();
     let mut failures: Vec<(String, String)> = Vec::new();
     let mut asked: BTreeSet<String> = BTreeSet::new();
@@ -53,6 +78,11 @@ pub fn publish(catalog: &Catalog, event: &str, payload: &[u8]) -> Outcome {
             Ok(invalidation) => invalidation,
             Err(EventError::UnknownEvent(_)) if by_cascade => {
                 let removed = cache.table().clear();
+                effects.push(Effect {
+                    cache: Some(name.clone()),
+                    clear: true,
+                    ..Effect::default()
+                });
                 *per_cache.entry(name).or_default() += removed;
                 continue;
             }
@@ -63,6 +93,12 @@ pub fn publish(catalog: &Catalog, event: &str, payload: &[u8]) -> Outcome {
         };
         tracing::debug!(cache = %name, event, reason = %invalidation.reason, "invalidating");
         apply(catalog, &invalidation, &mut per_cache);
+        effects.push(Effect {
+            cache: None,
+            keys: invalidation.keys.clone(),
+            patterns: invalidation.patterns.clone(),
+            clear: false,
+        });
         if invalidation.cascade {
             let targets = if invalidation.dependent_caches.is_empty() {
                 &cache.definition().dependent_caches
@@ -84,7 +120,7 @@ pub fn publish(catalog: &Catalog, event: &str, payload: &[u8]) -> Outcome {
     }
 
     let count = per_cache.values().sum();
-    if failures.is_empty() {
+    let outcome = if failures.is_empty() {
         Outcome::Invalidated { count, per_cache }
     } else {
         Outcome::PartiallyInvalidated {
@@ -92,7 +128,42 @@ pub fn publish(catalog: &Catalog, event: &str, payload: &[u8]) -> Outcome {
             per_cache,
             failures,
         }
+    };
+    (outcome, effects)
+}
+
+/// Applies effects decided elsewhere (another node, via the bus) to this
+/// node's L1 tables; returns how many entries went.
+pub fn apply_effects(catalog: &Catalog, effects: &[Effect]) -> u64 {
+    let mut removed = 0;
+    for effect in effects {
+        let globs: Vec<Glob> = effect
+            .patterns
+            .iter()
+            .map(|p| Glob::new(p.as_bytes()))
+            .collect();
+        for cache in catalog.iter() {
+            if effect
+                .cache
+                .as_ref()
+                .is_some_and(|name| *name != cache.definition().name)
+            {
+                continue;
+            }
+            let table = cache.table();
+            if effect.clear {
+                removed += table.clear();
+                continue;
+            }
+            for key in &effect.keys {
+                removed += u64::from(table.remove(key.as_bytes()));
+            }
+            for glob in &globs {
+                removed += table.remove_matching(glob);
+            }
+        }
     }
+    removed
 }
 
 /// Removes the answer's keys and pattern matches from every cache.

@@ -14,6 +14,7 @@ pub mod envelope;
 pub mod error;
 pub mod invalidation;
 pub mod outcome;
+pub mod tiered;
 pub mod transcode;
 
 use std::collections::BTreeMap;
@@ -42,6 +43,11 @@ struct Inner {
     sealer: Sealer,
     max_value_bytes: usize,
     plugin_permits: Arc<tokio::sync::Semaphore>,
+    /// The shared level, when `[l2]` is configured.
+    tier: Option<Arc<crate::tier::Tier>>,
+    /// Bumped by every invalidation from another node, so a read of L2 that
+    /// an invalidation overtook does not promote the old value.
+    remote_epoch: std::sync::atomic::AtomicU64,
 }
 
 /// What `CACHE.INFO` shows.
@@ -79,6 +85,25 @@ impl Cache {
         max_value_bytes: usize,
         plugin_concurrency: usize,
     ) -> Self {
+        Self::with_tier(
+            plain,
+            catalog,
+            sealer,
+            max_value_bytes,
+            plugin_concurrency,
+            None,
+        )
+    }
+
+    /// [`Cache::new`] with a shared second level (`[l2]`).
+    pub fn with_tier(
+        plain: Table,
+        catalog: Catalog,
+        sealer: Sealer,
+        max_value_bytes: usize,
+        plugin_concurrency: usize,
+        tier: Option<Arc<crate::tier::Tier>>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 plain,
@@ -86,6 +111,8 @@ impl Cache {
                 sealer,
                 max_value_bytes,
                 plugin_permits: Arc::new(tokio::sync::Semaphore::new(plugin_concurrency.max(1))),
+                tier,
+                remote_epoch: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
@@ -183,24 +210,56 @@ impl Cache {
                 limit: self.inner.max_value_bytes,
             });
         }
+        let prepared = match self.prepare_set(name, value, parts, ttl_ms)? {
+            Ok(prepared) => prepared,
+            Err(rejected) => return Ok(rejected),
+        };
+        let cache = Self::find(&self.catalog(), name)?;
+        cache.table().insert(
+            prepared.key.as_bytes(),
+            &prepared.stored,
+            Some(prepared.ttl_ms),
+            SetCondition::Always,
+        );
+        Ok(Outcome::Set)
+    }
+
+    /// The plugin's part of a write (key, verdict, envelope), without
+    /// storing anything: `Err(Outcome::Rejected)` when the value is refused.
+    /// May call the plugin: run it where blocking is allowed.
+    pub fn prepare_set(
+        &self,
+        name: &str,
+        value: &[u8],
+        parts: &[String],
+        ttl_ms: Option<u64>,
+    ) -> Result<Result<tiered::Prepared, Outcome>, CacheError> {
+        if value.len() > self.inner.max_value_bytes {
+            return Err(CacheError::TooLarge {
+                size: value.len(),
+                limit: self.inner.max_value_bytes,
+            });
+        }
         let cache = Self::find(&self.catalog(), name)?;
         let definition = cache.definition();
         let key = cache.key(parts)?;
         if let Err(errors) = verdict(&cache, name, value)? {
             cache.count_reject();
-            return Ok(Outcome::Rejected { errors });
+            return Ok(Err(Outcome::Rejected { errors }));
         }
-        let ttl = definition.effective_ttl_ms(ttl_ms);
+        let ttl_ms = definition.effective_ttl_ms(ttl_ms);
         let stored = envelope::pack(
             definition,
             &self.inner.sealer,
             key.as_bytes(),
             value.to_vec(),
         )?;
-        cache
-            .table()
-            .insert(key.as_bytes(), &stored, Some(ttl), SetCondition::Always);
-        Ok(Outcome::Set)
+        Ok(Ok(tiered::Prepared {
+            name: name.to_owned(),
+            key,
+            stored,
+            ttl_ms,
+        }))
     }
 
     /// Removes the entry for `parts`.
@@ -269,6 +328,26 @@ impl Cache {
             });
         }
         Ok(invalidation::publish(&self.catalog(), event, payload))
+    }
+
+    /// [`Cache::publish_event`], also returning what was removed, so the
+    /// tiers can remove it from L2 and from the other nodes.
+    pub fn publish_event_with_effects(
+        &self,
+        event: &str,
+        payload: &[u8],
+    ) -> Result<(Outcome, Vec<invalidation::Effect>), CacheError> {
+        if payload.len() > self.inner.max_value_bytes {
+            return Err(CacheError::TooLarge {
+                size: payload.len(),
+                limit: self.inner.max_value_bytes,
+            });
+        }
+        Ok(invalidation::publish_with_effects(
+            &self.catalog(),
+            event,
+            payload,
+        ))
     }
 
     /// Descriptor, counters and origin of one cache.
