@@ -10,8 +10,9 @@ use hoard_tests::tier::{FaultProxy, RedisCluster, RedisServer, l2_config, replay
 use hoard_tests::{Server, ServerOptions, eventually};
 use redis::Value;
 
-fn user(id: &str, email: &str) -> String {
-    format!(r#"{{"id":"{id}","email":"{email}"}}"#)
+/// A UserCache value whose email carries `tag` (`<tag>@example.com`).
+fn user(id: &str, tag: &str) -> String {
+    format!(r#"{{"id":"{id}","email":"{tag}@example.com"}}"#)
 }
 
 fn node(redis_url: &str, dir: &tempfile::TempDir, name: &str, extra: &str) -> Result<Server> {
@@ -80,7 +81,7 @@ fn promotion_keeps_l1_within_the_remaining_l2_ttl() -> Result<()> {
     let ok: String = redis::cmd("CACHE.PSETEX")
         .arg("UserCache")
         .arg(1500)
-        .arg(user("u1", "a@x"))
+        .arg(user("u1", "a"))
         .arg("u1")
         .query(&mut ca)?;
     assert_eq!(ok, "OK");
@@ -91,7 +92,7 @@ fn promotion_keeps_l1_within_the_remaining_l2_ttl() -> Result<()> {
         vec!["hoard:_:user-cache:1:User:u1".to_owned()]
     );
     let (value, level) = meta(&mut cb, "UserCache", &["u1"])?;
-    assert!(value.unwrap().contains("a@x"));
+    assert!(value.unwrap().contains("a@example.com"));
     assert_eq!(level, "l2", "first read on B comes from L2");
     let (_, level) = meta(&mut cb, "UserCache", &["u1"])?;
     assert_eq!(level, "l1", "then it was promoted");
