@@ -161,11 +161,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("hoard-worker")
-        // Plugin calls run on the blocking pool; each is bounded by its
-        // deadline, and this bounds how many run at once. More threads than
-        // cores only adds scheduler contention (measured: 68 threads halved
-        // CACHE.SET throughput at pipeline 16).
-        .max_blocking_threads(config.plugin.workers.max(1))
+        // Plugin calls run on each tenant's plugin threads (see
+        // `plugin/workers.rs`); the blocking pool only runs PLUGIN.LOAD's
+        // compilations and file reads, so a few threads are plenty.
+        .max_blocking_threads(4)
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {

@@ -15,7 +15,7 @@ use crate::plugin::PluginRuntime;
 use crate::reload::lifecycle::Lifecycle;
 use crate::tenant::{Quota, Tenant, Tenants};
 use crate::tier::{Node, Tier};
-use hoard_l1::{Clock, ExpiryMode, SystemClock, Table, TableConfig};
+use hoard_l1::{Clock, ExpiryMode, SystemClock, TableConfig};
 
 /// A cache and the lifecycle that can change its plugins while it serves.
 pub struct Started {
@@ -28,12 +28,14 @@ pub struct Started {
 /// Builds the cache. Plugins that fail to load are logged and left out;
 /// the others serve.
 pub fn build_cache(config: &Config) -> anyhow::Result<Started> {
-    build_cache_with_tier(config, None)
+    build_labelled(config, "", None)
 }
 
-/// [`build_cache`] whose L2-backed definitions use `tier`.
-pub fn build_cache_with_tier(
+/// [`build_cache`] for one tenant: `label` names its plugin threads; its
+/// L2-backed definitions use `tier`.
+fn build_labelled(
     config: &Config,
+    label: &str,
     tier: Option<Arc<Tier>>,
 ) -> anyhow::Result<Started> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
@@ -80,24 +82,21 @@ pub fn build_cache_with_tier(
         ),
         None => Sealer::random().context("generating an encryption key")?,
     };
-    let plain = Table::new(
-        TableConfig {
+    let cache = Cache::builder(Arc::clone(&clock), sealer)
+        .plain(TableConfig {
             max_items: config.plain.max_items,
             policy: config.plain_policy()?,
             expiry: ExpiryMode::Absolute,
             shards: 0,
             index_keys: false,
-        },
-        Arc::clone(&clock),
-    );
-    let cache = Cache::with_tier(
-        plain,
-        catalog,
-        sealer,
-        config.max_value_bytes,
-        config.plugin.tenant_workers(),
-        tier,
-    );
+        })
+        .catalog(catalog)
+        .max_value_bytes(config.max_value_bytes)
+        .plugin_threads(config.plugin.tenant_workers(), config.plugin.worker_nice)
+        .label(label)
+        .tier(tier)
+        .build()
+        .context("starting the plugin threads")?;
     let lifecycle = Arc::new(Lifecycle::new(
         cache.clone(),
         runtime,
@@ -127,7 +126,7 @@ pub fn build_l2(config: &Config) -> anyhow::Result<Option<Arc<Node>>> {
 /// [`build_tenants`] whose caches share `node`'s L2 and bus.
 pub fn build_tenants_on(config: &Config, node: Option<&Arc<Node>>) -> anyhow::Result<Tenants> {
     if config.tenants.is_empty() {
-        let started = build_cache_with_tier(config, node.map(|n| n.tier("")))?;
+        let started = build_labelled(config, "", node.map(|n| n.tier("")))?;
         if let Some(node) = node {
             node.register("", started.cache.clone());
         }
@@ -152,9 +151,12 @@ pub fn build_tenants_on(config: &Config, node: Option<&Arc<Node>>) -> anyhow::Re
                 tenant.name
             );
         }
-        let started =
-            build_cache_with_tier(&config.for_tenant(tenant), node.map(|n| n.tier(&tenant.name)))
-                .with_context(|| format!("tenant {}", tenant.name))?;
+        let started = build_labelled(
+            &config.for_tenant(tenant),
+            &tenant.name,
+            node.map(|n| n.tier(&tenant.name)),
+        )
+        .with_context(|| format!("tenant {}", tenant.name))?;
         if let Some(node) = node {
             node.register(&tenant.name, started.cache.clone());
         }

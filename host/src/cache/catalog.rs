@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::cache::budget::CallBudget;
 use crate::cache::error::CacheError;
 use crate::definition::{Definition, DefinitionCaps};
 use crate::plugin::{LoadError, LoadedPlugin, PluginRuntime};
@@ -25,6 +26,7 @@ pub struct DefinedCache {
     table: Arc<Table>,
     key_memo: Option<Table>,
     rejects: AtomicU64,
+    budget: CallBudget,
 }
 
 impl DefinedCache {
@@ -54,11 +56,14 @@ impl DefinedCache {
                 clock,
             )
         });
+        let limits = plugin.limits();
+        let budget = CallBudget::new(limits.definition_workers(), limits.definition_queue);
         Self {
             plugin,
             table,
             key_memo,
             rejects: AtomicU64::new(0),
+            budget,
         }
     }
 
@@ -91,23 +96,42 @@ impl DefinedCache {
         self.rejects.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Running and waiting plugin calls of this definition.
+    pub(crate) fn budget(&self) -> &CallBudget {
+        &self.budget
+    }
+
     /// The key for `parts`: from the memo when the definition declared pure
-    /// keys and the parts were seen before, else from the plugin.
+    /// keys and the parts were seen before, else from the plugin. Calls the
+    /// plugin on this thread (benchmarks, tools); the server goes through
+    /// `Cache`, which runs the plugin on a plugin thread.
     pub fn key(&self, parts: &[String]) -> Result<String, CacheError> {
-        if let Some(key) = self.memoized_key(parts) {
-            return Ok(key);
+        match self.memoized_key(parts) {
+            Some(key) => Ok(key),
+            None => self.generate_key(parts),
         }
+    }
+
+    /// Asks the plugin for the key of `parts` (no memo lookup: the caller
+    /// made it) and remembers it when keys are pure. Blocks for up to the
+    /// call deadline.
+    pub(crate) fn generate_key(&self, parts: &[String]) -> Result<String, CacheError> {
         let key = self
             .plugin
             .generate_key(parts)
-            .map_err(|error| CacheError::Plugin {
-                cache: self.definition().name.clone(),
-                error,
-            })??;
+            .map_err(|error| self.plugin_error(error))??;
         if let Some(memo) = &self.key_memo {
             memo.insert(&memo_key(parts), key.as_bytes(), None, SetCondition::Always);
         }
         Ok(key)
+    }
+
+    /// A plugin failure of this cache, as the cache reports it.
+    pub(crate) fn plugin_error(&self, error: crate::plugin::PluginError) -> CacheError {
+        CacheError::Plugin {
+            cache: self.definition().name.clone(),
+            error,
+        }
     }
 
     /// The key for `parts` if it can be had without calling the plugin

@@ -1,9 +1,10 @@
 //! Errors of the cache's library API. Each variant maps to one RESP error
-//! prefix and one metric, so callers branch on the variant, never on text.
+//! prefix ([`CacheError::prefix`]) and one metric, so callers branch on the
+//! variant, never on text.
 
 use crate::cache::envelope::EnvelopeError;
 use crate::cache::transcode::TranscodeError;
-use crate::definition::KeyError;
+use crate::definition::{EventError, KeyError};
 use crate::plugin::PluginError;
 
 /// Why a cache operation could not run.
@@ -15,6 +16,9 @@ pub enum CacheError {
     /// The plugin refused the key parts.
     #[error("{0}")]
     Key(#[from] KeyError),
+    /// The plugin refused the event (unknown event, bad payload).
+    #[error("{0}")]
+    Event(#[from] EventError),
     /// The plugin failed (trap, timeout, limit).
     #[error("{cache}: {error}")]
     Plugin {
@@ -22,6 +26,15 @@ pub enum CacheError {
         cache: String,
         /// What went wrong.
         error: PluginError,
+    },
+    /// The definition already has as many calls running and waiting as it
+    /// may; the request was refused at once instead of queueing.
+    #[error("{cache}: {waiting} plugin calls are already waiting; retry later")]
+    Busy {
+        /// Which cache.
+        cache: String,
+        /// Calls waiting for a plugin thread (the definition's queue limit).
+        waiting: usize,
     },
     /// The value is not valid in the connection's format.
     #[error(transparent)]
@@ -37,4 +50,22 @@ pub enum CacheError {
     /// A stored value could not be restored (never expected; reported, entry dropped).
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
+    /// The plugin thread running the call was lost (a host bug, or shutdown).
+    #[error("internal error while running the plugin call")]
+    Internal,
+}
+
+impl CacheError {
+    /// The RESP error prefix clients branch on.
+    pub fn prefix(&self) -> &'static str {
+        match self {
+            CacheError::NoCache(_) => "NOCACHE",
+            CacheError::Key(_) => "BADKEY",
+            CacheError::Event(_) => "BADEVENT",
+            CacheError::Plugin { .. } => "PLUGIN",
+            CacheError::Busy { .. } => "BUSY",
+            CacheError::TooLarge { .. } => "QUOTA",
+            CacheError::Transcode(_) | CacheError::Envelope(_) | CacheError::Internal => "ERR",
+        }
+    }
 }

@@ -1,12 +1,20 @@
-//! THE data path. Only this module decides the order of plugin calls, value
-//! conversions and L1 operations; commands call it and never reach past it.
+//! THE data path, with an async face. Only this module decides the order
+//! of plugin calls, value conversions and L1 operations, and where each step
+//! runs; commands parse, call one method and turn its result into a reply.
 //!
 //! `CACHE.GET UserCache 42` arrives here as `Cache::get("UserCache", ["42"])`:
-//! take the current catalog snapshot, find the definition, ask its plugin for
-//! the key (or the memo, for pure keys), look the key up in the definition's
-//! L1 table, unwrap the stored envelope (decrypt, decompress), and answer
-//! with a typed [`Outcome`].
+//! take the current catalog snapshot (once), find the definition, look the
+//! parts up in its key memo (once, for pure keys) or else ask its plugin for
+//! the key on a plugin thread (see `plugin/workers.rs`), within the
+//! definition's call budget (`BUSY` when it is spent); then look the key up
+//! in the definition's L1 table, unwrap the stored envelope (decrypt,
+//! decompress) and answer with a [`Lookup`]. Table work stays on the async
+//! worker: it is short and never waits for a plugin.
+//!
+//! Later tiers (L2, origins) are asked from here too, which is why every
+//! operation that may reach a plugin is `async`.
 
+mod budget;
 pub mod catalog;
 pub mod compression;
 pub mod encryption;
@@ -17,7 +25,9 @@ pub mod outcome;
 pub mod tiered;
 pub mod transcode;
 
-use std::collections::BTreeMap;
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -25,10 +35,10 @@ use arc_swap::ArcSwap;
 use crate::cache::catalog::{Catalog, DefinedCache};
 use crate::cache::encryption::Sealer;
 use crate::cache::error::CacheError;
-use crate::cache::outcome::Outcome;
-use crate::definition::{Definition, EventError, Invalidation};
-use crate::plugin::{LoadedPlugin, PluginError, PluginOrigin};
-use hoard_l1::{SetCondition, Table, TableStats, Ttl};
+use crate::cache::outcome::{Lookup, Outcome, Stored, Verdict};
+use crate::definition::{Definition, Invalidation};
+use crate::plugin::{LoadedPlugin, PluginError, PluginOrigin, PluginWorkers};
+use hoard_l1::{Clock, SetCondition, Table, TableConfig, TableStats, Ttl};
 
 /// A handle to the whole cache: plain keyspace plus every definition.
 /// Cheap to clone; every connection holds one.
@@ -42,12 +52,84 @@ struct Inner {
     catalog: ArcSwap<Catalog>,
     sealer: Sealer,
     max_value_bytes: usize,
-    plugin_permits: Arc<tokio::sync::Semaphore>,
+    workers: PluginWorkers,
+    clock: Arc<dyn Clock>,
     /// The shared level, when `[l2]` is configured.
     tier: Option<Arc<crate::tier::Tier>>,
     /// Bumped by every invalidation from another node, so a read of L2 that
     /// an invalidation overtook does not promote the old value.
     remote_epoch: std::sync::atomic::AtomicU64,
+}
+
+/// Builds a [`Cache`]; the clock is the one every table of it reads, so
+/// tests can drive expiry with `hoard_l1::ManualClock`.
+pub struct CacheBuilder {
+    clock: Arc<dyn Clock>,
+    sealer: Sealer,
+    plain: TableConfig,
+    catalog: Catalog,
+    max_value_bytes: usize,
+    threads: usize,
+    nice: i32,
+    label: String,
+    tier: Option<Arc<crate::tier::Tier>>,
+}
+
+impl CacheBuilder {
+    /// Settings of the plain keyspace (`GET`/`SET`).
+    pub fn plain(mut self, config: TableConfig) -> Self {
+        self.plain = config;
+        self
+    }
+
+    /// The definitions it starts with (built on the same clock).
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = catalog;
+        self
+    }
+
+    /// Largest value accepted, in bytes.
+    pub fn max_value_bytes(mut self, bytes: usize) -> Self {
+        self.max_value_bytes = bytes;
+        self
+    }
+
+    /// How many plugin threads run this cache's plugin calls, and their
+    /// niceness (see `PluginLimits::workers` and `worker_nice`).
+    pub fn plugin_threads(mut self, threads: usize, nice: i32) -> Self {
+        self.threads = threads;
+        self.nice = nice;
+        self
+    }
+
+    /// A name for its plugin threads (the tenant's), for `top -H` and logs.
+    pub fn label(mut self, label: &str) -> Self {
+        self.label = label.to_owned();
+        self
+    }
+
+    /// The shared second level (`[l2]`) its L2-backed definitions use.
+    pub fn tier(mut self, tier: Option<Arc<crate::tier::Tier>>) -> Self {
+        self.tier = tier;
+        self
+    }
+
+    /// Starts the plugin threads and returns the cache.
+    pub fn build(self) -> std::io::Result<Cache> {
+        let workers = PluginWorkers::start(self.threads, self.nice, &self.label)?;
+        Ok(Cache {
+            inner: Arc::new(Inner {
+                plain: Table::new(self.plain, Arc::clone(&self.clock)),
+                catalog: ArcSwap::from_pointee(self.catalog),
+                sealer: self.sealer,
+                max_value_bytes: self.max_value_bytes,
+                workers,
+                clock: self.clock,
+                tier: self.tier,
+                remote_epoch: std::sync::atomic::AtomicU64::new(0),
+            }),
+        })
+    }
 }
 
 /// What `CACHE.INFO` shows.
@@ -73,59 +155,41 @@ pub struct CacheInfo {
     pub quarantined: bool,
     /// How many times it was quarantined.
     pub quarantines: u64,
+    /// Calls waiting for a plugin thread right now.
+    pub waiting_calls: usize,
 }
 
 impl Cache {
-    /// A cache over a plain table and a catalog of definitions, whose
-    /// plugins may run `plugin_concurrency` calls at once.
-    pub fn new(
-        plain: Table,
-        catalog: Catalog,
-        sealer: Sealer,
-        max_value_bytes: usize,
-        plugin_concurrency: usize,
-    ) -> Self {
-        Self::with_tier(
-            plain,
-            catalog,
+    /// Starts building a cache whose tables read `clock` and whose
+    /// encrypted definitions are sealed with `sealer`.
+    pub fn builder(clock: Arc<dyn Clock>, sealer: Sealer) -> CacheBuilder {
+        CacheBuilder {
+            clock,
             sealer,
-            max_value_bytes,
-            plugin_concurrency,
-            None,
-        )
-    }
-
-    /// [`Cache::new`] with a shared second level (`[l2]`).
-    pub fn with_tier(
-        plain: Table,
-        catalog: Catalog,
-        sealer: Sealer,
-        max_value_bytes: usize,
-        plugin_concurrency: usize,
-        tier: Option<Arc<crate::tier::Tier>>,
-    ) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                plain,
-                catalog: ArcSwap::from_pointee(catalog),
-                sealer,
-                max_value_bytes,
-                plugin_permits: Arc::new(tokio::sync::Semaphore::new(plugin_concurrency.max(1))),
-                tier,
-                remote_epoch: std::sync::atomic::AtomicU64::new(0),
-            }),
+            plain: TableConfig {
+                max_items: 1_000_000,
+                policy: hoard_l1::Policy::Lru,
+                expiry: hoard_l1::ExpiryMode::Absolute,
+                shards: 0,
+                index_keys: false,
+            },
+            catalog: Catalog::default(),
+            max_value_bytes: 1 << 20,
+            threads: 1,
+            nice: 0,
+            label: String::new(),
+            tier: None,
         }
-    }
-
-    /// Permits for plugin calls of this cache (one tenant's share of the
-    /// plugin workers), so a neighbour's CPU bomb cannot take every worker.
-    pub fn plugin_permits(&self) -> Arc<tokio::sync::Semaphore> {
-        Arc::clone(&self.inner.plugin_permits)
     }
 
     /// The keyspace of plain `GET`/`SET` (no definition, raw bytes).
     pub fn plain(&self) -> &Table {
         &self.inner.plain
+    }
+
+    /// The clock every table of this cache reads (new definitions must use it too).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.inner.clock)
     }
 
     /// Largest value accepted, in bytes.
@@ -143,37 +207,99 @@ impl Cache {
         self.inner.catalog.store(Arc::new(catalog));
     }
 
-    fn find(catalog: &Catalog, name: &str) -> Result<Arc<DefinedCache>, CacheError> {
-        catalog
+    /// The definition called `name` in the current snapshot: the one
+    /// snapshot a request works with.
+    fn find(&self, name: &str) -> Result<Arc<DefinedCache>, CacheError> {
+        self.inner
+            .catalog
+            .load()
             .get(name)
             .cloned()
             .ok_or_else(|| CacheError::NoCache(name.to_owned()))
     }
 
-    /// Looks up the entry for `parts`; the value of a hit is MessagePack.
-    /// May call the plugin: run it where blocking is allowed.
-    pub fn get(&self, name: &str, parts: &[String]) -> Result<Outcome, CacheError> {
-        let cache = Self::find(&self.catalog(), name)?;
-        let key = cache.key(parts)?;
-        self.lookup(&cache, name, &key)
+    fn check_size(&self, bytes: &[u8]) -> Result<(), CacheError> {
+        if bytes.len() > self.inner.max_value_bytes {
+            return Err(CacheError::TooLarge {
+                size: bytes.len(),
+                limit: self.inner.max_value_bytes,
+            });
+        }
+        Ok(())
     }
 
-    /// [`Cache::get`] if it needs no plugin call (unknown cache, or a
-    /// memoized pure key); `None` when the plugin must be asked.
-    pub fn get_without_plugin(
+    /// Runs `work` (which calls `cache`'s plugin) on a plugin thread, within
+    /// the definition's call budget: the only way a request reaches a plugin.
+    async fn call<R: Send + 'static>(
+        &self,
+        cache: &Arc<DefinedCache>,
+        work: impl FnOnce(&DefinedCache) -> Result<R, CacheError> + Send + 'static,
+    ) -> Result<R, CacheError> {
+        let permit = cache
+            .budget()
+            .admit()
+            .await
+            .map_err(|full| CacheError::Busy {
+                cache: cache.definition().name.clone(),
+                waiting: full.waiting,
+            })?;
+        let cache = Arc::clone(cache);
+        self.inner
+            .workers
+            .run(move || {
+                // Held until the call is done, even if the client went away.
+                let _permit = permit;
+                work(&cache)
+            })
+            .await
+            .unwrap_or(Err(CacheError::Internal))
+    }
+
+    /// The key for `parts`: from the memo (one lookup) or from the plugin.
+    async fn key_of(
+        &self,
+        cache: &Arc<DefinedCache>,
+        parts: Vec<String>,
+    ) -> Result<String, CacheError> {
+        match cache.memoized_key(&parts) {
+            Some(key) => Ok(key),
+            None => self.call(cache, move |c| c.generate_key(&parts)).await,
+        }
+    }
+
+    /// Looks up the entry for `parts`; the value of a hit is MessagePack.
+    /// A memoized pure key is served without leaving the async worker.
+    pub async fn get(&self, name: &str, parts: Vec<String>) -> Result<Lookup, CacheError> {
+        let cache = self.find(name)?;
+        let key = self.key_of(&cache, parts).await?;
+        if self.uses_l2(name) {
+            return Ok(self.tiered_get(&cache, &key).await?.lookup);
+        }
+        self.lookup(&cache, &key)
+    }
+
+    /// [`Cache::get`], also saying which level answered (`CACHE.GETMETA`).
+    pub async fn get_meta(
         &self,
         name: &str,
-        parts: &[String],
-    ) -> Option<Result<Outcome, CacheError>> {
-        let cache = match Self::find(&self.catalog(), name) {
-            Ok(cache) => cache,
-            Err(e) => return Some(Err(e)),
-        };
-        let key = cache.memoized_key(parts)?;
-        Some(self.lookup(&cache, name, &key))
+        parts: Vec<String>,
+    ) -> Result<tiered::Served, CacheError> {
+        let cache = self.find(name)?;
+        let key = self.key_of(&cache, parts).await?;
+        if self.uses_l2(name) {
+            return self.tiered_get(&cache, &key).await;
+        }
+        let lookup = self.lookup(&cache, &key)?;
+        Ok(tiered::Served {
+            level: match lookup {
+                Lookup::Hit(_) => outcome::Level::L1,
+                Lookup::Miss => outcome::Level::None,
+            },
+            lookup,
+        })
     }
 
-    fn lookup(&self, cache: &DefinedCache, name: &str, key: &str) -> Result<Outcome, CacheError> {
+    fn lookup(&self, cache: &DefinedCache, key: &str) -> Result<Lookup, CacheError> {
         // Unwrapped under the shard lock: one copy of the value instead of two.
         let unpacked = cache.table().get_with(key.as_bytes(), |stored| {
             envelope::unpack(
@@ -184,12 +310,13 @@ impl Cache {
             )
         });
         match unpacked {
-            None => Ok(Outcome::Miss),
-            Some(Ok(value)) => Ok(Outcome::Hit(value)),
+            None => Ok(Lookup::Miss),
+            Some(Ok(value)) => Ok(Lookup::Hit(value)),
             Some(Err(error)) => {
                 // An entry we cannot read is useless: drop it, report it.
                 cache.table().remove(key.as_bytes());
-                tracing::error!(cache = name, %key, %error, "dropping unreadable entry");
+                let name = &cache.definition().name;
+                tracing::error!(cache = %name, %key, %error, "dropping unreadable entry");
                 Err(error.into())
             }
         }
@@ -197,162 +324,117 @@ impl Cache {
 
     /// Validates and stores a MessagePack value under the key of `parts`,
     /// with the definition's default TTL or `ttl_ms` (clamped to its max).
-    pub fn set(
+    /// The key and the verdict take one trip to a plugin thread together.
+    pub async fn set(
         &self,
         name: &str,
-        value: &[u8],
-        parts: &[String],
+        value: Vec<u8>,
+        parts: Vec<String>,
         ttl_ms: Option<u64>,
-    ) -> Result<Outcome, CacheError> {
-        if value.len() > self.inner.max_value_bytes {
-            return Err(CacheError::TooLarge {
-                size: value.len(),
-                limit: self.inner.max_value_bytes,
-            });
-        }
-        let prepared = match self.prepare_set(name, value, parts, ttl_ms)? {
-            Ok(prepared) => prepared,
-            Err(rejected) => return Ok(rejected),
-        };
-        let cache = Self::find(&self.catalog(), name)?;
-        cache.table().insert(
-            prepared.key.as_bytes(),
-            &prepared.stored,
-            Some(prepared.ttl_ms),
-            SetCondition::Always,
-        );
-        Ok(Outcome::Set)
-    }
-
-    /// The plugin's part of a write (key, verdict, envelope), without
-    /// storing anything: `Err(Outcome::Rejected)` when the value is refused.
-    /// May call the plugin: run it where blocking is allowed.
-    pub fn prepare_set(
-        &self,
-        name: &str,
-        value: &[u8],
-        parts: &[String],
-        ttl_ms: Option<u64>,
-    ) -> Result<Result<tiered::Prepared, Outcome>, CacheError> {
-        if value.len() > self.inner.max_value_bytes {
-            return Err(CacheError::TooLarge {
-                size: value.len(),
-                limit: self.inner.max_value_bytes,
-            });
-        }
-        let cache = Self::find(&self.catalog(), name)?;
-        let definition = cache.definition();
-        let key = cache.key(parts)?;
-        if let Err(errors) = verdict(&cache, name, value)? {
+    ) -> Result<Stored, CacheError> {
+        self.check_size(&value)?;
+        let cache = self.find(name)?;
+        let memoized = cache.memoized_key(&parts);
+        let (key, verdict, value) = self
+            .call(&cache, move |c| {
+                let key = match memoized {
+                    Some(key) => key,
+                    None => c.generate_key(&parts)?,
+                };
+                let verdict = judge(c, &value)?;
+                Ok((key, verdict, value))
+            })
+            .await?;
+        if let Verdict::Refused(errors) = verdict {
             cache.count_reject();
-            return Ok(Err(Outcome::Rejected { errors }));
+            return Ok(Stored::Rejected { errors });
         }
-        let ttl_ms = definition.effective_ttl_ms(ttl_ms);
-        let stored = envelope::pack(
-            definition,
-            &self.inner.sealer,
-            key.as_bytes(),
-            value.to_vec(),
-        )?;
-        Ok(Ok(tiered::Prepared {
-            name: name.to_owned(),
-            key,
-            stored,
-            ttl_ms,
-        }))
+        let definition = cache.definition();
+        let ttl = definition.effective_ttl_ms(ttl_ms);
+        let stored = envelope::pack(definition, &self.inner.sealer, key.as_bytes(), value)?;
+        if self.uses_l2(name) {
+            return self.tiered_store(&cache, key, stored, ttl).await;
+        }
+        cache
+            .table()
+            .insert(key.as_bytes(), &stored, Some(ttl), SetCondition::Always);
+        Ok(Stored::Stored)
     }
 
-    /// Removes the entry for `parts`.
-    pub fn remove(&self, name: &str, parts: &[String]) -> Result<Outcome, CacheError> {
-        let cache = Self::find(&self.catalog(), name)?;
-        let key = cache.key(parts)?;
-        let removed = u64::from(cache.table().remove(key.as_bytes()));
-        let mut per_cache = BTreeMap::new();
-        if removed > 0 {
-            per_cache.insert(name.to_owned(), removed);
+    /// Removes the entry for `parts`; returns how many were removed (0 or 1).
+    pub async fn remove(&self, name: &str, parts: Vec<String>) -> Result<u64, CacheError> {
+        let cache = self.find(name)?;
+        let key = self.key_of(&cache, parts).await?;
+        if self.uses_l2(name) {
+            return Ok(self.tiered_remove(&cache, &key).await);
         }
-        Ok(Outcome::Invalidated {
-            count: removed,
-            per_cache,
-        })
+        Ok(u64::from(cache.table().remove(key.as_bytes())))
     }
 
     /// Time left for the entry of `parts` (what `CACHE.TTL` shows).
-    pub fn ttl(&self, name: &str, parts: &[String]) -> Result<Ttl, CacheError> {
-        let cache = Self::find(&self.catalog(), name)?;
-        let key = cache.key(parts)?;
+    pub async fn ttl(&self, name: &str, parts: Vec<String>) -> Result<Ttl, CacheError> {
+        let cache = self.find(name)?;
+        let key = self.key_of(&cache, parts).await?;
         Ok(cache.table().ttl(key.as_bytes()))
     }
 
     /// The key the plugin makes of `parts` (what `CACHE.KEY` shows).
-    pub fn key(&self, name: &str, parts: &[String]) -> Result<String, CacheError> {
-        Self::find(&self.catalog(), name)?.key(parts)
+    pub async fn key(&self, name: &str, parts: Vec<String>) -> Result<String, CacheError> {
+        let cache = self.find(name)?;
+        self.key_of(&cache, parts).await
     }
 
     /// Whether `value` (MessagePack) would be stored, without storing it
-    /// (what `CACHE.VALIDATE` shows): `Err` lists every reason it would not.
-    pub fn check_value(
-        &self,
-        name: &str,
-        value: &[u8],
-    ) -> Result<Result<(), Vec<String>>, CacheError> {
-        let cache = Self::find(&self.catalog(), name)?;
-        verdict(&cache, name, value)
+    /// (what `CACHE.VALIDATE` shows).
+    pub async fn validate(&self, name: &str, value: Vec<u8>) -> Result<Verdict, CacheError> {
+        self.check_size(&value)?;
+        let cache = self.find(name)?;
+        self.call(&cache, move |c| judge(c, &value)).await
     }
 
     /// What `event` would invalidate in one cache, without invalidating
     /// anything (what `CACHE.PLAN` shows): the plugin's own answer, before
     /// the host expands patterns or follows the cascade.
-    pub fn plan(
+    pub async fn plan(
         &self,
         name: &str,
-        event: &str,
-        payload: &[u8],
-    ) -> Result<Result<Invalidation, EventError>, CacheError> {
-        let cache = Self::find(&self.catalog(), name)?;
-        cache
-            .plugin()
-            .on_event(event, payload)
-            .map_err(|error| CacheError::Plugin {
-                cache: name.to_owned(),
-                error,
-            })
+        event: String,
+        payload: Vec<u8>,
+    ) -> Result<Invalidation, CacheError> {
+        self.check_size(&payload)?;
+        let cache = self.find(name)?;
+        self.call(&cache, move |c| {
+            Ok(c.plugin()
+                .on_event(&event, &payload)
+                .map_err(|error| c.plugin_error(error))??)
+        })
+        .await
     }
 
-    /// Publishes a domain event (payload MessagePack) to every cache that listens.
-    pub fn publish_event(&self, event: &str, payload: &[u8]) -> Result<Outcome, CacheError> {
-        if payload.len() > self.inner.max_value_bytes {
-            return Err(CacheError::TooLarge {
-                size: payload.len(),
-                limit: self.inner.max_value_bytes,
-            });
-        }
-        Ok(invalidation::publish(&self.catalog(), event, payload))
-    }
-
-    /// [`Cache::publish_event`], also returning what was removed, so the
-    /// tiers can remove it from L2 and from the other nodes.
-    pub fn publish_event_with_effects(
+    /// Publishes a domain event (payload MessagePack) to every cache that
+    /// listens. The plugins are asked, and the entries removed, on a plugin
+    /// thread.
+    pub async fn publish_event(
         &self,
-        event: &str,
-        payload: &[u8],
-    ) -> Result<(Outcome, Vec<invalidation::Effect>), CacheError> {
-        if payload.len() > self.inner.max_value_bytes {
-            return Err(CacheError::TooLarge {
-                size: payload.len(),
-                limit: self.inner.max_value_bytes,
-            });
-        }
-        Ok(invalidation::publish_with_effects(
-            &self.catalog(),
-            event,
-            payload,
-        ))
+        event: String,
+        payload: Vec<u8>,
+    ) -> Result<Outcome, CacheError> {
+        self.check_size(&payload)?;
+        let catalog = self.catalog();
+        let (outcome, effects) = self
+            .inner
+            .workers
+            .run(move || invalidation::publish_with_effects(&catalog, &event, &payload))
+            .await
+            .map_err(|_| CacheError::Internal)?;
+        // With L2: the same removals in Redis and on every node.
+        self.tiered_effects(effects).await;
+        Ok(outcome)
     }
 
     /// Descriptor, counters and origin of one cache.
     pub fn info(&self, name: &str) -> Result<CacheInfo, CacheError> {
-        let cache = Self::find(&self.catalog(), name)?;
+        let cache = self.find(name)?;
         let (plugin_calls, plugin_faults) = cache.plugin().call_stats();
         Ok(CacheInfo {
             definition: cache.definition().clone(),
@@ -369,6 +451,7 @@ impl Cache {
                 .load(std::sync::atomic::Ordering::Relaxed),
             quarantined: cache.plugin().is_quarantined(),
             quarantines: cache.plugin().quarantines(),
+            waiting_calls: cache.budget().waiting(),
         })
     }
 
@@ -421,13 +504,10 @@ pub fn value_verdict(
     }))
 }
 
-fn verdict(
-    cache: &DefinedCache,
-    name: &str,
-    value: &[u8],
-) -> Result<Result<(), Vec<String>>, CacheError> {
-    value_verdict(cache.plugin(), value).map_err(|error| CacheError::Plugin {
-        cache: name.to_owned(),
-        error,
-    })
+/// [`value_verdict`] for a cache of the catalog, as a flat [`Verdict`].
+fn judge(cache: &DefinedCache, value: &[u8]) -> Result<Verdict, CacheError> {
+    match value_verdict(cache.plugin(), value) {
+        Ok(answer) => Ok(answer.map_or_else(Verdict::Refused, |()| Verdict::Accepted)),
+        Err(error) => Err(cache.plugin_error(error)),
+    }
 }

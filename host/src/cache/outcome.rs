@@ -1,29 +1,49 @@
-//! Typed results of cache operations, mirroring the envelope codes of the
-//! design (Hit, Miss, Set, Rejected, Invalidated, PartiallyInvalidated), so
-//! that replies and metrics are decided by a `match`, not by strings.
+//! Typed results, one per cache operation, so that a command matches exactly
+//! the answers its operation can give and replies and metrics are decided by
+//! a `match`, not by strings. Failures are [`CacheError`](super::error::CacheError).
 
 use std::collections::BTreeMap;
 
-/// What a cache operation did.
+/// What a lookup found (`CACHE.GET`).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub enum Lookup {
     /// The entry was there; the value is MessagePack.
     Hit(Vec<u8>),
     /// No live entry.
     Miss,
+}
+
+/// What a store did (`CACHE.SET`, `CACHE.PSETEX`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stored {
     /// The value was stored.
-    Set,
+    Stored,
     /// The value reached L1 but not L2 (Redis away or slow); it is queued
     /// and will be written to L2 when Redis is back.
-    PartialSet {
+    Partial {
         /// Why L2 did not take it.
         reason: String,
     },
-    /// The plugin (or a host rule such as allow-null) refused the value; nothing was stored.
+    /// The plugin (or a host rule such as allow-null) refused the value;
+    /// nothing was stored.
     Rejected {
-        /// One sentence per reason.
+        /// One sentence per reason, never empty.
         errors: Vec<String>,
     },
+}
+
+/// Whether a value would be stored (`CACHE.VALIDATE`), without storing it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// It would be stored.
+    Accepted,
+    /// It would be refused, for these reasons (never empty).
+    Refused(Vec<String>),
+}
+
+/// What an invalidation removed (`CACHE.EVENT`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
     /// Entries were removed; `per_cache` says where.
     Invalidated {
         /// Entries removed in all.
@@ -46,11 +66,6 @@ impl Outcome {
     /// The envelope code, for logs and metrics.
     pub fn code(&self) -> &'static str {
         match self {
-            Outcome::Hit(_) => "hit",
-            Outcome::Miss => "miss",
-            Outcome::Set => "set",
-            Outcome::PartialSet { .. } => "partial-set",
-            Outcome::Rejected { .. } => "rejected",
             Outcome::Invalidated { .. } => "invalidated",
             Outcome::PartiallyInvalidated { .. } => "partially-invalidated",
         }

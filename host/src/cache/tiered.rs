@@ -6,7 +6,7 @@
 //!   past its freshness (or untrusted for lack of the bus) is served, marked
 //!   stale, within the fail-safe window.
 //! - set: L2 first, then L1; if L2 failed the write is queued for replay and
-//!   the outcome is [`Outcome::PartialSet`]. Other nodes are told to drop
+//!   the outcome is [`Stored::Partial`]. Other nodes are told to drop
 //!   their copy.
 //! - delete and event invalidations: both levels here, then the bus.
 //!
@@ -20,30 +20,17 @@ use std::sync::atomic::Ordering;
 use crate::cache::catalog::DefinedCache;
 use crate::cache::error::CacheError;
 use crate::cache::invalidation::{self, Effect};
-use crate::cache::outcome::{Level, Outcome};
+use crate::cache::outcome::{Level, Lookup, Stored};
 use crate::cache::{Cache, envelope};
 use crate::tier::keys::{literal_prefix, now_ms};
 use crate::tier::{L2Read, Tier};
 use hoard_l1::SetCondition;
 
-/// A validated, packed write waiting to be stored.
-#[derive(Debug, Clone)]
-pub struct Prepared {
-    /// The cache.
-    pub name: String,
-    /// The generated key.
-    pub key: String,
-    /// The envelope.
-    pub stored: Vec<u8>,
-    /// Its TTL (the definition's rules applied).
-    pub ttl_ms: u64,
-}
-
 /// A read and the level that answered it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Served {
     /// Hit (MessagePack) or Miss.
-    pub outcome: Outcome,
+    pub lookup: Lookup,
     /// Who answered.
     pub level: Level,
 }
@@ -75,29 +62,16 @@ impl Cache {
             .is_some_and(|tier| tier.settings(name).l2)
     }
 
-    /// The key of `parts` if it needs no plugin call (a memoized pure key).
-    pub fn key_without_plugin(
-        &self,
-        name: &str,
-        parts: &[String],
-    ) -> Option<Result<String, CacheError>> {
-        match Self::find(&self.catalog(), name) {
-            Ok(cache) => cache.memoized_key(parts).map(Ok),
-            Err(error) => Some(Err(error)),
-        }
-    }
-
-    fn tier_of(&self, name: &str) -> Result<(Arc<Tier>, Arc<DefinedCache>), CacheError> {
-        let cache = Self::find(&self.catalog(), name)?;
-        match &self.inner.tier {
-            Some(tier) => Ok((Arc::clone(tier), cache)),
-            None => Err(CacheError::NoCache(name.to_owned())),
-        }
-    }
-
     /// Reads `key` of an L2-backed cache: L1, then L2 with promotion.
-    pub async fn tiered_get(&self, name: &str, key: &str) -> Result<Served, CacheError> {
-        let (tier, cache) = self.tier_of(name)?;
+    pub(crate) async fn tiered_get(
+        &self,
+        cache: &DefinedCache,
+        key: &str,
+    ) -> Result<Served, CacheError> {
+        let Some(tier) = self.inner.tier.clone() else {
+            return Err(CacheError::Internal);
+        };
+        let name = cache.definition().name.as_str();
         let counters = tier.counters(name);
         let settings = tier.settings(name);
         let definition = cache.definition();
@@ -124,7 +98,7 @@ impl Cache {
                 if trusted && fresh_until > now {
                     counters.l1_hits.fetch_add(1, Ordering::Relaxed);
                     return Ok(Served {
-                        outcome: Outcome::Hit(value),
+                        lookup: Lookup::Hit(value),
                         level: Level::L1,
                     });
                 }
@@ -183,7 +157,7 @@ impl Cache {
                 }
                 counters.l2_hits.fetch_add(1, Ordering::Relaxed);
                 Ok(Served {
-                    outcome: Outcome::Hit(value),
+                    lookup: Lookup::Hit(value),
                     level: Level::L2,
                 })
             }
@@ -193,7 +167,7 @@ impl Cache {
                 }
                 counters.misses.fetch_add(1, Ordering::Relaxed);
                 Ok(Served {
-                    outcome: Outcome::Miss,
+                    lookup: Lookup::Miss,
                     level: Level::None,
                 })
             }
@@ -202,14 +176,14 @@ impl Cache {
                     tracing::debug!(cache = name, %key, %error, "serving stale (fail-safe)");
                     counters.stale_hits.fetch_add(1, Ordering::Relaxed);
                     Ok(Served {
-                        outcome: Outcome::Hit(value),
+                        lookup: Lookup::Hit(value),
                         level: Level::Stale,
                     })
                 }
                 None => {
                     counters.misses.fetch_add(1, Ordering::Relaxed);
                     Ok(Served {
-                        outcome: Outcome::Miss,
+                        lookup: Lookup::Miss,
                         level: Level::None,
                     })
                 }
@@ -217,31 +191,39 @@ impl Cache {
         }
     }
 
-    /// Stores a prepared write: L2, then L1, then tells the other nodes.
-    pub async fn tiered_set(&self, prepared: Prepared) -> Result<Outcome, CacheError> {
-        let (tier, cache) = self.tier_of(&prepared.name)?;
+    /// Stores a packed entry: L2, then L1, then tells the other nodes.
+    pub(crate) async fn tiered_store(
+        &self,
+        cache: &DefinedCache,
+        key: String,
+        stored: Vec<u8>,
+        ttl_ms: u64,
+    ) -> Result<Stored, CacheError> {
+        let Some(tier) = self.inner.tier.clone() else {
+            return Err(CacheError::Internal);
+        };
         let definition = cache.definition();
-        let name = prepared.name.as_str();
+        let name = definition.name.as_str();
         let settings = tier.settings(name);
         let written = tier
             .write(
                 name,
                 &definition.id,
                 definition.version.major,
-                &prepared.key,
-                prepared.stored.clone(),
-                prepared.ttl_ms,
+                &key,
+                stored.clone(),
+                ttl_ms,
             )
             .await;
-        let l1_ttl = tier.l1_ttl_ms(name).min(prepared.ttl_ms).max(1);
+        let l1_ttl = tier.l1_ttl_ms(name).min(ttl_ms).max(1);
         let keep = l1_ttl.saturating_add(if settings.fail_safe {
             tier.fail_safe_ms()
         } else {
             0
         });
         cache.table().insert(
-            prepared.key.as_bytes(),
-            &wrap(now_ms().saturating_add(l1_ttl), &prepared.stored),
+            key.as_bytes(),
+            &wrap(now_ms().saturating_add(l1_ttl), &stored),
             Some(keep),
             SetCondition::Always,
         );
@@ -249,29 +231,33 @@ impl Cache {
             Ok(()) => {
                 let _ = tier
                     .broadcast(vec![Effect {
-                        cache: Some(prepared.name.clone()),
-                        keys: vec![prepared.key],
+                        cache: Some(name.to_owned()),
+                        keys: vec![key],
                         ..Effect::default()
                     }])
                     .await;
-                Ok(Outcome::Set)
+                Ok(Stored::Stored)
             }
             Err(error) => {
                 tier.counters(name)
                     .partial_writes
                     .fetch_add(1, Ordering::Relaxed);
-                Ok(Outcome::PartialSet {
+                Ok(Stored::Partial {
                     reason: error.to_string(),
                 })
             }
         }
     }
 
-    /// Removes `key` of an L2-backed cache from both levels and every node.
-    pub async fn tiered_remove(&self, name: &str, key: &str) -> Result<Outcome, CacheError> {
-        let (tier, cache) = self.tier_of(name)?;
-        let definition = cache.definition();
+    /// Removes `key` of an L2-backed cache from both levels and every
+    /// node; 1 if either level held a live entry.
+    pub(crate) async fn tiered_remove(&self, cache: &DefinedCache, key: &str) -> u64 {
         let local = cache.table().remove(key.as_bytes());
+        let Some(tier) = self.inner.tier.clone() else {
+            return u64::from(local);
+        };
+        let definition = cache.definition();
+        let name = definition.name.as_str();
         let remote = tier
             .delete(name, &definition.id, definition.version.major, key)
             .await;
@@ -282,20 +268,12 @@ impl Cache {
                 ..Effect::default()
             }])
             .await;
-        let removed = u64::from(local || remote.unwrap_or(false));
-        let mut per_cache = std::collections::BTreeMap::new();
-        if removed > 0 {
-            per_cache.insert(name.to_owned(), removed);
-        }
-        Ok(Outcome::Invalidated {
-            count: removed,
-            per_cache,
-        })
+        u64::from(local || remote.unwrap_or(false))
     }
 
     /// Carries invalidations made here (by an event) to L2 and to the other
     /// nodes. L2 failures are queued for replay.
-    pub async fn tiered_effects(&self, effects: Vec<Effect>) {
+    pub(crate) async fn tiered_effects(&self, effects: Vec<Effect>) {
         let Some(tier) = self.inner.tier.clone() else {
             return;
         };

@@ -18,20 +18,8 @@ pub(super) async fn run(
         Ok(m) => m,
         Err(frame) => return Ok(frame),
     };
-    let handle = cache.clone();
-    Ok(
-        match super::off_async(cache, move || {
-            handle.publish_event_with_effects(&event, &msgpack)
-        })
-        .await
-        {
-            Ok(Ok((outcome, effects))) => {
-                // With L2: the same removals in Redis and on every node.
-                cache.tiered_effects(effects).await;
-                super::invalidation_frame(&outcome)
-            }
-            Ok(Err(e)) => super::error_frame(&e),
-            Err(frame) => frame,
-        },
-    )
+    Ok(super::answer(
+        cache.publish_event(event, msgpack).await,
+        |outcome| super::invalidation_frame(&outcome),
+    ))
 }

@@ -78,6 +78,7 @@ pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError>
             }),
         ),
         ("plugin-quarantines", int(info.quarantines)),
+        ("plugin-waiting-calls", int(info.waiting_calls as u64)),
         ("plugin-source", Frame::bulk(info.origin.source.clone())),
         ("plugin-sha256", Frame::bulk(info.origin.sha256.clone())),
         ("plugin-bytes", int(info.origin.size as u64)),

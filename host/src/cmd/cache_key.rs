@@ -7,12 +7,5 @@ use hoard_resp::{Frame, Parse, ParseError};
 pub(super) async fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     let name = parse.next_string()?;
     let parts = super::key_parts(parse)?;
-    let handle = cache.clone();
-    Ok(
-        match super::off_async(cache, move || handle.key(&name, &parts)).await {
-            Ok(Ok(key)) => Frame::bulk(key),
-            Ok(Err(e)) => super::error_frame(&e),
-            Err(frame) => frame,
-        },
-    )
+    Ok(super::answer(cache.key(&name, parts).await, Frame::bulk))
 }

@@ -19,23 +19,17 @@ pub(super) async fn run(
         Ok(m) => m,
         Err(frame) => return Ok(frame),
     };
-    let handle = cache.clone();
     let list = |items: Vec<String>| Frame::Array(items.into_iter().map(Frame::bulk).collect());
-    Ok(
-        match super::off_async(cache, move || handle.plan(&name, &event, &msgpack)).await {
-            Ok(Ok(Ok(plan))) => Frame::Map(vec![
+    Ok(super::answer(
+        cache.plan(&name, event, msgpack).await,
+        |plan| {
+            Frame::Map(vec![
                 (Frame::bulk("keys"), list(plan.keys)),
                 (Frame::bulk("patterns"), list(plan.patterns)),
                 (Frame::bulk("dependent-caches"), list(plan.dependent_caches)),
                 (Frame::bulk("cascade"), Frame::Boolean(plan.cascade)),
                 (Frame::bulk("reason"), Frame::bulk(plan.reason)),
-            ]),
-            Ok(Ok(Err(refused))) => Frame::error(format!(
-                "BADEVENT {}",
-                super::printable(&refused.to_string(), 2048)
-            )),
-            Ok(Err(e)) => super::error_frame(&e),
-            Err(frame) => frame,
+            ])
         },
-    )
+    ))
 }

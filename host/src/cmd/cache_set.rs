@@ -5,7 +5,7 @@
 
 use super::Session;
 use crate::cache::Cache;
-use crate::cache::outcome::Outcome;
+use crate::cache::outcome::Stored;
 use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) async fn run(
@@ -34,33 +34,13 @@ pub(super) async fn run(
         Ok(m) => m,
         Err(frame) => return Ok(frame),
     };
-    let handle = cache.clone();
-    let result = if cache.uses_l2(&name) {
-        let prepared = match super::off_async(cache, move || {
-            handle.prepare_set(&name, &msgpack, &parts, ttl_ms)
-        })
-        .await
-        {
-            Ok(result) => result,
-            Err(frame) => return Ok(frame),
-        };
-        match prepared {
-            Ok(Ok(prepared)) => cache.tiered_set(prepared).await,
-            Ok(Err(rejected)) => Ok(rejected),
-            Err(e) => Err(e),
-        }
-    } else {
-        match super::off_async(cache, move || handle.set(&name, &msgpack, &parts, ttl_ms)).await {
-            Ok(result) => result,
-            Err(frame) => return Ok(frame),
-        }
-    };
-    Ok(match result {
-        Ok(Outcome::Set) => Frame::ok(),
-        // Kept in L1 and queued for L2: a distinct reply a client can branch on.
-        Ok(Outcome::PartialSet { .. }) => Frame::Simple("PARTIAL".to_owned()),
-        Ok(Outcome::Rejected { errors }) => super::rejected_frame(&errors),
-        Ok(other) => Frame::Simple(other.code().to_owned()),
-        Err(e) => super::error_frame(&e),
-    })
+    Ok(super::answer(
+        cache.set(&name, msgpack, parts, ttl_ms).await,
+        |stored| match stored {
+            Stored::Stored => Frame::ok(),
+            // Kept in L1 and queued for L2: a distinct reply a client can branch on.
+            Stored::Partial { .. } => Frame::Simple("PARTIAL".to_owned()),
+            Stored::Rejected { errors } => super::rejected_frame(&errors),
+        },
+    ))
 }

@@ -9,14 +9,11 @@ use hoard_resp::{Frame, Parse, ParseError};
 pub(super) async fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
     let name = parse.next_string()?;
     let parts = super::key_parts(parse)?;
-    let handle = cache.clone();
-    Ok(
-        match super::off_async(cache, move || handle.ttl(&name, &parts)).await {
-            Ok(Ok(Ttl::Missing)) => Frame::Integer(-2),
-            Ok(Ok(Ttl::Persistent)) => Frame::Integer(-1),
-            Ok(Ok(Ttl::RemainingMs(ms))) => Frame::Integer(i64::try_from(ms).unwrap_or(i64::MAX)),
-            Ok(Err(e)) => super::error_frame(&e),
-            Err(frame) => frame,
-        },
-    )
+    Ok(super::answer(cache.ttl(&name, parts).await, |ttl| {
+        Frame::Integer(match ttl {
+            Ttl::Missing => -2,
+            Ttl::Persistent => -1,
+            Ttl::RemainingMs(ms) => i64::try_from(ms).unwrap_or(i64::MAX),
+        })
+    }))
 }

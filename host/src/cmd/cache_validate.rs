@@ -5,6 +5,7 @@
 
 use super::Session;
 use crate::cache::Cache;
+use crate::cache::outcome::Verdict;
 use hoard_resp::{Frame, Parse, ParseError};
 
 pub(super) async fn run(
@@ -19,13 +20,13 @@ pub(super) async fn run(
         Ok(m) => m,
         Err(frame) => return Ok(frame),
     };
-    let handle = cache.clone();
-    Ok(
-        match super::off_async(cache, move || handle.check_value(&name, &msgpack)).await {
-            Ok(Ok(Ok(()))) => Frame::Array(Vec::new()),
-            Ok(Ok(Err(reasons))) => Frame::Array(reasons.into_iter().map(Frame::bulk).collect()),
-            Ok(Err(e)) => super::error_frame(&e),
-            Err(frame) => frame,
+    Ok(super::answer(
+        cache.validate(&name, msgpack).await,
+        |verdict| match verdict {
+            Verdict::Accepted => Frame::Array(Vec::new()),
+            Verdict::Refused(reasons) => {
+                Frame::Array(reasons.into_iter().map(Frame::bulk).collect())
+            }
         },
-    )
+    ))
 }

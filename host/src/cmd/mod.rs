@@ -5,8 +5,10 @@
 //!
 //! Error replies use stable prefixes so clients can branch on them:
 //! `ERR` (syntax, arity, bad values), `NOCACHE` (unknown definition),
-//! `BADKEY` (the plugin refused the key parts), `INVALID` (the value was
-//! rejected), `PLUGIN` (the plugin failed: trap, timeout, limit).
+//! `BADKEY` (the plugin refused the key parts), `BADEVENT` (the plugin
+//! refused the event), `INVALID` (the value was rejected), `PLUGIN` (the
+//! plugin failed: trap, timeout, limit), `BUSY` (the definition's plugin
+//! calls are all taken and its queue is full: retry later).
 
 mod auth;
 mod cache_del;
@@ -127,8 +129,8 @@ pub struct ServerFacts {
     pub port: u16,
 }
 
-/// Runs one command. Commands that may call a plugin move that work to
-/// the blocking pool (see [`off_async`]); the others run inline.
+/// Runs one command. Where its work runs (inline, or a plugin call on a
+/// plugin thread) is the [`Cache`]'s decision, not the command's.
 pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) -> Reply {
     let facts = &ctx.facts;
     let mut parse = Parse::new(args);
@@ -223,35 +225,6 @@ fn may_manage_plugins(ctx: &Context, session: &Session) -> bool {
     }
 }
 
-/// Runs `work`, which may call a plugin, on tokio's blocking pool, holding
-/// one of `cache`'s plugin permits for as long as it runs.
-///
-/// Plugin calls are synchronous and may take up to their deadline; the WASI
-/// shims they use block on tokio internally, which is forbidden on async
-/// worker threads. The permit bounds how many workers one tenant's calls can
-/// occupy; it moves into the blocking task, so a client that disconnects
-/// mid-call does not free it early. A panic in `work` (a host bug) becomes an
-/// error reply for this command only.
-pub(crate) async fn off_async<T: Send + 'static>(
-    cache: &Cache,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, Frame> {
-    let permit = cache
-        .plugin_permits()
-        .acquire_owned()
-        .await
-        .map_err(|_| Frame::error("ERR server is shutting down"))?;
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        work()
-    })
-    .await
-    .map_err(|error| {
-        tracing::error!(%error, "command failed inside the blocking pool");
-        Frame::error("ERR internal error while running the command")
-    })
-}
-
 /// The refusal of an admin command on a connection that is not admin.
 fn admin_required(ctx: &Context) -> Frame {
     if ctx.admin_password_sha256.is_some() {
@@ -284,14 +257,11 @@ fn printable(text: &str, max: usize) -> String {
 
 /// The RESP error for a failed cache operation.
 pub(crate) fn error_frame(error: &CacheError) -> Frame {
-    let prefix = match error {
-        CacheError::NoCache(_) => "NOCACHE",
-        CacheError::Key(_) => "BADKEY",
-        CacheError::Plugin { .. } => "PLUGIN",
-        CacheError::TooLarge { .. } => "QUOTA",
-        CacheError::Transcode(_) | CacheError::Envelope(_) => "ERR",
-    };
-    Frame::error(format!("{prefix} {}", printable(&error.to_string(), 2048)))
+    Frame::error(format!(
+        "{} {}",
+        error.prefix(),
+        printable(&error.to_string(), 2048)
+    ))
 }
 
 /// The reply for a value the definition refused.
@@ -313,6 +283,14 @@ pub(crate) fn value_msgpack(
         }));
     }
     transcode::to_msgpack(session.format, value).map_err(|e| error_frame(&e.into()))
+}
+
+/// The reply for a cache operation: its value's frame, or its error's.
+pub(crate) fn answer<T>(result: Result<T, CacheError>, frame: impl FnOnce(T) -> Frame) -> Frame {
+    match result {
+        Ok(value) => frame(value),
+        Err(error) => error_frame(&error),
+    }
 }
 
 /// Reads the remaining arguments as key parts (UTF-8 strings), at least one.
@@ -346,7 +324,6 @@ pub(crate) fn invalidation_frame(outcome: &Outcome) -> Frame {
             per_cache,
             failures,
         } => (*count, per_cache, &failures[..]),
-        other => return Frame::Simple(other.code().to_owned()),
     };
     let caches = per_cache
         .iter()

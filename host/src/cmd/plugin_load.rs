@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Context;
+use crate::plugin::workers::{AdminTaskError, admin_task};
 use crate::reload::lifecycle::Installed;
 use crate::tenant::{Tenant, Tenants};
 use hoard_resp::{Frame, Parse, ParseError};
@@ -23,13 +24,11 @@ pub(super) async fn run(
         ));
     }
     let lifecycle = tenant.lifecycle.clone();
-    Ok(
-        match super::off_async(&tenant.cache, move || lifecycle.load_file(&path)).await {
-            Ok(Ok(installed)) => installed_frame(&installed),
-            Ok(Err(error)) => Frame::error(format!("PLUGIN {error}")),
-            Err(frame) => frame,
-        },
-    )
+    Ok(match admin_task(move || lifecycle.load_file(&path)).await {
+        Ok(installed) => installed_frame(&installed),
+        Err(AdminTaskError::Failed(error)) => Frame::error(format!("PLUGIN {error}")),
+        Err(AdminTaskError::Lost) => Frame::error("ERR internal error while running the command"),
+    })
 }
 
 /// The reply shared by `PLUGIN.LOAD` and `PLUGIN.RELOAD`.

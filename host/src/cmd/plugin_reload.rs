@@ -1,6 +1,7 @@
 //! `PLUGIN.RELOAD <cache>` (admin): reloads a cache's plugin from the file it
 //! was loaded from.
 
+use crate::plugin::workers::{AdminTaskError, admin_task};
 use crate::tenant::Tenant;
 use hoard_resp::{Frame, Parse, ParseError};
 
@@ -8,11 +9,9 @@ pub(super) async fn run(parse: &mut Parse, tenant: &Tenant) -> Result<Frame, Par
     let name = parse.next_string()?;
     parse.finish()?;
     let lifecycle = tenant.lifecycle.clone();
-    Ok(
-        match super::off_async(&tenant.cache, move || lifecycle.reload(&name)).await {
-            Ok(Ok(installed)) => super::plugin_load::installed_frame(&installed),
-            Ok(Err(error)) => Frame::error(format!("PLUGIN {error}")),
-            Err(frame) => frame,
-        },
-    )
+    Ok(match admin_task(move || lifecycle.reload(&name)).await {
+        Ok(installed) => super::plugin_load::installed_frame(&installed),
+        Err(AdminTaskError::Failed(error)) => Frame::error(format!("PLUGIN {error}")),
+        Err(AdminTaskError::Lost) => Frame::error("ERR internal error while running the command"),
+    })
 }

@@ -40,9 +40,22 @@ pub struct PluginLimits {
     pub quarantine_after_faults: u32,
     /// How long a quarantine lasts before one probe call is let through.
     pub quarantine_ms: u64,
-    /// Threads that run plugin calls (all definitions together); default
-    /// twice the cores. A call that spins holds one for its deadline.
+    /// Threads that run plugin calls (all definitions of a tenant
+    /// together); default the number of cores. A call that spins holds one
+    /// for its deadline, so more threads than cores would only let plugins
+    /// take more CPU from the request path.
     pub workers: usize,
+    /// Niceness of the plugin threads (Linux, 0..=19; 0 leaves them at the
+    /// request path's priority): under CPU contention the threads that
+    /// parse, answer and serve memo hits run first.
+    pub worker_nice: i32,
+    /// Calls of one definition that may run at once; 0 means every plugin
+    /// thread of the tenant.
+    pub definition_workers: usize,
+    /// Calls of one definition that may wait for a thread; one more is
+    /// refused at once with `BUSY`, so a slow definition cannot queue work
+    /// without bound.
+    pub definition_queue: usize,
     /// Which WASI interfaces a plugin may import (see `imports.rs`).
     pub wasi: WasiPolicy,
 }
@@ -61,7 +74,10 @@ impl Default for PluginLimits {
             tenant_workers: 0,
             quarantine_after_faults: 5,
             quarantine_ms: 30_000,
-            workers: std::thread::available_parallelism().map_or(4, |n| 2 * n.get()),
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            worker_nice: 10,
+            definition_workers: 0,
+            definition_queue: 1024,
             wasi: WasiPolicy::default(),
         }
     }
@@ -73,6 +89,14 @@ impl PluginLimits {
         match self.tenant_workers {
             0 => self.workers.max(1),
             n => n,
+        }
+    }
+
+    /// The calls one definition may run at once (see `definition_workers`).
+    pub fn definition_workers(&self) -> usize {
+        match self.definition_workers {
+            0 => self.tenant_workers(),
+            n => n.min(self.tenant_workers()),
         }
     }
 

@@ -22,6 +22,7 @@ mod limits;
 mod pool;
 mod runtime;
 mod state;
+pub mod workers;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub use imports::WasiPolicy;
 pub use limits::PluginLimits;
 pub use pool::CallCounters;
 pub use runtime::PluginRuntime;
+pub use workers::{PluginWorkers, WorkerError};
 
 use crate::definition::{Definition, DefinitionCaps, EventError, Invalidation, KeyError};
 use bindings::PluginPre;
@@ -139,6 +141,11 @@ impl LoadedPlugin {
         &self.origin
     }
 
+    /// The limits its calls run under.
+    pub fn limits(&self) -> &PluginLimits {
+        self.pool.limits()
+    }
+
     /// Call and fault counters.
     pub fn counters(&self) -> &CallCounters {
         &self.pool.counters
@@ -161,8 +168,7 @@ impl LoadedPlugin {
                 key.len(),
                 self.max_key_bytes
             ))),
-            Ok(key) => Ok(Ok(key)),
-            Err(e) => Ok(Err(convert::key_error_from(e))),
+            answer => Ok(answer.map_err(convert::key_error_from)),
         }
     }
 
@@ -189,8 +195,9 @@ impl LoadedPlugin {
                     self.max_invalidation_items
                 )))
             }
-            Ok(inv) => Ok(Ok(convert::invalidation_from(inv))),
-            Err(e) => Ok(Err(convert::event_error_from(e))),
+            answer => Ok(answer
+                .map(convert::invalidation_from)
+                .map_err(convert::event_error_from)),
         }
     }
 

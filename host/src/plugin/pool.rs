@@ -73,6 +73,11 @@ impl InstancePool {
         }
     }
 
+    /// The limits its calls run under.
+    pub(crate) fn limits(&self) -> &super::PluginLimits {
+        &self.runtime.limits
+    }
+
     /// Milliseconds since the pool was created: the breaker's clock.
     pub(crate) fn now_ms(&self) -> u64 {
         u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX)
