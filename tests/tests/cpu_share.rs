@@ -98,7 +98,9 @@ fn calls_beyond_a_definitions_budget_are_busy_not_queued() -> Result<()> {
                 refused = Some(e);
                 break;
             }
-            Ok(_) => raw.write_all(b"*3\r\n$9\r\nCACHE.KEY\r\n$9\r\nSlowCache\r\n$4\r\nhold\r\n")?,
+            Ok(_) => {
+                raw.write_all(b"*3\r\n$9\r\nCACHE.KEY\r\n$9\r\nSlowCache\r\n$4\r\nhold\r\n")?
+            }
         }
     }
     let refused = refused.expect("a call overlapping another should be BUSY");
@@ -118,9 +120,8 @@ fn info_int(con: &mut redis::Connection, cache: &str, field: &str) -> Result<i64
 
 #[test]
 fn plain_commands_and_memo_hits_do_not_wait_behind_slow_calls() -> Result<()> {
-    let (server, _dir) = start_with(
-        "[plugin]\nworkers = 1\ndefinition_workers = 1\ndefinition_queue = 64\n",
-    )?;
+    let (server, _dir) =
+        start_with("[plugin]\nworkers = 1\ndefinition_workers = 1\ndefinition_queue = 64\n")?;
     let mut con = server.client()?;
     redis::cmd("CACHE.SET")
         .arg("UserPermissions")
@@ -153,7 +154,10 @@ fn plain_commands_and_memo_hits_do_not_wait_behind_slow_calls() -> Result<()> {
         assert!(value.contains("u1"));
         let _: Option<String> = redis::cmd("GET").arg("plain").query(&mut con)?;
     }
-    assert!(waiting()? > 0, "the memo hits waited for the slow calls to drain");
+    assert!(
+        waiting()? > 0,
+        "the memo hits waited for the slow calls to drain"
+    );
     assert_eq!(
         info_int(&mut con, "UserPermissions", "plugin-calls")?,
         calls_before,

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::cache::budget::CallBudget;
 use crate::cache::error::CacheError;
@@ -27,6 +27,7 @@ pub struct DefinedCache {
     key_memo: Option<Table>,
     rejects: AtomicU64,
     budget: CallBudget,
+    inline: AtomicBool,
 }
 
 impl DefinedCache {
@@ -58,7 +59,9 @@ impl DefinedCache {
         });
         let limits = plugin.limits();
         let budget = CallBudget::new(limits.definition_workers(), limits.definition_queue);
+        let inline = AtomicBool::new(plugin.inline_ticks().is_some());
         Self {
+            inline,
             plugin,
             table,
             key_memo,
@@ -94,6 +97,25 @@ impl DefinedCache {
 
     pub(crate) fn count_reject(&self) {
         self.rejects.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The epoch budget for running this definition's calls inline on an
+    /// async worker, while they have shown they fit in it.
+    pub(crate) fn inline_ticks(&self) -> Option<u64> {
+        if self.inline.load(Ordering::Relaxed) {
+            self.plugin.inline_ticks()
+        } else {
+            None
+        }
+    }
+
+    /// Sends this definition's calls to plugin threads from now on (until
+    /// it is reloaded): one of them outgrew the inline budget or needed a
+    /// thread that may block (a WASI stream).
+    pub(crate) fn stop_inline(&self, why: &str) {
+        if self.inline.swap(false, Ordering::Relaxed) {
+            tracing::info!(cache = %self.definition().name, why, "plugin calls move to plugin threads");
+        }
     }
 
     /// Running and waiting plugin calls of this definition.

@@ -5,8 +5,9 @@
 //! `CACHE.GET UserCache 42` arrives here as `Cache::get("UserCache", ["42"])`:
 //! take the current catalog snapshot (once), find the definition, look the
 //! parts up in its key memo (once, for pure keys) or else ask its plugin for
-//! the key on a plugin thread (see `plugin/workers.rs`), within the
-//! definition's call budget (`BUSY` when it is spent); then look the key up
+//! the key: inline under a small budget, or on a plugin thread (see
+//! `Cache::call` and `plugin/workers.rs`) within the definition's call
+//! budget (`BUSY` when it is spent); then look the key up
 //! in the definition's L1 table, unwrap the stored envelope (decrypt,
 //! decompress) and answer with a [`Lookup`]. Table work stays on the async
 //! worker: it is short and never waits for a plugin.
@@ -28,6 +29,7 @@ pub mod transcode;
 #[cfg(test)]
 mod tests;
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -228,13 +230,42 @@ impl Cache {
         Ok(())
     }
 
-    /// Runs `work` (which calls `cache`'s plugin) on a plugin thread, within
-    /// the definition's call budget: the only way a request reaches a plugin.
-    async fn call<R: Send + 'static>(
+    /// Runs `work` (which calls `cache`'s plugin) on `input`: the only way
+    /// a request reaches a plugin. Returns the answer and the input back.
+    ///
+    /// Inline first, on this async worker, under a small epoch budget
+    /// (`inline_budget_us`): a typical call takes a microsecond, far less
+    /// than handing it to another thread and back. A call that outgrows the
+    /// budget, or that needs a thread that may block (WASI streams block on
+    /// tokio, which panics on an async worker), is run again on a plugin
+    /// thread, and the definition's calls go there from then on. Calls are
+    /// pure from the host's point of view, so running one again is safe.
+    ///
+    /// On a plugin thread the call waits for the definition's budget
+    /// (`BUSY` when its queue is full) and may use its whole deadline.
+    async fn call<I, R>(
         &self,
         cache: &Arc<DefinedCache>,
-        work: impl FnOnce(&DefinedCache) -> Result<R, CacheError> + Send + 'static,
-    ) -> Result<R, CacheError> {
+        input: I,
+        work: fn(&DefinedCache, &I) -> Result<R, CacheError>,
+    ) -> Result<(R, I), CacheError>
+    where
+        I: Send + 'static,
+        R: Send + 'static,
+    {
+        if let Some(ticks) = cache.inline_ticks() {
+            let inline = catch_unwind(AssertUnwindSafe(|| {
+                crate::plugin::with_inline_budget(ticks, || work(cache, &input))
+            }));
+            match inline {
+                Ok(Err(CacheError::Plugin {
+                    error: PluginError::OverInlineBudget,
+                    ..
+                })) => cache.stop_inline("a call outgrew the inline budget"),
+                Ok(answer) => return answer.map(|r| (r, input)),
+                Err(_) => cache.stop_inline("a call needed a thread that may block"),
+            }
+        }
         let permit = cache
             .budget()
             .admit()
@@ -249,7 +280,7 @@ impl Cache {
             .run(move || {
                 // Held until the call is done, even if the client went away.
                 let _permit = permit;
-                work(&cache)
+                work(&cache, &input).map(|r| (r, input))
             })
             .await
             .unwrap_or(Err(CacheError::Internal))
@@ -263,7 +294,10 @@ impl Cache {
     ) -> Result<String, CacheError> {
         match cache.memoized_key(&parts) {
             Some(key) => Ok(key),
-            None => self.call(cache, move |c| c.generate_key(&parts)).await,
+            None => Ok(self
+                .call(cache, parts, |c, parts| c.generate_key(parts))
+                .await?
+                .0),
         }
     }
 
@@ -335,15 +369,18 @@ impl Cache {
         self.check_size(&value)?;
         let cache = self.find(name)?;
         let memoized = cache.memoized_key(&parts);
-        let (key, verdict, value) = self
-            .call(&cache, move |c| {
-                let key = match memoized {
-                    Some(key) => key,
-                    None => c.generate_key(&parts)?,
-                };
-                let verdict = judge(c, &value)?;
-                Ok((key, verdict, value))
-            })
+        let ((key, verdict), (_, _, value)) = self
+            .call(
+                &cache,
+                (memoized, parts, value),
+                |c, (memoized, parts, value)| {
+                    let key = match memoized {
+                        Some(key) => key.clone(),
+                        None => c.generate_key(parts)?,
+                    };
+                    Ok((key, judge(c, value)?))
+                },
+            )
             .await?;
         if let Verdict::Refused(errors) = verdict {
             cache.count_reject();
@@ -389,7 +426,10 @@ impl Cache {
     pub async fn validate(&self, name: &str, value: Vec<u8>) -> Result<Verdict, CacheError> {
         self.check_size(&value)?;
         let cache = self.find(name)?;
-        self.call(&cache, move |c| judge(c, &value)).await
+        Ok(self
+            .call(&cache, value, |c, value| judge(c, value))
+            .await?
+            .0)
     }
 
     /// What `event` would invalidate in one cache, without invalidating
@@ -403,12 +443,14 @@ impl Cache {
     ) -> Result<Invalidation, CacheError> {
         self.check_size(&payload)?;
         let cache = self.find(name)?;
-        self.call(&cache, move |c| {
-            Ok(c.plugin()
-                .on_event(&event, &payload)
-                .map_err(|error| c.plugin_error(error))??)
-        })
-        .await
+        let (plan, _) = self
+            .call(&cache, (event, payload), |c, (event, payload)| {
+                Ok(c.plugin()
+                    .on_event(event, payload)
+                    .map_err(|error| c.plugin_error(error))??)
+            })
+            .await?;
+        Ok(plan)
     }
 
     /// Publishes a domain event (payload MessagePack) to every cache that

@@ -373,3 +373,64 @@ async fn a_new_major_version_starts_empty() {
     assert_eq!(installed.entries, EntriesKept::Dropped(1));
     assert_eq!(get(&s.cache, "ReloadCache", &["a"]).await, Lookup::Miss);
 }
+
+#[tokio::test]
+async fn a_fast_plugin_runs_inline_and_a_slow_one_moves_to_a_thread_without_a_fault() {
+    let s = setup(PluginLimits::default());
+    s.lifecycle
+        .load_file(&fixture("fixture_slow_but_legal"))
+        .unwrap();
+    let inline = |name: &str| s.cache.catalog().get(name).unwrap().inline_ticks();
+    assert_eq!(
+        s.cache.key("UserCache", parts(&["1"])).await.unwrap(),
+        "User:1"
+    );
+    assert!(inline("UserCache").is_some(), "a 1 µs call stays inline");
+    assert!(
+        inline("SlowCache").is_some(),
+        "every definition starts inline"
+    );
+    // 80 ms of work outgrows the inline budget (2 ms): interrupted, run
+    // again on a plugin thread, answered; not a fault.
+    assert_eq!(
+        s.cache.key("SlowCache", parts(&["a"])).await.unwrap(),
+        "SlowCache:a"
+    );
+    assert_eq!(inline("SlowCache"), None);
+    assert_eq!(s.cache.info("SlowCache").unwrap().plugin_faults, 0);
+    assert_eq!(
+        s.cache.key("SlowCache", parts(&["b"])).await.unwrap(),
+        "SlowCache:b"
+    );
+}
+
+#[tokio::test]
+async fn a_call_that_writes_to_stderr_is_answered_from_a_plugin_thread() {
+    let s = setup(PluginLimits::default());
+    s.lifecycle.load_file(&fixture("fixture_trap")).unwrap();
+    assert_eq!(
+        s.cache.key("TrapCache", parts(&["ok"])).await.unwrap(),
+        "TrapCache:ok"
+    );
+    // The panic message goes to wasi:cli/stderr, whose shim blocks on tokio:
+    // not allowed on an async worker, so the call is run on a plugin thread,
+    // where it traps as it should: one fault, a PLUGIN error, no host crash.
+    let trapped = s
+        .cache
+        .key("TrapCache", parts(&["trap"]))
+        .await
+        .unwrap_err();
+    assert_eq!(trapped.prefix(), "PLUGIN", "{trapped}");
+    assert!(matches!(
+        trapped,
+        CacheError::Plugin {
+            error: crate::plugin::PluginError::Trap(_),
+            ..
+        }
+    ));
+    assert_eq!(s.cache.info("TrapCache").unwrap().plugin_faults, 1);
+    assert_eq!(
+        s.cache.key("TrapCache", parts(&["ok"])).await.unwrap(),
+        "TrapCache:ok"
+    );
+}

@@ -33,6 +33,10 @@ pub enum PluginError {
     /// The answer broke the contract (e.g. a key longer than allowed).
     #[error("broke the contract: {0}")]
     Contract(String),
+    /// A call run inline on an async worker outgrew its small budget; the
+    /// host runs it again on a plugin thread (never a client's answer).
+    #[error("outgrew the inline call budget")]
+    OverInlineBudget,
 }
 
 impl PluginError {
@@ -47,6 +51,7 @@ impl PluginError {
             PluginError::Instantiate(_) => "instantiate",
             PluginError::Quarantined(_) => "quarantined",
             PluginError::Contract(_) => "contract",
+            PluginError::OverInlineBudget => "inline-budget",
         }
     }
 

@@ -49,8 +49,14 @@ pub struct PluginLimits {
     /// request path's priority): under CPU contention the threads that
     /// parse, answer and serve memo hits run first.
     pub worker_nice: i32,
-    /// Calls of one definition that may run at once; 0 means every plugin
-    /// thread of the tenant.
+    /// How long a call may run inline on the async worker that received
+    /// the request, in microseconds, before it is interrupted and run again
+    /// on a plugin thread (and that definition's calls go to plugin threads
+    /// from then on). Inline calls skip the thread hand-off, which costs more
+    /// than a typical call; 0 sends every call to a plugin thread.
+    pub inline_budget_us: u64,
+    /// Calls of one definition that may run on plugin threads at once; 0
+    /// means every plugin thread of the tenant.
     pub definition_workers: usize,
     /// Calls of one definition that may wait for a thread; one more is
     /// refused at once with `BUSY`, so a slow definition cannot queue work
@@ -76,6 +82,7 @@ impl Default for PluginLimits {
             quarantine_ms: 30_000,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             worker_nice: 10,
+            inline_budget_us: 2_000,
             definition_workers: 0,
             definition_queue: 1024,
             wasi: WasiPolicy::default(),

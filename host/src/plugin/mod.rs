@@ -34,6 +34,7 @@ pub use error::{LoadError, PluginError};
 pub use imports::WasiPolicy;
 pub use limits::PluginLimits;
 pub use pool::CallCounters;
+pub(crate) use pool::with_inline_budget;
 pub use runtime::PluginRuntime;
 pub use workers::{PluginWorkers, WorkerError};
 
@@ -139,6 +140,12 @@ impl LoadedPlugin {
     /// Where it came from and what loading cost.
     pub fn origin(&self) -> &PluginOrigin {
         &self.origin
+    }
+
+    /// The epoch ticks a call may take when it runs inline on an async
+    /// worker; `None` when inline calls are off (`inline_budget_us` 0).
+    pub(crate) fn inline_ticks(&self) -> Option<u64> {
+        self.pool.inline_ticks()
     }
 
     /// The limits its calls run under.

@@ -11,6 +11,7 @@
 //! definition can run at once, so the pool grows to the definition's real
 //! concurrency once and then stops instantiating.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -23,6 +24,27 @@ use super::breaker::{Admission, Breaker};
 use super::error::PluginError;
 use super::runtime::PluginRuntime;
 use super::state::PluginState;
+
+thread_local! {
+    /// The epoch budget of calls made on this thread when they run inline
+    /// on an async worker (see [`with_inline_budget`]); `None`: the full deadline.
+    static INLINE_TICKS: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with every plugin call it makes on this thread bounded by
+/// `ticks` epoch ticks instead of the call deadline. A call that overruns
+/// ends with [`PluginError::OverInlineBudget`], which is not a fault: the
+/// caller runs it again where it may take its whole deadline.
+pub(crate) fn with_inline_budget<R>(ticks: u64, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<u64>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            INLINE_TICKS.with(|cell| cell.set(self.0));
+        }
+    }
+    let _restore = Restore(INLINE_TICKS.with(|cell| cell.replace(Some(ticks.max(1)))));
+    f()
+}
 
 /// A live instance and the store it lives in.
 pub(crate) struct Ready {
@@ -76,6 +98,11 @@ impl InstancePool {
     /// The limits its calls run under.
     pub(crate) fn limits(&self) -> &super::PluginLimits {
         &self.runtime.limits
+    }
+
+    /// See `LoadedPlugin::inline_ticks`.
+    pub(crate) fn inline_ticks(&self) -> Option<u64> {
+        self.runtime.inline_ticks()
     }
 
     /// Milliseconds since the pool was created: the breaker's clock.
@@ -154,9 +181,10 @@ impl InstancePool {
             None => self.instantiate().inspect_err(|_| self.record_fault())?,
         };
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
+        let inline = INLINE_TICKS.with(Cell::get);
         ready
             .store
-            .set_epoch_deadline(self.runtime.deadline_ticks());
+            .set_epoch_deadline(inline.unwrap_or_else(|| self.runtime.deadline_ticks()));
         ready.store.data_mut().begin_call();
         match call(&ready.plugin, &mut ready.store) {
             Ok(value) => {
@@ -166,6 +194,18 @@ impl InstancePool {
                     idle.push(ready);
                 }
                 Ok(value)
+            }
+            Err(error)
+                if inline.is_some()
+                    && matches!(
+                        error.downcast_ref::<wasmtime::Trap>(),
+                        Some(wasmtime::Trap::Interrupt)
+                    ) =>
+            {
+                // Not a fault: the call only outgrew the inline budget.
+                // The interrupted instance is never reused.
+                drop(ready);
+                Err(PluginError::OverInlineBudget)
             }
             Err(error) => {
                 self.record_fault();

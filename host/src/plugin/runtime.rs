@@ -128,6 +128,17 @@ impl PluginRuntime {
         self.limits.call_timeout_ms.div_ceil(tick) + 1
     }
 
+    /// The inline budget in epoch ticks: the interruption comes at the
+    /// first tick after it has passed, so a call gets between it and one
+    /// tick more. `None` when inline calls are off.
+    pub(crate) fn inline_ticks(&self) -> Option<u64> {
+        let tick = EPOCH_TICK.as_micros().max(1) as u64;
+        match self.limits.inline_budget_us {
+            0 => None,
+            us => Some(us.div_ceil(tick) + 1),
+        }
+    }
+
     /// The limits every plugin instance runs under.
     pub fn limits(&self) -> &PluginLimits {
         &self.limits

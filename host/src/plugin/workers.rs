@@ -7,7 +7,9 @@
 //! pool (`spawn_blocking`), which allocates a task, takes the pool's mutex
 //! and may spawn a thread per call. Here a fixed set of plain threads waits
 //! on one channel: a call costs one channel send, one thread wake-up and
-//! one oneshot reply.
+//! one oneshot reply. Calls that fit a small budget skip even that and run
+//! inline (see `Cache::call`); the threads take the slow ones and the ones
+//! that need to block.
 //!
 //! The threads are few on purpose (`[plugin] workers`, default: the number of
 //! cores) and run at a lower scheduling priority than the request path
