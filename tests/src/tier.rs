@@ -93,8 +93,8 @@ impl RedisServer {
 
     /// A direct client connection.
     pub fn client(&self) -> Result<redis::Connection> {
-        let con = redis::Client::open(self.url())?
-            .get_connection_with_timeout(Duration::from_secs(5))?;
+        let con =
+            redis::Client::open(self.url())?.get_connection_with_timeout(Duration::from_secs(5))?;
         con.set_read_timeout(Some(Duration::from_secs(10)))?;
         Ok(con)
     }
@@ -172,7 +172,9 @@ impl RedisCluster {
         loop {
             let ok = cluster.nodes.iter().all(|n| {
                 n.client()
-                    .and_then(|mut c| Ok(redis::cmd("CLUSTER").arg("INFO").query::<String>(&mut c)?))
+                    .and_then(|mut c| {
+                        Ok(redis::cmd("CLUSTER").arg("INFO").query::<String>(&mut c)?)
+                    })
                     .is_ok_and(|info| info.contains("cluster_state:ok"))
             });
             if ok {
@@ -241,7 +243,10 @@ impl FaultProxy {
                     all.push(c2);
                     all.push(u2);
                 }
-                for (from, to) in [(client.try_clone(), upstream.try_clone()), (upstream.try_clone(), client.try_clone())] {
+                for (from, to) in [
+                    (client.try_clone(), upstream.try_clone()),
+                    (upstream.try_clone(), client.try_clone()),
+                ] {
                     if let (Ok(from), Ok(to)) = (from, to) {
                         let m = Arc::clone(&m);
                         std::thread::spawn(move || pump(from, to, &m));

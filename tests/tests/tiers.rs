@@ -36,7 +36,11 @@ fn get(con: &mut redis::Connection, cache: &str, parts: &[&str]) -> Result<Optio
 }
 
 /// `(value, level)` from `CACHE.GETMETA`.
-fn meta(con: &mut redis::Connection, cache: &str, parts: &[&str]) -> Result<(Option<String>, String)> {
+fn meta(
+    con: &mut redis::Connection,
+    cache: &str,
+    parts: &[&str],
+) -> Result<(Option<String>, String)> {
     Ok(redis::cmd("CACHE.GETMETA")
         .arg(cache)
         .arg(parts)
@@ -56,7 +60,9 @@ fn info(con: &mut redis::Connection, field: &str) -> Result<String> {
 /// The node's bus link is confirmed (its own heartbeat came back).
 fn wait_linked(con: &mut redis::Connection) -> Result<()> {
     assert!(
-        eventually(Duration::from_secs(15), || Ok(info(con, "bus_link")? == "up"))?,
+        eventually(Duration::from_secs(15), || Ok(
+            info(con, "bus_link")? == "up"
+        ))?,
         "bus link never came up"
     );
     Ok(())
@@ -104,7 +110,10 @@ fn promotion_keeps_l1_within_the_remaining_l2_ttl() -> Result<()> {
             .query::<i64>(&mut direct)?
             == -2)
     })?);
-    assert_eq!(meta(&mut cb, "UserCache", &["u1"])?, (None, "none".to_owned()));
+    assert_eq!(
+        meta(&mut cb, "UserCache", &["u1"])?,
+        (None, "none".to_owned())
+    );
     Ok(())
 }
 
@@ -119,9 +128,17 @@ fn invalidations_cross_nodes_by_key_pattern_and_event_cascade() -> Result<()> {
     wait_linked(&mut cb)?;
     for id in ["u1", "u2"] {
         assert_eq!(set(&mut ca, "UserCache", &user(id, "old"), &[id])?, "OK");
-        assert_eq!(set(&mut ca, "UserCache", &user(id, "old"), &[id, "1"])?, "OK");
         assert_eq!(
-            set(&mut ca, "UserPermissions", r#"{"userId":"ID","roles":["r"]}"#.replace("ID", id).as_str(), &[id])?,
+            set(&mut ca, "UserCache", &user(id, "old"), &[id, "1"])?,
+            "OK"
+        );
+        assert_eq!(
+            set(
+                &mut ca,
+                "UserPermissions",
+                r#"{"userId":"ID","roles":["r"]}"#.replace("ID", id).as_str(),
+                &[id]
+            )?,
             "OK"
         );
     }
@@ -133,12 +150,28 @@ fn invalidations_cross_nodes_by_key_pattern_and_event_cascade() -> Result<()> {
     get(&mut cb, "UserPermissions", &["u1"])?;
 
     // By key: a write on A replaces B's copy; a delete on A removes it.
-    assert_eq!(set(&mut ca, "UserCache", &user("u2", "new"), &["u2"])?, "OK");
-    assert!(eventually(Duration::from_secs(2), || Ok(get(&mut cb, "UserCache", &["u2"])?
-        .is_some_and(|v| v.contains("new"))))?);
-    let removed: i64 = redis::cmd("CACHE.DEL").arg("UserCache").arg("u2").arg("1").query(&mut ca)?;
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("u2", "new"), &["u2"])?,
+        "OK"
+    );
+    assert!(eventually(Duration::from_secs(2), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["u2"]
+    )?
+    .is_some_and(|v| v.contains("new"))))?);
+    let removed: i64 = redis::cmd("CACHE.DEL")
+        .arg("UserCache")
+        .arg("u2")
+        .arg("1")
+        .query(&mut ca)?;
     assert_eq!(removed, 1);
-    assert!(eventually(Duration::from_secs(2), || Ok(get(&mut cb, "UserCache", &["u2", "1"])?.is_none()))?);
+    assert!(eventually(Duration::from_secs(2), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["u2", "1"]
+    )?
+    .is_none()))?);
 
     // By event: UserUpdated removes User:u1, the pattern User:u1:*, and
     // cascades into UserPermissions — on B too, and in Redis.
@@ -146,14 +179,22 @@ fn invalidations_cross_nodes_by_key_pattern_and_event_cascade() -> Result<()> {
         .arg("UserUpdated")
         .arg(r#"{"userId":"u1"}"#)
         .query(&mut ca)?;
-    assert!(eventually(Duration::from_secs(2), || Ok(get(&mut cb, "UserCache", &["u1"])?.is_none()
+    assert!(eventually(Duration::from_secs(2), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["u1"]
+    )?
+    .is_none()
         && get(&mut cb, "UserCache", &["u1", "1"])?.is_none()
         && get(&mut cb, "UserPermissions", &["u1"])?.is_none()))?);
     let mut direct = redis.client()?;
     let live: Vec<String> = redis_keys(&mut direct, "hoard:_:user-cache:1:User:u1*")?
         .into_iter()
         .filter(|k| {
-            let v: Vec<u8> = redis::cmd("GET").arg(k).query(&mut direct).unwrap_or_default();
+            let v: Vec<u8> = redis::cmd("GET")
+                .arg(k)
+                .query(&mut direct)
+                .unwrap_or_default();
             v.first() == Some(&b'V')
         })
         .collect();
@@ -187,8 +228,12 @@ fn a_cut_bus_bounds_staleness_by_max_stale_ms() -> Result<()> {
     assert_eq!(set(&mut ca, "UserCache", &user("u1", "v2"), &["u1"])?, "OK");
     let acked = Instant::now();
     // No invalidation can reach B; it must stop trusting its L1 on its own.
-    assert!(eventually(Duration::from_secs(3), || Ok(get(&mut cb, "UserCache", &["u1"])?
-        .is_some_and(|v| v.contains("v2"))))?);
+    assert!(eventually(Duration::from_secs(3), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["u1"]
+    )?
+    .is_some_and(|v| v.contains("v2"))))?);
     let waited = acked.elapsed();
     assert!(
         waited <= Duration::from_millis(300 + 400),
@@ -223,10 +268,22 @@ fn an_outage_serves_stale_keeps_writes_and_replays_them_without_resurrection() -
 
     redis.kill9();
     // Writes reach A's L1 only, and say so.
-    assert_eq!(set(&mut ca, "UserCache", &user("k1", "during"), &["k1"])?, "PARTIAL");
-    assert_eq!(set(&mut ca, "UserCache", &user("k3", "ghost"), &["k3"])?, "PARTIAL");
-    let _: i64 = redis::cmd("CACHE.DEL").arg("UserCache").arg("k3").query(&mut ca)?;
-    let _: i64 = redis::cmd("CACHE.DEL").arg("UserCache").arg("k2").query(&mut ca)?;
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("k1", "during"), &["k1"])?,
+        "PARTIAL"
+    );
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("k3", "ghost"), &["k3"])?,
+        "PARTIAL"
+    );
+    let _: i64 = redis::cmd("CACHE.DEL")
+        .arg("UserCache")
+        .arg("k3")
+        .query(&mut ca)?;
+    let _: i64 = redis::cmd("CACHE.DEL")
+        .arg("UserCache")
+        .arg("k2")
+        .query(&mut ca)?;
     assert_eq!(info(&mut ca, "l2_replay_depth")?, "3");
     // B keeps answering warm keys, marked stale.
     let (value, level) = meta(&mut cb, "UserCache", &["k1"])?;
@@ -241,14 +298,26 @@ fn an_outage_serves_stale_keeps_writes_and_replays_them_without_resurrection() -
     assert_eq!(info(&mut ca, "l2_replay_depth")?, "3");
 
     redis.restart()?; // empty: everything in Redis was lost
-    assert!(eventually(Duration::from_secs(10), || Ok(info(&mut ca, "l2_replay_depth")? == "0"))?);
+    assert!(eventually(Duration::from_secs(10), || Ok(info(
+        &mut ca,
+        "l2_replay_depth"
+    )? == "0"))?);
     wait_linked(&mut cb)?;
     // Nothing lost: the acknowledged write is in L2 and every node reads it.
-    assert!(eventually(Duration::from_secs(3), || Ok(get(&mut cb, "UserCache", &["k1"])?
-        .is_some_and(|v| v.contains("during"))))?);
+    assert!(eventually(Duration::from_secs(3), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["k1"]
+    )?
+    .is_some_and(|v| v.contains("during"))))?);
     // Nothing resurrected: deleted during the outage stays deleted.
     assert_eq!(get(&mut cb, "UserCache", &["k3"])?, None);
-    assert!(eventually(Duration::from_secs(3), || Ok(get(&mut cb, "UserCache", &["k2"])?.is_none()))?);
+    assert!(eventually(Duration::from_secs(3), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["k2"]
+    )?
+    .is_none()))?);
     assert_eq!(get(&mut ca, "UserCache", &["k3"])?, None);
     Ok(())
 }
@@ -268,14 +337,21 @@ fn two_tenants_sharing_one_redis_never_see_each_other() -> Result<()> {
     let config = |name: &str| {
         format!(
             "{}{tenants}",
-            l2_config(&format!("url = \"{}\"", redis.url()), &replay_file(&dir, name), "")
+            l2_config(
+                &format!("url = \"{}\"", redis.url()),
+                &replay_file(&dir, name),
+                ""
+            )
         )
     };
     let a = Server::start_with(ServerOptions::new().with_config(config("a")))?;
     let b = Server::start_with(ServerOptions::new().with_config(config("b")))?;
     let login = |server: &Server, tenant: &str| -> Result<redis::Connection> {
         let mut con = server.client()?;
-        let _: String = redis::cmd("AUTH").arg(tenant).arg("let-me-in").query(&mut con)?;
+        let _: String = redis::cmd("AUTH")
+            .arg(tenant)
+            .arg("let-me-in")
+            .query(&mut con)?;
         Ok(con)
     };
     let mut acme_a = login(&a, "acme")?;
@@ -283,21 +359,39 @@ fn two_tenants_sharing_one_redis_never_see_each_other() -> Result<()> {
     let mut acme_b = login(&b, "acme")?;
     wait_linked(&mut acme_a)?;
     wait_linked(&mut globex_b)?;
-    assert_eq!(set(&mut acme_a, "UserCache", &user("u1", "acme"), &["u1"])?, "OK");
+    assert_eq!(
+        set(&mut acme_a, "UserCache", &user("u1", "acme"), &["u1"])?,
+        "OK"
+    );
     assert_eq!(get(&mut globex_b, "UserCache", &["u1"])?, None);
-    assert_eq!(set(&mut globex_b, "UserCache", &user("u1", "globex"), &["u1"])?, "OK");
-    assert!(get(&mut acme_b, "UserCache", &["u1"])?.unwrap().contains("acme"));
-    assert!(get(&mut globex_b, "UserCache", &["u1"])?.unwrap().contains("globex"));
+    assert_eq!(
+        set(&mut globex_b, "UserCache", &user("u1", "globex"), &["u1"])?,
+        "OK"
+    );
+    assert!(
+        get(&mut acme_b, "UserCache", &["u1"])?
+            .unwrap()
+            .contains("acme")
+    );
+    assert!(
+        get(&mut globex_b, "UserCache", &["u1"])?
+            .unwrap()
+            .contains("globex")
+    );
     let mut direct = redis.client()?;
     assert_eq!(redis_keys(&mut direct, "hoard:acme:*:User:u1")?.len(), 1);
     assert_eq!(redis_keys(&mut direct, "hoard:globex:*:User:u1")?.len(), 1);
-    // Values are the sealed envelope: encryption at rest holds in Redis too
-    // only for definitions that ask; UserCache does not, so just check the
-    // record marker.
+    // Values are the stored envelope: UserCache is encrypted, so Redis
+    // holds no plaintext of it.
     let raw: Vec<u8> = redis::cmd("GET")
         .arg("hoard:acme:user-cache:1:User:u1")
         .query(&mut direct)?;
     assert_eq!(raw.first(), Some(&b'V'));
+    assert!(
+        !raw.windows(4).any(|w| w == b"acme"),
+        "plaintext in Redis: {:?}",
+        String::from_utf8_lossy(&raw)
+    );
     Ok(())
 }
 
@@ -326,13 +420,18 @@ fn a_three_primary_cluster_serves_get_set_and_invalidation() -> Result<()> {
     for i in 0..20 {
         let id = format!("u{i}");
         assert_eq!(set(&mut ca, "UserCache", &user(&id, "c"), &[&id])?, "OK");
-        assert_eq!(set(&mut ca, "UserCache", &user(&id, "c"), &[&id, "1"])?, "OK");
+        assert_eq!(
+            set(&mut ca, "UserCache", &user(&id, "c"), &[&id, "1"])?,
+            "OK"
+        );
     }
     // Spread over the shards.
     let mut direct = cluster.client()?;
     let mut on_nodes = 0;
     for n in &cluster.nodes {
-        let keys: Vec<String> = redis::cmd("KEYS").arg("hoard:_:user-cache:1:*").query(&mut n.client()?)?;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("hoard:_:user-cache:1:*")
+            .query(&mut n.client()?)?;
         on_nodes += usize::from(!keys.is_empty());
     }
     assert!(on_nodes >= 2, "keys on {on_nodes} shard(s)");
@@ -340,15 +439,87 @@ fn a_three_primary_cluster_serves_get_set_and_invalidation() -> Result<()> {
     assert!(v.is_some());
     assert_eq!(level, "l2");
     assert_eq!(meta(&mut cb, "UserCache", &["u3"])?.1, "l1");
-    let _: i64 = redis::cmd("CACHE.DEL").arg("UserCache").arg("u3").query(&mut ca)?;
-    assert!(eventually(Duration::from_secs(2), || Ok(get(&mut cb, "UserCache", &["u3"])?.is_none()))?);
+    let _: i64 = redis::cmd("CACHE.DEL")
+        .arg("UserCache")
+        .arg("u3")
+        .query(&mut ca)?;
+    assert!(eventually(Duration::from_secs(2), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["u3"]
+    )?
+    .is_none()))?);
     get(&mut cb, "UserCache", &["u4", "1"])?;
     let _: Value = redis::cmd("CACHE.EVENT")
         .arg("UserUpdated")
         .arg(r#"{"userId":"u4"}"#)
         .query(&mut ca)?;
-    assert!(eventually(Duration::from_secs(2), || Ok(get(&mut cb, "UserCache", &["u4", "1"])?.is_none()))?);
-    let raw: Option<Vec<u8>> = redis::cmd("GET").arg("hoard:_:user-cache:1:User:u4:v1").query(&mut direct)?;
+    assert!(eventually(Duration::from_secs(2), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["u4", "1"]
+    )?
+    .is_none()))?);
+    let raw: Option<Vec<u8>> = redis::cmd("GET")
+        .arg("hoard:_:user-cache:1:User:u4:v1")
+        .query(&mut direct)?;
     assert!(raw.is_none(), "pattern reached the cluster");
+    Ok(())
+}
+
+#[test]
+fn a_hung_redis_costs_reads_the_soft_timeout_and_writes_the_hard_one() -> Result<()> {
+    let redis = RedisServer::start()?;
+    let dir = tempfile::tempdir()?;
+    let extra = "max_stale_ms = 200\nsoft_timeout_ms = 30\nhard_timeout_ms = 300\nbreaker_failures = 1000\nreplay_interval_ms = 50";
+    let a = node(&redis.url(), &dir, "a", extra)?;
+    let mut ca = a.client()?;
+    wait_linked(&mut ca)?;
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("u1", "warm"), &["u1"])?,
+        "OK"
+    );
+
+    redis.pause(true)?; // SIGSTOP: connections stay open, nothing answers
+    // Once the bus cannot be confirmed, L1 is not trusted: a read waits the
+    // soft timeout for L2, then answers the warm value marked stale.
+    assert!(eventually(Duration::from_secs(3), || Ok(meta(
+        &mut ca,
+        "UserCache",
+        &["u1"]
+    )?
+    .1 == "stale"))?);
+    let started = Instant::now();
+    let (value, level) = meta(&mut ca, "UserCache", &["u1"])?;
+    let took = started.elapsed();
+    assert!(value.unwrap().contains("warm"));
+    assert_eq!(level, "stale");
+    assert!(
+        took < Duration::from_millis(250),
+        "read took {took:?} (soft timeout 30 ms)"
+    );
+    // A write waits at most the hard timeout, then says PARTIAL.
+    let started = Instant::now();
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("u1", "hung"), &["u1"])?,
+        "PARTIAL"
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(1500),
+        "write took {took:?} (hard timeout 300 ms)"
+    );
+
+    redis.pause(false)?;
+    assert!(eventually(Duration::from_secs(10), || Ok(info(
+        &mut ca,
+        "l2_replay_depth"
+    )? == "0"))?);
+    // The write queued while Redis hung reached it: a fresh node reads it from L2.
+    let b = node(&redis.url(), &dir, "b", extra)?;
+    let mut cb = b.client()?;
+    let (value, level) = meta(&mut cb, "UserCache", &["u1"])?;
+    assert!(value.unwrap().contains("hung"));
+    assert_eq!(level, "l2");
     Ok(())
 }

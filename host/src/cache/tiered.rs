@@ -284,8 +284,7 @@ impl Cache {
         for effect in &effects {
             for cache in catalog.iter() {
                 let name = &cache.definition().name;
-                if !tier.settings(name).l2
-                    || effect.cache.as_ref().is_some_and(|only| only != name)
+                if !tier.settings(name).l2 || effect.cache.as_ref().is_some_and(|only| only != name)
                 {
                     continue;
                 }

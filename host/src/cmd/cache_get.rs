@@ -34,7 +34,10 @@ pub(super) async fn run_meta(
     Ok(super::answer(
         cache.get_meta(&name, parts).await,
         |Served { lookup, level }| {
-            Frame::Array(vec![value_frame(session, lookup), Frame::bulk(level.name())])
+            Frame::Array(vec![
+                value_frame(session, lookup),
+                Frame::bulk(level.name()),
+            ])
         },
     ))
 }

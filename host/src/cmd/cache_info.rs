@@ -108,7 +108,10 @@ pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError>
             ("l1-ttl-ms", int(tier.l1_ttl_ms(&name))),
             ("l2-breaker", Frame::bulk(n.breaker.name())),
             ("l2-latency-mean-us", int(n.mean_us)),
-            ("bus-link", Frame::bulk(if n.bus.link_ok { "up" } else { "down" })),
+            (
+                "bus-link",
+                Frame::bulk(if n.bus.link_ok { "up" } else { "down" }),
+            ),
             ("bus-lag-us", int(n.bus.lag_us)),
             ("replay-depth", int(n.replay_depth)),
         ]);

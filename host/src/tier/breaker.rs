@@ -89,8 +89,8 @@ impl Breaker {
             BreakerState::Open => false,
             BreakerState::HalfOpen => {
                 let trial = self.trial_at.load(Ordering::Acquire);
-                let stale_trial = trial == 0
-                    || now.saturating_sub(trial) >= self.open_for.as_micros() as u64;
+                let stale_trial =
+                    trial == 0 || now.saturating_sub(trial) >= self.open_for.as_micros() as u64;
                 stale_trial
                     && self
                         .trial_at

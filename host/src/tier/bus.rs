@@ -144,8 +144,7 @@ impl Bus {
 
     fn confirmed_recently(&self) -> bool {
         let confirmed = self.confirmed_us.load(Ordering::Acquire);
-        confirmed > 0
-            && self.now_us().saturating_sub(confirmed) < self.max_stale.as_micros() as u64
+        confirmed > 0 && self.now_us().saturating_sub(confirmed) < self.max_stale.as_micros() as u64
     }
 
     /// Figures for `INFO`.

@@ -116,7 +116,10 @@ impl L2Config {
 
     /// The L1 TTL cap of definition `name`.
     pub fn l1_ttl_for(&self, name: &str) -> u64 {
-        self.settings(name).l1_ttl_ms.unwrap_or(self.l1_ttl_ms).max(1)
+        self.settings(name)
+            .l1_ttl_ms
+            .unwrap_or(self.l1_ttl_ms)
+            .max(1)
     }
 
     /// The address the bus subscribes through.
@@ -134,9 +137,7 @@ impl L2Config {
         }
         let base = std::env::var_os("XDG_STATE_HOME")
             .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state"))
-            })
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
             .unwrap_or_else(std::env::temp_dir);
         base.join("hoard").join(format!("replay-{port}.redb"))
     }
@@ -154,10 +155,9 @@ mod tests {
             toml::from_str("url = \"redis://a/\"\ncluster = [\"redis://b/\"]\n").unwrap();
         assert!(both.validate().is_err());
         assert!(L2Config::default().validate().is_err());
-        let inverted: L2Config = toml::from_str(
-            "url = \"redis://a/\"\nsoft_timeout_ms = 900\nhard_timeout_ms = 100\n",
-        )
-        .unwrap();
+        let inverted: L2Config =
+            toml::from_str("url = \"redis://a/\"\nsoft_timeout_ms = 900\nhard_timeout_ms = 100\n")
+                .unwrap();
         assert!(inverted.validate().is_err());
     }
 

@@ -52,9 +52,7 @@ impl Namespace {
 
 /// The literal bytes a glob starts with (up to its first `*`, `?`, `[` or `\`).
 pub fn literal_prefix(glob: &str) -> &str {
-    let end = glob
-        .find(['*', '?', '[', '\\'])
-        .unwrap_or(glob.len());
+    let end = glob.find(['*', '?', '[', '\\']).unwrap_or(glob.len());
     &glob[..end]
 }
 

@@ -191,16 +191,11 @@ impl Node {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.call_us.fetch_add(us, Ordering::Relaxed);
         self.last_call_us.store(us, Ordering::Relaxed);
-        match &result {
-            Ok(_) => self.breaker.success(),
-            Err(L2Error::Unavailable) => {
-                self.failures.fetch_add(1, Ordering::Relaxed);
-                self.breaker.failure();
-            }
-            Err(_) => {
-                self.failures.fetch_add(1, Ordering::Relaxed);
-                self.breaker.failure();
-            }
+        if result.is_ok() {
+            self.breaker.success();
+        } else {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+            self.breaker.failure();
         }
         result
     }

@@ -233,7 +233,11 @@ impl ReplayQueue {
             .collect())
     }
 
-    fn remove_if(&self, key: &str, keep_unless: impl Fn(&Queued) -> bool) -> Result<(), ReplayError> {
+    fn remove_if(
+        &self,
+        key: &str,
+        keep_unless: impl Fn(&Queued) -> bool,
+    ) -> Result<(), ReplayError> {
         let tx = self.db.begin_write().map_err(redb::Error::from)?;
         let removed = {
             let mut table = tx.open_table(QUEUE).map_err(redb::Error::from)?;
@@ -319,7 +323,10 @@ mod tests {
             }
         );
         assert_eq!(all[1].op, Op::Delete);
-        assert!(queue.next_seq() > all[1].seq, "sequence continues after restart");
+        assert!(
+            queue.next_seq() > all[1].seq,
+            "sequence continues after restart"
+        );
     }
 
     #[test]

@@ -224,7 +224,11 @@ impl RedisStore {
     }
 }
 
-async fn open(url: Option<&str>, cluster: &[String], timeout: Duration) -> redis::RedisResult<Conn> {
+async fn open(
+    url: Option<&str>,
+    cluster: &[String],
+    timeout: Duration,
+) -> redis::RedisResult<Conn> {
     if let Some(url) = url {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
@@ -416,7 +420,12 @@ impl L2Store for RedisStore {
                     futures_util::future::try_join_all(matched.iter().map(|member| {
                         let mut conn = conn.clone();
                         let key = ns.key(member);
-                        async move { redis::cmd("DEL").arg(key).query_async::<i64>(&mut conn).await }
+                        async move {
+                            redis::cmd("DEL")
+                                .arg(key)
+                                .query_async::<i64>(&mut conn)
+                                .await
+                        }
                     }))
                     .await?;
                     let mut pipe = redis::pipe();
