@@ -363,7 +363,11 @@ impl Tier {
 
     /// The tenant's counters for cache `name`.
     pub fn counters(&self, name: &str) -> Arc<LevelCounters> {
-        Arc::clone(self.counters.lock().entry(name.to_owned()).or_default())
+        let mut counters = self.counters.lock();
+        if let Some(found) = counters.get(name) {
+            return Arc::clone(found);
+        }
+        Arc::clone(counters.entry(name.to_owned()).or_default())
     }
 
     /// Node-wide figures.

@@ -31,12 +31,16 @@ const QUEUE: TableDefinition<&str, &[u8]> = TableDefinition::new("queue");
 /// The replay file could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
-    /// redb refused.
+    /// redb refused (boxed: redb's error is large).
     #[error("replay queue: {0}")]
-    Store(#[from] redb::Error),
+    Store(Box<redb::Error>),
     /// A queued record did not decode.
     #[error("replay queue record: {0}")]
     Decode(String),
+}
+
+fn store(error: impl Into<redb::Error>) -> ReplayError {
+    ReplayError::Store(Box::new(error.into()))
 }
 
 /// Where a queued operation belongs.
@@ -123,10 +127,10 @@ impl ReplayQueue {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let db = Database::create(path).map_err(redb::Error::from)?;
-        let tx = db.begin_write().map_err(redb::Error::from)?;
-        tx.open_table(QUEUE).map_err(redb::Error::from)?;
-        tx.commit().map_err(redb::Error::from)?;
+        let db = Database::create(path).map_err(store)?;
+        let tx = db.begin_write().map_err(store)?;
+        tx.open_table(QUEUE).map_err(store)?;
+        tx.commit().map_err(store)?;
         let queue = Self {
             db,
             next_seq: AtomicU64::new(1),
@@ -159,17 +163,17 @@ impl ReplayQueue {
         } else {
             Vec::new()
         };
-        let tx = self.db.begin_write().map_err(redb::Error::from)?;
+        let tx = self.db.begin_write().map_err(store)?;
         {
-            let mut table = tx.open_table(QUEUE).map_err(redb::Error::from)?;
+            let mut table = tx.open_table(QUEUE).map_err(store)?;
             for old in &dropped {
-                table.remove(old.as_str()).map_err(redb::Error::from)?;
+                table.remove(old.as_str()).map_err(store)?;
             }
             table
                 .insert(key.as_str(), bytes.as_slice())
-                .map_err(redb::Error::from)?;
+                .map_err(store)?;
         }
-        tx.commit().map_err(redb::Error::from)?;
+        tx.commit().map_err(store)?;
         let mut keys = self.keys.lock();
         for old in &dropped {
             keys.remove(old);
@@ -203,11 +207,11 @@ impl ReplayQueue {
 
     /// Everything queued, oldest first.
     pub fn all(&self) -> Result<Vec<Queued>, ReplayError> {
-        let tx = self.db.begin_read().map_err(redb::Error::from)?;
-        let table = tx.open_table(QUEUE).map_err(redb::Error::from)?;
-        let mut out = Vec::with_capacity(table.len().map_err(redb::Error::from)? as usize);
-        for item in table.iter().map_err(redb::Error::from)? {
-            let (_, value) = item.map_err(redb::Error::from)?;
+        let tx = self.db.begin_read().map_err(store)?;
+        let table = tx.open_table(QUEUE).map_err(store)?;
+        let mut out = Vec::with_capacity(table.len().map_err(store)? as usize);
+        for item in table.iter().map_err(store)? {
+            let (_, value) = item.map_err(store)?;
             out.push(
                 rmp_serde::from_slice::<Queued>(value.value())
                     .map_err(|e| ReplayError::Decode(e.to_string()))?,
@@ -238,26 +242,26 @@ impl ReplayQueue {
         key: &str,
         keep_unless: impl Fn(&Queued) -> bool,
     ) -> Result<(), ReplayError> {
-        let tx = self.db.begin_write().map_err(redb::Error::from)?;
+        let tx = self.db.begin_write().map_err(store)?;
         let removed = {
-            let mut table = tx.open_table(QUEUE).map_err(redb::Error::from)?;
+            let mut table = tx.open_table(QUEUE).map_err(store)?;
             let current = table
                 .get(key)
-                .map_err(redb::Error::from)?
+                .map_err(store)?
                 .map(|v| rmp_serde::from_slice::<Queued>(v.value()));
             match current {
                 Some(Ok(q)) if keep_unless(&q) => {
-                    table.remove(key).map_err(redb::Error::from)?;
+                    table.remove(key).map_err(store)?;
                     true
                 }
                 Some(Err(_)) => {
-                    table.remove(key).map_err(redb::Error::from)?;
+                    table.remove(key).map_err(store)?;
                     true
                 }
                 _ => false,
             }
         };
-        tx.commit().map_err(redb::Error::from)?;
+        tx.commit().map_err(store)?;
         if removed {
             self.keys.lock().remove(key);
         }
