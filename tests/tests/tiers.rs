@@ -518,6 +518,7 @@ fn a_hung_redis_costs_reads_the_soft_timeout_and_writes_the_hard_one() -> Result
     // The write queued while Redis hung reached it: a fresh node reads it from L2.
     let b = node(&redis.url(), &dir, "b", extra)?;
     let mut cb = b.client()?;
+    wait_linked(&mut cb)?; // connected (its heartbeats went through Redis)
     let (value, level) = meta(&mut cb, "UserCache", &["u1"])?;
     assert!(value.unwrap().contains("hung"));
     assert_eq!(level, "l2");
