@@ -54,6 +54,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// OpenTelemetry traces (`[tracing]`).
     pub tracing: TracingConfig,
+    /// The shared second level on Redis (`[l2]`); unset: a single node.
+    pub l2: Option<crate::tier::config::L2Config>,
 }
 
 /// What the command path records for `/metrics`.
@@ -264,6 +266,7 @@ impl Default for Config {
             tenants: Vec::new(),
             metrics: MetricsConfig::default(),
             tracing: TracingConfig::default(),
+            l2: None,
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod reload;
 pub mod server;
 pub mod startup;
 pub mod tenant;
+pub mod tier;
 pub mod tooling;
 
 #[cfg(test)]

@@ -202,7 +202,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let admin_credential = config.admin.credential()?.map(Arc::new);
-    let tenants = hoard::startup::build_tenants(&config)?;
+    let l2 = hoard::startup::build_l2(&config)?;
+    let tenants = hoard::startup::build_tenants_on(&config, l2.as_ref())?;
     // Kept alive for the life of the server: dropping them stops the watching.
     let mut watchers = Vec::new();
     if config.watch_plugins {
@@ -246,6 +247,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("hoard listening on {local}");
         tracing::info!(%local, tenants = all_tenants.len(), startup_ms = started.elapsed().as_millis() as u64, "ready");
 
+        if let Some(node) = &l2 {
+            node.start();
+        }
         let housekeeping = server::housekeeping::start(
             all_tenants,
             Duration::from_millis(config.expiry.sweep_interval_ms),

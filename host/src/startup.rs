@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::plugin::PluginRuntime;
 use crate::reload::lifecycle::Lifecycle;
 use crate::tenant::{Quota, Tenant, Tenants};
+use crate::tier::{Node, Tier};
 use hoard_l1::{Clock, ExpiryMode, SystemClock, TableConfig};
 
 /// A cache and the lifecycle that can change its plugins while it serves.
@@ -27,13 +28,19 @@ pub struct Started {
 /// Builds the cache. Plugins that fail to load are logged and left out;
 /// the others serve.
 pub fn build_cache(config: &Config) -> anyhow::Result<Started> {
-    build_labelled(config, "", false)
+    build_labelled(config, "", false, None)
 }
 
 /// [`build_cache`] for one tenant: `label` names its plugin threads; with
 /// `strict` (a tenant of a multi-tenant server), `PLUGIN.LOAD` and
-/// `PLUGIN.RELOAD` read nothing outside the plugin directory.
-fn build_labelled(config: &Config, label: &str, strict: bool) -> anyhow::Result<Started> {
+/// `PLUGIN.RELOAD` read nothing outside the plugin directory; its
+/// L2-backed definitions use `tier`.
+fn build_labelled(
+    config: &Config,
+    label: &str,
+    strict: bool,
+    tier: Option<Arc<Tier>>,
+) -> anyhow::Result<Started> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let runtime = Arc::new(PluginRuntime::new(config.plugin.clone())?);
     let mut refused_files = Vec::new();
@@ -76,6 +83,11 @@ fn build_labelled(config: &Config, label: &str, strict: bool) -> anyhow::Result<
         .or_else(|| config.encryption_key.clone())
     {
         Some(key) => Sealer::from_hex(&key).context("encryption key")?,
+        // Entries in L2 are read by every node: a per-process key would make
+        // the others' entries unreadable.
+        None if tier.is_some() => anyhow::bail!(
+            "[l2] needs a shared `encryption_key` (or HOARD_ENCRYPTION_KEY), the same on every node"
+        ),
         None => Sealer::random().context("generating an encryption key")?,
     };
     let cache = Cache::builder(Arc::clone(&clock), sealer)
@@ -90,6 +102,7 @@ fn build_labelled(config: &Config, label: &str, strict: bool) -> anyhow::Result<
         .max_value_bytes(config.max_value_bytes)
         .plugin_threads(config.plugin.tenant_workers(), config.plugin.worker_nice)
         .label(label)
+        .tier(tier)
         .build()
         .context("starting the plugin threads")?;
     let lifecycle = Arc::new(
@@ -102,8 +115,26 @@ fn build_labelled(config: &Config, label: &str, strict: bool) -> anyhow::Result<
 /// Builds every tenant: one per `[[tenants]]` entry, or the single default
 /// tenant when there are none.
 pub fn build_tenants(config: &Config) -> anyhow::Result<Tenants> {
+    build_tenants_on(config, None)
+}
+
+/// The L2 node `[l2]` asks for (not connected yet: [`Node::start`] does
+/// that inside the runtime), or `None` for a single node.
+pub fn build_l2(config: &Config) -> anyhow::Result<Option<Arc<Node>>> {
+    config
+        .l2
+        .as_ref()
+        .map(|l2| Node::new(l2, config.port))
+        .transpose()
+}
+
+/// [`build_tenants`] whose caches share `node`'s L2 and bus.
+pub fn build_tenants_on(config: &Config, node: Option<&Arc<Node>>) -> anyhow::Result<Tenants> {
     if config.tenants.is_empty() {
-        let started = build_cache(config)?;
+        let started = build_labelled(config, "", false, node.map(|n| n.tier("")))?;
+        if let Some(node) = node {
+            node.register("", started.cache.clone());
+        }
         return Ok(Tenants::Single(Arc::new(Tenant::new(
             String::new(),
             started.cache,
@@ -125,8 +156,16 @@ pub fn build_tenants(config: &Config) -> anyhow::Result<Tenants> {
                 tenant.name
             );
         }
-        let started = build_labelled(&config.for_tenant(tenant), &tenant.name, true)
-            .with_context(|| format!("tenant {}", tenant.name))?;
+        let started = build_labelled(
+            &config.for_tenant(tenant),
+            &tenant.name,
+            true,
+            node.map(|n| n.tier(&tenant.name)),
+        )
+        .with_context(|| format!("tenant {}", tenant.name))?;
+        if let Some(node) = node {
+            node.register(&tenant.name, started.cache.clone());
+        }
         let plugins_dir = tenant.plugins.canonicalize().ok();
         tracing::info!(tenant = %tenant.name, caches = started.cache.list().len(), "tenant ready");
         tenants.insert(

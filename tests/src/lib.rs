@@ -7,6 +7,7 @@
 pub mod client;
 pub mod raw;
 pub mod remote;
+pub mod tier;
 
 pub use client::{CacheInfo, Client, Event, Fields, Loaded, Plan, PluginRow};
 
@@ -78,6 +79,25 @@ pub struct ServerOptions {
     pub config: Option<String>,
     /// Compiled-artifact cache directory; `None` shares one across tests.
     pub artifact_cache: Option<PathBuf>,
+}
+
+impl ServerOptions {
+    /// Default options (the bundled examples).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds TOML configuration.
+    pub fn with_config(mut self, text: impl Into<String>) -> Self {
+        self.config = Some(text.into());
+        self
+    }
+
+    /// Serves the plugins of `dir`.
+    pub fn with_plugins(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.plugins = Some(dir.into());
+        self
+    }
 }
 
 /// A running `hoard serve`.

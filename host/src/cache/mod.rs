@@ -24,6 +24,7 @@ pub mod error;
 pub mod invalidation;
 pub mod msgpack_strict;
 pub mod outcome;
+pub mod tiered;
 pub mod transcode;
 
 #[cfg(test)]
@@ -56,6 +57,11 @@ struct Inner {
     max_value_bytes: usize,
     workers: PluginWorkers,
     clock: Arc<dyn Clock>,
+    /// The shared level, when `[l2]` is configured.
+    tier: Option<Arc<crate::tier::Tier>>,
+    /// Bumped by every invalidation from another node, so a read of L2 that
+    /// an invalidation overtook does not promote the old value.
+    remote_epoch: std::sync::atomic::AtomicU64,
 }
 
 /// Builds a [`Cache`]; the clock is the one every table of it reads, so
@@ -69,6 +75,7 @@ pub struct CacheBuilder {
     threads: usize,
     nice: i32,
     label: String,
+    tier: Option<Arc<crate::tier::Tier>>,
 }
 
 impl CacheBuilder {
@@ -104,6 +111,12 @@ impl CacheBuilder {
         self
     }
 
+    /// The shared second level (`[l2]`) its L2-backed definitions use.
+    pub fn tier(mut self, tier: Option<Arc<crate::tier::Tier>>) -> Self {
+        self.tier = tier;
+        self
+    }
+
     /// Starts the plugin threads and returns the cache.
     pub fn build(self) -> std::io::Result<Cache> {
         let workers = PluginWorkers::start(self.threads, self.nice, &self.label)?;
@@ -115,6 +128,8 @@ impl CacheBuilder {
                 max_value_bytes: self.max_value_bytes,
                 workers,
                 clock: self.clock,
+                tier: self.tier,
+                remote_epoch: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -166,6 +181,7 @@ impl Cache {
             threads: 1,
             nice: 0,
             label: String::new(),
+            tier: None,
         }
     }
 
@@ -291,7 +307,31 @@ impl Cache {
     pub async fn get(&self, name: &str, parts: Vec<String>) -> Result<Lookup, CacheError> {
         let cache = self.find(name)?;
         let key = self.key_of(&cache, parts).await?;
+        if self.uses_l2(name) {
+            return Ok(self.tiered_get(&cache, &key).await?.lookup);
+        }
         self.lookup(&cache, &key)
+    }
+
+    /// [`Cache::get`], also saying which level answered (`CACHE.GETMETA`).
+    pub async fn get_meta(
+        &self,
+        name: &str,
+        parts: Vec<String>,
+    ) -> Result<tiered::Served, CacheError> {
+        let cache = self.find(name)?;
+        let key = self.key_of(&cache, parts).await?;
+        if self.uses_l2(name) {
+            return self.tiered_get(&cache, &key).await;
+        }
+        let lookup = self.lookup(&cache, &key)?;
+        Ok(tiered::Served {
+            level: match lookup {
+                Lookup::Hit(_) => outcome::Level::L1,
+                Lookup::Miss => outcome::Level::None,
+            },
+            lookup,
+        })
     }
 
     fn lookup(&self, cache: &DefinedCache, key: &str) -> Result<Lookup, CacheError> {
@@ -363,6 +403,9 @@ impl Cache {
         let definition = cache.definition();
         let ttl = definition.effective_ttl_ms(ttl_ms);
         let stored = envelope::pack(definition, &self.inner.sealer, key.as_bytes(), value)?;
+        if self.uses_l2(name) {
+            return self.tiered_store(&cache, key, stored, ttl).await;
+        }
         let span = crate::observe::trace::child("l1 set");
         cache
             .table()
@@ -375,6 +418,9 @@ impl Cache {
     pub async fn remove(&self, name: &str, parts: Vec<String>) -> Result<u64, CacheError> {
         let cache = self.find(name)?;
         let key = self.key_of(&cache, parts).await?;
+        if self.uses_l2(name) {
+            return Ok(self.tiered_remove(&cache, &key).await);
+        }
         Ok(u64::from(cache.table().remove(key.as_bytes())))
     }
 
@@ -433,11 +479,15 @@ impl Cache {
     ) -> Result<Outcome, CacheError> {
         self.check_size(&payload)?;
         let catalog = self.catalog();
-        self.inner
+        let (outcome, effects) = self
+            .inner
             .workers
-            .run(move || invalidation::publish(&catalog, &event, &payload))
+            .run(move || invalidation::publish_with_effects(&catalog, &event, &payload))
             .await
-            .map_err(|_| CacheError::Internal)
+            .map_err(|_| CacheError::Internal)?;
+        // With L2: the same removals in Redis and on every node.
+        self.tiered_effects(effects).await;
+        Ok(outcome)
     }
 
     /// Descriptor, counters and origin of one cache.

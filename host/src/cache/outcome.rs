@@ -18,6 +18,12 @@ pub enum Lookup {
 pub enum Stored {
     /// The value was stored.
     Stored,
+    /// The value reached L1 but not L2 (Redis away or slow); it is queued
+    /// and will be written to L2 when Redis is back.
+    Partial {
+        /// Why L2 did not take it.
+        reason: String,
+    },
     /// The plugin (or a host rule such as allow-null) refused the value;
     /// nothing was stored.
     Rejected {
@@ -75,6 +81,32 @@ impl Outcome {
             Outcome::Invalidated { .. } => "invalidated",
             Outcome::PartiallyInvalidated { .. } => "partially-invalidated",
             Outcome::Fallback { .. } => "fallback",
+        }
+    }
+}
+
+/// Which level answered a read, for `CACHE.GETMETA` and the counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// This node's memory.
+    L1,
+    /// The shared Redis (the value was promoted into L1).
+    L2,
+    /// An L1 entry past its freshness, served because L2 could not answer
+    /// (fail-safe).
+    Stale,
+    /// Neither level had it.
+    None,
+}
+
+impl Level {
+    /// The name shown to clients.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::L1 => "l1",
+            Level::L2 => "l2",
+            Level::Stale => "stale",
+            Level::None => "none",
         }
     }
 }

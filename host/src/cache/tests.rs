@@ -63,8 +63,11 @@ fn setup(limits: PluginLimits) -> Setup {
     }
 }
 
+/// A plugin built by `host/build.rs` (the `plugins/` workspace's artifacts).
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(crate::bundled::ARTIFACT_DIR).join(format!("{name}.wasm"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins/target/wasm32-wasip2/release")
+        .join(format!("{name}.wasm"))
 }
 
 fn msgpack(json: &str) -> Vec<u8> {

@@ -91,6 +91,31 @@ pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError>
         ),
         ("plugin-imports", list(&info.origin.imports)),
     ];
+    let mut fields = fields;
+    if cache.uses_l2(&name)
+        && let Some(tier) = cache.tier()
+    {
+        let c = tier.counters(&name);
+        let n = tier.node_stats();
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        fields.extend([
+            ("l2", Frame::Boolean(true)),
+            ("l1-hits", int(load(&c.l1_hits))),
+            ("l2-hits", int(load(&c.l2_hits))),
+            ("level-misses", int(load(&c.misses))),
+            ("stale-hits", int(load(&c.stale_hits))),
+            ("partial-writes", int(load(&c.partial_writes))),
+            ("l1-ttl-ms", int(tier.l1_ttl_ms(&name))),
+            ("l2-breaker", Frame::bulk(n.breaker.name())),
+            ("l2-latency-mean-us", int(n.mean_us)),
+            (
+                "bus-link",
+                Frame::bulk(if n.bus.link_ok { "up" } else { "down" }),
+            ),
+            ("bus-lag-us", int(n.bus.lag_us)),
+            ("replay-depth", int(n.replay_depth)),
+        ]);
+    }
     Ok(Frame::Map(
         fields
             .into_iter()

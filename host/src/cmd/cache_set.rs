@@ -38,6 +38,8 @@ pub(super) async fn run(
         cache.set(&name, msgpack, parts, ttl_ms).await,
         |stored| match stored {
             Stored::Stored => Frame::ok(),
+            // Kept in L1 and queued for L2: a distinct reply a client can branch on.
+            Stored::Partial { .. } => Frame::Simple("PARTIAL".to_owned()),
             Stored::Rejected { errors } => super::rejected_frame(&errors),
         },
     ))

@@ -74,6 +74,31 @@ pub(super) fn run(
         }
         let _ = write!(text, "\r\n");
     }
+    if wants("l2")
+        && let Some(tier) = cache.tier()
+    {
+        let n = tier.node_stats();
+        let _ = write!(
+            text,
+            "# L2\r\nl2_node_id:{:016x}\r\nl2_breaker:{}\r\nl2_breaker_opens:{}\r\nl2_calls:{}\r\nl2_failures:{}\r\nl2_latency_mean_us:{}\r\nl2_latency_last_us:{}\r\nl2_replay_depth:{}\r\nl2_replayed:{}\r\nl2_replay_dropped:{}\r\nbus_link:{}\r\nbus_lag_us:{}\r\nbus_confirmed_age_ms:{}\r\nbus_gaps:{}\r\nbus_flushes:{}\r\nbus_received:{}\r\n\r\n",
+            n.node,
+            n.breaker.name(),
+            n.breaker_opens,
+            n.calls,
+            n.failures,
+            n.mean_us,
+            n.last_us,
+            n.replay_depth,
+            n.replayed,
+            n.replay_dropped,
+            if n.bus.link_ok { "up" } else { "down" },
+            n.bus.lag_us,
+            n.bus.confirmed_age_ms,
+            n.bus.gaps,
+            n.bus.flushes,
+            n.bus.received,
+        );
+    }
     if wants("caches") {
         let _ = write!(text, "# Caches\r\n");
         for (name, id) in cache.list() {
@@ -93,6 +118,23 @@ pub(super) fn run(
                     info.plugin_calls,
                     info.plugin_faults,
                 );
+                if cache.uses_l2(&name)
+                    && let Some(tier) = cache.tier()
+                {
+                    let c = tier.counters(&name);
+                    let load = |a: &std::sync::atomic::AtomicU64| {
+                        a.load(std::sync::atomic::Ordering::Relaxed)
+                    };
+                    let _ = write!(
+                        text,
+                        "{name}_tiers:l1_hits={},l2_hits={},misses={},stale_hits={},partial_writes={}\r\n",
+                        load(&c.l1_hits),
+                        load(&c.l2_hits),
+                        load(&c.misses),
+                        load(&c.stale_hits),
+                        load(&c.partial_writes),
+                    );
+                }
             }
         }
     }

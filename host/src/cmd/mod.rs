@@ -394,6 +394,7 @@ async fn dispatch_inner(ctx: &Context, session: &mut Session, args: Vec<Bytes>) 
         "CACHE.SET" => cache_set::run(&mut parse, cache, session, false).await,
         "CACHE.PSETEX" => cache_set::run(&mut parse, cache, session, true).await,
         "CACHE.GET" => cache_get::run(&mut parse, cache, session).await,
+        "CACHE.GETMETA" => cache_get::run_meta(&mut parse, cache, session).await,
         "CACHE.DEL" => cache_del::run(&mut parse, cache).await,
         "CACHE.KEY" => cache_key::run(&mut parse, cache).await,
         "CACHE.TTL" => cache_ttl::run(&mut parse, cache).await,

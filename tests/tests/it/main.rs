@@ -5,12 +5,25 @@
 //! [`hoard_tests::Server`].
 
 mod artifacts;
+mod clients;
+mod commands;
+mod conformance;
+mod cpu_share;
 mod credentials;
 mod definitions;
+mod differential;
 mod events;
+mod invalidation_budget;
+mod observe;
 mod plain;
 mod plugin_check;
+mod plugin_files;
+mod plugin_log;
+mod plugin_new;
 mod protocol;
 mod reload;
 mod sandbox;
 mod tenants;
+mod tiers;
+mod tracking;
+mod transactions;

@@ -21,10 +21,12 @@
 
 mod apply;
 mod budget;
+mod effect;
 mod plan;
 
 pub use apply::apply;
 pub use budget::{BudgetCounters, InvalidationBudget};
+pub use effect::{Effect, apply_effects, effects_of, publish_with_effects};
 pub use plan::{Plan, PlannedAnswer, plan};
 
 use crate::cache::catalog::Catalog;

@@ -1,0 +1,336 @@
+//! The two-level data path, for definitions backed by L2 (`[l2]`):
+//!
+//! - get: L1 (if fresh, and the bus link is confirmed within `max_stale_ms`)
+//!   → L2 → promote into L1 with a TTL no longer than the entry's remaining
+//!   L2 TTL nor the definition's L1 cap. When L2 cannot answer, an L1 entry
+//!   past its freshness (or untrusted for lack of the bus) is served, marked
+//!   stale, within the fail-safe window.
+//! - set: L2 first, then L1; if L2 failed the write is queued for replay and
+//!   the outcome is [`Stored::Partial`]. Other nodes are told to drop
+//!   their copy.
+//! - delete and event invalidations: both levels here, then the bus.
+//!
+//! An L1 entry of an L2-backed definition is the envelope behind 8 bytes
+//! saying until when it is fresh (Unix ms); its L1 TTL adds the fail-safe
+//! window, so a stale copy is still there to serve when Redis is away.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::cache::catalog::DefinedCache;
+use crate::cache::error::CacheError;
+use crate::cache::invalidation::{self, Effect};
+use crate::cache::outcome::{Level, Lookup, Stored};
+use crate::cache::{Cache, envelope};
+use crate::tier::keys::{literal_prefix, now_ms};
+use crate::tier::{L2Read, Tier};
+use hoard_l1::SetCondition;
+
+/// A read and the level that answered it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Served {
+    /// Hit (MessagePack) or Miss.
+    pub lookup: Lookup,
+    /// Who answered.
+    pub level: Level,
+}
+
+fn wrap(fresh_until_ms: u64, envelope: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + envelope.len());
+    out.extend_from_slice(&fresh_until_ms.to_be_bytes());
+    out.extend_from_slice(envelope);
+    out
+}
+
+fn split(stored: &[u8]) -> Option<(u64, &[u8])> {
+    let head: [u8; 8] = stored.get(..8)?.try_into().ok()?;
+    Some((u64::from_be_bytes(head), &stored[8..]))
+}
+
+impl Cache {
+    /// The shared level, when configured.
+    pub fn tier(&self) -> Option<&Arc<Tier>> {
+        self.inner.tier.as_ref()
+    }
+
+    /// Whether cache `name` keeps its entries in L2 (and so must be read
+    /// and written through the `tiered_*` methods).
+    pub fn uses_l2(&self, name: &str) -> bool {
+        self.inner
+            .tier
+            .as_ref()
+            .is_some_and(|tier| tier.settings(name).l2)
+    }
+
+    /// Reads `key` of an L2-backed cache: L1, then L2 with promotion.
+    pub(crate) async fn tiered_get(
+        &self,
+        cache: &DefinedCache,
+        key: &str,
+    ) -> Result<Served, CacheError> {
+        let Some(tier) = self.inner.tier.clone() else {
+            return Err(CacheError::Internal);
+        };
+        let name = cache.definition().name.as_str();
+        let counters = tier.counters(name);
+        let settings = tier.settings(name);
+        let definition = cache.definition();
+        let now = now_ms();
+        let trusted = tier.l1_trusted();
+        let l1 = cache.table().get_with(key.as_bytes(), |stored| {
+            split(stored).map(|(fresh_until, body)| {
+                (
+                    fresh_until,
+                    envelope::unpack(
+                        &self.inner.sealer,
+                        key.as_bytes(),
+                        body,
+                        self.inner.max_value_bytes,
+                    ),
+                )
+            })
+        });
+        let mut fallback = None;
+        let mut had_l1 = false;
+        match l1 {
+            Some(Some((fresh_until, Ok(value)))) => {
+                had_l1 = true;
+                if trusted && fresh_until > now {
+                    counters.l1_hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Served {
+                        lookup: Lookup::Hit(value),
+                        level: Level::L1,
+                    });
+                }
+                if settings.fail_safe {
+                    fallback = Some(value);
+                }
+            }
+            Some(_) => {
+                cache.table().remove(key.as_bytes());
+                tracing::error!(cache = name, %key, "dropping unreadable L1 entry");
+            }
+            None => {}
+        }
+        let epoch = self.inner.remote_epoch.load(Ordering::Acquire);
+        match tier
+            .read(
+                &definition.id,
+                definition.version.major,
+                key,
+                fallback.is_some(),
+            )
+            .await
+        {
+            Ok(L2Read::Found { envelope, ttl_ms }) => {
+                let value = match envelope::unpack(
+                    &self.inner.sealer,
+                    key.as_bytes(),
+                    &envelope,
+                    self.inner.max_value_bytes,
+                ) {
+                    Ok(value) => value,
+                    Err(error) => {
+                        tracing::error!(cache = name, %key, %error, "unreadable L2 entry");
+                        return Err(error.into());
+                    }
+                };
+                // An invalidation that arrived while we were reading may be
+                // about this very value: then answer it, but keep no copy.
+                if self.inner.remote_epoch.load(Ordering::Acquire) == epoch {
+                    let l1_ttl = tier
+                        .l1_ttl_ms(name)
+                        .min(ttl_ms.unwrap_or(u64::MAX))
+                        .min(definition.max_ttl_ms)
+                        .max(1);
+                    let keep = l1_ttl.saturating_add(if settings.fail_safe {
+                        tier.fail_safe_ms()
+                    } else {
+                        0
+                    });
+                    cache.table().insert(
+                        key.as_bytes(),
+                        &wrap(now_ms().saturating_add(l1_ttl), &envelope),
+                        Some(keep),
+                        SetCondition::Always,
+                    );
+                }
+                counters.l2_hits.fetch_add(1, Ordering::Relaxed);
+                Ok(Served {
+                    lookup: Lookup::Hit(value),
+                    level: Level::L2,
+                })
+            }
+            Ok(L2Read::Missing) => {
+                if had_l1 {
+                    cache.table().remove(key.as_bytes());
+                }
+                counters.misses.fetch_add(1, Ordering::Relaxed);
+                Ok(Served {
+                    lookup: Lookup::Miss,
+                    level: Level::None,
+                })
+            }
+            Err(error) => match fallback {
+                Some(value) => {
+                    tracing::debug!(cache = name, %key, %error, "serving stale (fail-safe)");
+                    counters.stale_hits.fetch_add(1, Ordering::Relaxed);
+                    Ok(Served {
+                        lookup: Lookup::Hit(value),
+                        level: Level::Stale,
+                    })
+                }
+                None => {
+                    counters.misses.fetch_add(1, Ordering::Relaxed);
+                    Ok(Served {
+                        lookup: Lookup::Miss,
+                        level: Level::None,
+                    })
+                }
+            },
+        }
+    }
+
+    /// Stores a packed entry: L2, then L1, then tells the other nodes.
+    pub(crate) async fn tiered_store(
+        &self,
+        cache: &DefinedCache,
+        key: String,
+        stored: Vec<u8>,
+        ttl_ms: u64,
+    ) -> Result<Stored, CacheError> {
+        let Some(tier) = self.inner.tier.clone() else {
+            return Err(CacheError::Internal);
+        };
+        let definition = cache.definition();
+        let name = definition.name.as_str();
+        let settings = tier.settings(name);
+        let written = tier
+            .write(
+                name,
+                &definition.id,
+                definition.version.major,
+                &key,
+                stored.clone(),
+                ttl_ms,
+            )
+            .await;
+        let l1_ttl = tier.l1_ttl_ms(name).min(ttl_ms).max(1);
+        let keep = l1_ttl.saturating_add(if settings.fail_safe {
+            tier.fail_safe_ms()
+        } else {
+            0
+        });
+        cache.table().insert(
+            key.as_bytes(),
+            &wrap(now_ms().saturating_add(l1_ttl), &stored),
+            Some(keep),
+            SetCondition::Always,
+        );
+        match written {
+            Ok(()) => {
+                let _ = tier
+                    .broadcast(vec![Effect {
+                        cache: Some(name.to_owned()),
+                        keys: vec![key],
+                        ..Effect::default()
+                    }])
+                    .await;
+                Ok(Stored::Stored)
+            }
+            Err(error) => {
+                tier.counters(name)
+                    .partial_writes
+                    .fetch_add(1, Ordering::Relaxed);
+                Ok(Stored::Partial {
+                    reason: error.to_string(),
+                })
+            }
+        }
+    }
+
+    /// Removes `key` of an L2-backed cache from both levels and every
+    /// node; 1 if either level held a live entry.
+    pub(crate) async fn tiered_remove(&self, cache: &DefinedCache, key: &str) -> u64 {
+        let local = cache.table().remove(key.as_bytes());
+        let Some(tier) = self.inner.tier.clone() else {
+            return u64::from(local);
+        };
+        let definition = cache.definition();
+        let name = definition.name.as_str();
+        let remote = tier
+            .delete(name, &definition.id, definition.version.major, key)
+            .await;
+        let _ = tier
+            .broadcast(vec![Effect {
+                cache: Some(name.to_owned()),
+                keys: vec![key.to_owned()],
+                ..Effect::default()
+            }])
+            .await;
+        u64::from(local || remote.unwrap_or(false))
+    }
+
+    /// Carries invalidations made here (by an event) to L2 and to the other
+    /// nodes. L2 failures are queued for replay.
+    pub(crate) async fn tiered_effects(&self, effects: Vec<Effect>) {
+        let Some(tier) = self.inner.tier.clone() else {
+            return;
+        };
+        if effects.is_empty() {
+            return;
+        }
+        let catalog = self.catalog();
+        for effect in &effects {
+            for cache in catalog.iter() {
+                let name = &cache.definition().name;
+                if !tier.settings(name).l2 || effect.cache.as_ref().is_some_and(|only| only != name)
+                {
+                    continue;
+                }
+                let (id, major) = (&cache.definition().id, cache.definition().version.major);
+                if effect.clear {
+                    let _ = tier.delete_matching(name, id, major, "*").await;
+                    continue;
+                }
+                for key in &effect.keys {
+                    let _ = tier.delete(name, id, major, key).await;
+                }
+                for pattern in &effect.patterns {
+                    tracing::debug!(cache = %name, pattern, prefix = literal_prefix(pattern), "L2 pattern invalidation");
+                    let _ = tier.delete_matching(name, id, major, pattern).await;
+                }
+            }
+        }
+        let _ = tier.broadcast(effects).await;
+    }
+
+    /// Applies another node's invalidations to this node's L1.
+    pub fn apply_remote(&self, effects: &[Effect]) {
+        self.inner.remote_epoch.fetch_add(1, Ordering::AcqRel);
+        invalidation::apply_effects(&self.catalog(), effects);
+    }
+
+    /// Drops every L1 entry of every L2-backed cache (the bus may have
+    /// missed something).
+    pub fn flush_l2_backed_l1(&self) {
+        self.inner.remote_epoch.fetch_add(1, Ordering::AcqRel);
+        for cache in self.catalog().iter() {
+            if self.uses_l2(&cache.definition().name) {
+                cache.table().clear();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_freshness_header_round_trips() {
+        let stored = wrap(1234, b"\0value");
+        assert_eq!(split(&stored), Some((1234, &b"\0value"[..])));
+        assert_eq!(split(b"short"), None);
+    }
+}

@@ -1,0 +1,531 @@
+//! The shared second level (L2) on Redis and the invalidation bus between
+//! nodes. One [`Node`] per process holds the Redis connection, the breaker,
+//! the bus and the replay queue; each tenant's cache reaches it through a
+//! [`Tier`] that knows the tenant's namespace. Without `[l2]` none of this
+//! exists and the data path is the single-node one.
+//!
+//! The data path itself (L1 → L2 → promote, L2 then L1 on writes) lives in
+//! `cache/tiered.rs`; this wing supplies the rules it calls: timeouts,
+//! breaker, namespacing, replay, bus.
+
+pub mod breaker;
+pub mod bus;
+pub mod config;
+pub mod keys;
+pub mod replay;
+pub mod store;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures_util::future::BoxFuture;
+use parking_lot::{Mutex, RwLock};
+
+use crate::cache::Cache;
+use crate::cache::invalidation::Effect;
+use crate::tier::breaker::{Breaker, BreakerState};
+use crate::tier::bus::{Bus, BusStats, Sink};
+use crate::tier::config::{L2Config, TierSettings};
+use crate::tier::keys::{Namespace, Record, now_ms};
+use crate::tier::replay::{Op, Queued, ReplayQueue, Target};
+use crate::tier::store::{Found, L2Error, L2Store, RedisStore};
+
+/// Per-definition counters of the tiers.
+#[derive(Debug, Default)]
+pub struct LevelCounters {
+    /// Reads answered by L1.
+    pub l1_hits: AtomicU64,
+    /// Reads answered by L2 (and promoted).
+    pub l2_hits: AtomicU64,
+    /// Reads neither level had.
+    pub misses: AtomicU64,
+    /// Reads answered with a stale L1 entry because L2 could not answer.
+    pub stale_hits: AtomicU64,
+    /// Writes that reached L1 but not L2 (queued for replay).
+    pub partial_writes: AtomicU64,
+}
+
+/// The process-wide L2 state.
+pub struct Node {
+    config: L2Config,
+    redis: Arc<RedisStore>,
+    store: Arc<dyn L2Store>,
+    breaker: Breaker,
+    bus: Arc<Bus>,
+    replay: ReplayQueue,
+    caches: RwLock<BTreeMap<String, Cache>>,
+    calls: AtomicU64,
+    call_us: AtomicU64,
+    last_call_us: AtomicU64,
+    failures: AtomicU64,
+    replayed: AtomicU64,
+    replay_dropped: AtomicU64,
+}
+
+/// What `INFO` shows about L2.
+#[derive(Clone, Debug)]
+pub struct NodeStats {
+    /// The breaker.
+    pub breaker: BreakerState,
+    /// How often it opened.
+    pub breaker_opens: u64,
+    /// L2 calls made.
+    pub calls: u64,
+    /// Mean L2 call latency, µs.
+    pub mean_us: u64,
+    /// Latency of the latest L2 call, µs.
+    pub last_us: u64,
+    /// L2 calls that failed or timed out.
+    pub failures: u64,
+    /// Operations waiting in the replay queue.
+    pub replay_depth: u64,
+    /// Operations replayed.
+    pub replayed: u64,
+    /// Queued writes dropped on replay because something newer won.
+    pub replay_dropped: u64,
+    /// The bus.
+    pub bus: BusStats,
+    /// This node's id on the bus.
+    pub node: u64,
+}
+
+impl Node {
+    /// The L2 state for a server on `port`; connects nothing until
+    /// [`Node::start`] runs inside the async runtime.
+    pub fn new(config: &L2Config, port: u16) -> anyhow::Result<Arc<Node>> {
+        config.validate()?;
+        let path = config.replay_path(port);
+        let replay = ReplayQueue::open(&path)
+            .with_context(|| format!("opening the replay queue {}", path.display()))?;
+        let redis = RedisStore::new();
+        Ok(Arc::new(Node {
+            config: config.clone(),
+            store: Arc::clone(&redis) as Arc<dyn L2Store>,
+            redis,
+            breaker: Breaker::new(
+                config.breaker_failures,
+                Duration::from_millis(config.breaker_open_ms),
+            ),
+            bus: Bus::new(Duration::from_millis(config.max_stale_ms)),
+            replay,
+            caches: RwLock::new(BTreeMap::new()),
+            calls: AtomicU64::new(0),
+            call_us: AtomicU64::new(0),
+            last_call_us: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            replayed: AtomicU64::new(0),
+            replay_dropped: AtomicU64::new(0),
+        }))
+    }
+
+    /// The view of tenant `tenant` ("" for the single tenant).
+    pub fn tier(self: &Arc<Self>, tenant: &str) -> Arc<Tier> {
+        Arc::new(Tier {
+            node: Arc::clone(self),
+            tenant: tenant.to_owned(),
+            counters: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Lets the bus reach tenant `tenant`'s cache.
+    pub fn register(&self, tenant: &str, cache: Cache) {
+        self.caches.write().insert(tenant.to_owned(), cache);
+    }
+
+    /// Connects, and starts the bus and the replay loop. Call once, inside
+    /// the runtime.
+    pub fn start(self: &Arc<Self>) {
+        let hard = Duration::from_millis(self.config.hard_timeout_ms);
+        tokio::spawn(Arc::clone(&self.redis).connect(
+            self.config.url.clone(),
+            self.config.cluster.clone(),
+            hard,
+        ));
+        let bus_url = self.config.bus_address().unwrap_or_default().to_owned();
+        self.bus.start(
+            Arc::clone(&self.store),
+            bus_url,
+            hard,
+            Arc::clone(self) as Arc<dyn Sink>,
+        );
+        tokio::spawn(Arc::clone(self).replay_loop());
+    }
+
+    /// Figures for `INFO`.
+    pub fn stats(&self) -> NodeStats {
+        let calls = self.calls.load(Ordering::Relaxed);
+        NodeStats {
+            breaker: self.breaker.state(),
+            breaker_opens: self.breaker.opens(),
+            calls,
+            mean_us: self
+                .call_us
+                .load(Ordering::Relaxed)
+                .checked_div(calls)
+                .unwrap_or(0),
+            last_us: self.last_call_us.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+            replay_depth: self.replay.depth(),
+            replayed: self.replayed.load(Ordering::Relaxed),
+            replay_dropped: self.replay_dropped.load(Ordering::Relaxed),
+            bus: self.bus.stats(),
+            node: self.bus.node(),
+        }
+    }
+
+    /// One L2 call through the breaker, bounded by the hard timeout.
+    async fn call<T>(&self, call: BoxFuture<'static, Result<T, L2Error>>) -> Result<T, L2Error> {
+        if !self.breaker.allow() {
+            return Err(L2Error::BreakerOpen);
+        }
+        let started = Instant::now();
+        let hard = Duration::from_millis(self.config.hard_timeout_ms);
+        let result = match tokio::time::timeout(hard, call).await {
+            Ok(result) => result,
+            Err(_) => Err(L2Error::Timeout),
+        };
+        let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.call_us.fetch_add(us, Ordering::Relaxed);
+        self.last_call_us.store(us, Ordering::Relaxed);
+        if result.is_ok() {
+            self.breaker.success();
+        } else {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+            self.breaker.failure();
+        }
+        result
+    }
+
+    fn queue(&self, target: Target, op: Op, at_ms: u64) {
+        let queued = Queued {
+            seq: self.replay.next_seq(),
+            at_ms,
+            target,
+            op,
+        };
+        if let Err(error) = self.replay.push(&queued) {
+            tracing::error!(%error, "cannot queue an L2 operation for replay");
+        }
+    }
+
+    async fn replay_loop(self: Arc<Self>) {
+        let every = Duration::from_millis(self.config.replay_interval_ms.max(10));
+        loop {
+            tokio::time::sleep(every).await;
+            if self.replay.depth() == 0 {
+                continue;
+            }
+            let queued = match self.replay.all() {
+                Ok(queued) => queued,
+                Err(error) => {
+                    tracing::error!(%error, "cannot read the replay queue");
+                    continue;
+                }
+            };
+            for q in queued {
+                if !self.replay_one(&q).await {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Replays one queued operation; false when L2 is still away.
+    async fn replay_one(&self, q: &Queued) -> bool {
+        let ns = q.target.namespace();
+        let subject = q.target.subject.clone();
+        let result = match &q.op {
+            Op::Set {
+                envelope,
+                expire_at_ms,
+            } => {
+                let now = now_ms();
+                if *expire_at_ms <= now {
+                    Ok(false)
+                } else {
+                    self.call(self.store.replay_set(
+                        ns,
+                        subject.clone(),
+                        q.at_ms,
+                        envelope.clone(),
+                        expire_at_ms - now,
+                    ))
+                    .await
+                }
+            }
+            Op::Delete => self
+                .call(
+                    self.store
+                        .delete(ns, subject.clone(), q.at_ms, self.config.tombstone_ms),
+                )
+                .await
+                .map(|_| true),
+            Op::Pattern => self
+                .call(self.store.delete_matching(ns, subject.clone(), q.at_ms))
+                .await
+                .map(|_| true),
+        };
+        match result {
+            Ok(applied) => {
+                if let Err(error) = self.replay.done(q) {
+                    tracing::error!(%error, "cannot clear a replayed operation");
+                }
+                if applied {
+                    self.replayed.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    self.replay_dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                // Other nodes may hold what this replaced in their L1.
+                let effect = match q.op {
+                    Op::Pattern => Effect {
+                        cache: Some(q.target.cache.clone()),
+                        patterns: vec![subject],
+                        ..Effect::default()
+                    },
+                    _ => Effect {
+                        cache: Some(q.target.cache.clone()),
+                        keys: vec![subject],
+                        ..Effect::default()
+                    },
+                };
+                let _ = self.bus.send(&q.target.tenant, vec![effect]).await;
+                true
+            }
+            Err(error) => {
+                tracing::debug!(%error, "replay waits for L2");
+                false
+            }
+        }
+    }
+}
+
+impl Sink for Node {
+    fn apply(&self, tenant: &str, effects: &[Effect]) {
+        let cache = self.caches.read().get(tenant).cloned();
+        if let Some(cache) = cache {
+            cache.apply_remote(effects);
+        }
+    }
+
+    fn flush(&self) {
+        let caches: Vec<Cache> = self.caches.read().values().cloned().collect();
+        for cache in caches {
+            cache.flush_l2_backed_l1();
+        }
+    }
+}
+
+/// One tenant's use of the node's L2.
+pub struct Tier {
+    node: Arc<Node>,
+    tenant: String,
+    counters: Mutex<HashMap<String, Arc<LevelCounters>>>,
+}
+
+/// What a read of L2 gave.
+#[derive(Debug)]
+pub enum L2Read {
+    /// The envelope and how long it has left in L2.
+    Found {
+        /// The stored envelope.
+        envelope: Vec<u8>,
+        /// Remaining L2 TTL.
+        ttl_ms: Option<u64>,
+    },
+    /// Not there (or deleted).
+    Missing,
+}
+
+impl Tier {
+    /// The tier settings of cache `name`.
+    pub fn settings(&self, name: &str) -> TierSettings {
+        self.node.config.settings(name)
+    }
+
+    /// The L1 TTL cap of cache `name`.
+    pub fn l1_ttl_ms(&self, name: &str) -> u64 {
+        self.node.config.l1_ttl_for(name)
+    }
+
+    /// How long past freshness an entry may be served stale.
+    pub fn fail_safe_ms(&self) -> u64 {
+        self.node.config.fail_safe_ms
+    }
+
+    /// Whether L1 may be served for L2-backed definitions right now.
+    pub fn l1_trusted(&self) -> bool {
+        self.node.bus.l1_trusted()
+    }
+
+    /// The tenant's counters for cache `name`.
+    pub fn counters(&self, name: &str) -> Arc<LevelCounters> {
+        let mut counters = self.counters.lock();
+        if let Some(found) = counters.get(name) {
+            return Arc::clone(found);
+        }
+        Arc::clone(counters.entry(name.to_owned()).or_default())
+    }
+
+    /// Node-wide figures.
+    pub fn node_stats(&self) -> NodeStats {
+        self.node.stats()
+    }
+
+    /// The namespace of a definition in this tenant.
+    pub fn namespace(&self, id: &str, major: u64) -> Namespace {
+        Namespace::new(&self.tenant, id, major)
+    }
+
+    fn target(&self, cache: &str, id: &str, major: u64, subject: &str) -> Target {
+        Target {
+            tenant: self.tenant.clone(),
+            cache: cache.to_owned(),
+            id: id.to_owned(),
+            major,
+            subject: subject.to_owned(),
+        }
+    }
+
+    /// Reads `key`. With a fallback in hand, waits only the soft timeout
+    /// (the call finishes in the background and still feeds the breaker).
+    pub async fn read(
+        &self,
+        id: &str,
+        major: u64,
+        key: &str,
+        has_fallback: bool,
+    ) -> Result<L2Read, L2Error> {
+        let ns = self.namespace(id, major);
+        let node = Arc::clone(&self.node);
+        let call = self.node.store.get(ns.key(key));
+        let task = async move { node.call(call).await };
+        let found = if has_fallback {
+            let soft = Duration::from_millis(self.node.config.soft_timeout_ms);
+            let mut handle = tokio::spawn(task);
+            match tokio::time::timeout(soft, &mut handle).await {
+                Ok(Ok(result)) => result,
+                Ok(Err(_)) => Err(L2Error::Unavailable),
+                Err(_) => Err(L2Error::Timeout),
+            }
+        } else {
+            task.await
+        }?;
+        Ok(match found {
+            Some(Found {
+                record: Record::Value { envelope, .. },
+                ttl_ms,
+            }) => L2Read::Found { envelope, ttl_ms },
+            _ => L2Read::Missing,
+        })
+    }
+
+    /// Writes an entry to L2; on failure it is queued for replay and the
+    /// error returned (the caller reports a partial success).
+    pub async fn write(
+        &self,
+        cache: &str,
+        id: &str,
+        major: u64,
+        key: &str,
+        envelope: Vec<u8>,
+        ttl_ms: u64,
+    ) -> Result<(), L2Error> {
+        let at_ms = now_ms();
+        let seq = self.node.replay.next_seq();
+        let record = Record::Value {
+            at_ms,
+            envelope: envelope.clone(),
+        };
+        let target = self.target(cache, id, major, key);
+        let result = self
+            .node
+            .call(
+                self.node
+                    .store
+                    .set(target.namespace(), key.to_owned(), record, ttl_ms),
+            )
+            .await;
+        match &result {
+            Ok(()) => {
+                let _ = self.node.replay.superseded(&target, seq);
+            }
+            Err(_) => self.node.queue(
+                target,
+                Op::Set {
+                    envelope,
+                    expire_at_ms: at_ms.saturating_add(ttl_ms),
+                },
+                at_ms,
+            ),
+        }
+        result
+    }
+
+    /// Deletes `key` from L2 (tombstoned); queued on failure.
+    pub async fn delete(
+        &self,
+        cache: &str,
+        id: &str,
+        major: u64,
+        key: &str,
+    ) -> Result<bool, L2Error> {
+        let at_ms = now_ms();
+        let seq = self.node.replay.next_seq();
+        let target = self.target(cache, id, major, key);
+        let result = self
+            .node
+            .call(self.node.store.delete(
+                target.namespace(),
+                key.to_owned(),
+                at_ms,
+                self.node.config.tombstone_ms,
+            ))
+            .await;
+        match &result {
+            Ok(_) => {
+                let _ = self.node.replay.superseded(&target, seq);
+            }
+            Err(_) => self.node.queue(target, Op::Delete, at_ms),
+        }
+        result
+    }
+
+    /// Deletes every L2 key of one definition matching `glob`; queued on failure.
+    pub async fn delete_matching(
+        &self,
+        cache: &str,
+        id: &str,
+        major: u64,
+        glob: &str,
+    ) -> Result<u64, L2Error> {
+        let at_ms = now_ms();
+        let target = self.target(cache, id, major, glob);
+        let result = self
+            .node
+            .call(
+                self.node
+                    .store
+                    .delete_matching(target.namespace(), glob.to_owned(), at_ms),
+            )
+            .await;
+        match &result {
+            Ok(_) => {
+                let _ = self.node.replay.superseded_by_pattern(&target);
+            }
+            Err(_) => self.node.queue(target, Op::Pattern, at_ms),
+        }
+        result
+    }
+
+    /// Tells the other nodes to apply `effects` to their L1.
+    pub async fn broadcast(&self, effects: Vec<Effect>) -> Result<(), L2Error> {
+        if effects.is_empty() {
+            return Ok(());
+        }
+        self.node.bus.send(&self.tenant, effects).await
+    }
+}

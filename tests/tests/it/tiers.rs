@@ -1,0 +1,526 @@
+//! Two levels across nodes: real `redis-server` processes as L2 and bus,
+//! two (or three) real `hoard` nodes pointing at them, real faults (kill -9
+//! of Redis, a restart of a node, a blackholed bus link through a proxy).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use hoard_tests::tier::{FaultProxy, RedisCluster, RedisServer, l2_config, replay_file};
+use hoard_tests::{Server, ServerOptions, eventually};
+use redis::Value;
+
+/// A UserCache value whose email carries `tag` (`<tag>@example.com`).
+fn user(id: &str, tag: &str) -> String {
+    format!(r#"{{"id":"{id}","email":"{tag}@example.com"}}"#)
+}
+
+fn node(redis_url: &str, dir: &tempfile::TempDir, name: &str, extra: &str) -> Result<Server> {
+    Server::start_with(ServerOptions::new().with_config(l2_config(
+        &format!("url = \"{redis_url}\""),
+        &replay_file(dir, name),
+        extra,
+    )))
+}
+
+fn set(con: &mut redis::Connection, cache: &str, value: &str, parts: &[&str]) -> Result<String> {
+    Ok(redis::cmd("CACHE.SET")
+        .arg(cache)
+        .arg(value)
+        .arg(parts)
+        .query(con)?)
+}
+
+fn get(con: &mut redis::Connection, cache: &str, parts: &[&str]) -> Result<Option<String>> {
+    Ok(redis::cmd("CACHE.GET").arg(cache).arg(parts).query(con)?)
+}
+
+/// `(value, level)` from `CACHE.GETMETA`.
+fn meta(
+    con: &mut redis::Connection,
+    cache: &str,
+    parts: &[&str],
+) -> Result<(Option<String>, String)> {
+    Ok(redis::cmd("CACHE.GETMETA")
+        .arg(cache)
+        .arg(parts)
+        .query(con)?)
+}
+
+fn info(con: &mut redis::Connection, field: &str) -> Result<String> {
+    let text: String = redis::cmd("INFO").arg("l2").query(con)?;
+    Ok(text
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_default()
+        .trim()
+        .to_owned())
+}
+
+/// The node's bus link is confirmed (its own heartbeat came back).
+fn wait_linked(con: &mut redis::Connection) -> Result<()> {
+    assert!(
+        eventually(Duration::from_secs(15), || Ok(
+            info(con, "bus_link")? == "up"
+        ))?,
+        "bus link never came up"
+    );
+    Ok(())
+}
+
+fn redis_keys(redis: &mut redis::Connection, pattern: &str) -> Result<Vec<String>> {
+    let mut keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query(redis)?;
+    keys.sort();
+    Ok(keys)
+}
+
+#[test]
+fn promotion_keeps_l1_within_the_remaining_l2_ttl() -> Result<()> {
+    let redis = RedisServer::start()?;
+    let dir = tempfile::tempdir()?;
+    let a = node(&redis.url(), &dir, "a", "l1_ttl_ms = 60000")?;
+    let b = node(&redis.url(), &dir, "b", "l1_ttl_ms = 60000")?;
+    let (mut ca, mut cb) = (a.client()?, b.client()?);
+    wait_linked(&mut ca)?;
+    wait_linked(&mut cb)?;
+
+    let ok: String = redis::cmd("CACHE.PSETEX")
+        .arg("UserCache")
+        .arg(1500)
+        .arg(user("u1", "a"))
+        .arg("u1")
+        .query(&mut ca)?;
+    assert_eq!(ok, "OK");
+    // Namespaced by tenant, definition id and major version.
+    let mut direct = redis.client()?;
+    assert_eq!(
+        redis_keys(&mut direct, "hoard:_:user-cache:1:*")?,
+        vec!["hoard:_:user-cache:1:User:u1".to_owned()]
+    );
+    let (value, level) = meta(&mut cb, "UserCache", &["u1"])?;
+    assert!(value.unwrap().contains("a@example.com"));
+    assert_eq!(level, "l2", "first read on B comes from L2");
+    let (_, level) = meta(&mut cb, "UserCache", &["u1"])?;
+    assert_eq!(level, "l1", "then it was promoted");
+
+    // When Redis has expired it, B's L1 copy (cap 60 s) must be gone too.
+    assert!(eventually(Duration::from_secs(5), || {
+        Ok(redis::cmd("PTTL")
+            .arg("hoard:_:user-cache:1:User:u1")
+            .query::<i64>(&mut direct)?
+            == -2)
+    })?);
+    assert_eq!(
+        meta(&mut cb, "UserCache", &["u1"])?,
+        (None, "none".to_owned())
+    );
+    Ok(())
+}
+
+#[test]
+fn invalidations_cross_nodes_by_key_pattern_and_event_cascade() -> Result<()> {
+    let redis = RedisServer::start()?;
+    let dir = tempfile::tempdir()?;
+    let a = node(&redis.url(), &dir, "a", "max_stale_ms = 500")?;
+    let b = node(&redis.url(), &dir, "b", "max_stale_ms = 500")?;
+    let (mut ca, mut cb) = (a.client()?, b.client()?);
+    wait_linked(&mut ca)?;
+    wait_linked(&mut cb)?;
+    for id in ["u1", "u2"] {
+        assert_eq!(set(&mut ca, "UserCache", &user(id, "old"), &[id])?, "OK");
+        assert_eq!(
+            set(&mut ca, "UserCache", &user(id, "old"), &[id, "1"])?,
+            "OK"
+        );
+        assert_eq!(
+            set(
+                &mut ca,
+                "UserPermissions",
+                r#"{"userId":"ID","roles":["r"]}"#.replace("ID", id).as_str(),
+                &[id]
+            )?,
+            "OK"
+        );
+    }
+    // B holds everything in L1.
+    for parts in [&["u1"][..], &["u1", "1"], &["u2"], &["u2", "1"]] {
+        get(&mut cb, "UserCache", parts)?;
+        assert_eq!(meta(&mut cb, "UserCache", parts)?.1, "l1");
+    }
+    get(&mut cb, "UserPermissions", &["u1"])?;
+
+    // By key: a write on A replaces B's copy; a delete on A removes it.
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("u2", "new"), &["u2"])?,
+        "OK"
+    );
+    assert!(eventually(Duration::from_secs(2), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["u2"]
+    )?
+    .is_some_and(|v| v.contains("new"))))?);
+    let removed: i64 = redis::cmd("CACHE.DEL")
+        .arg("UserCache")
+        .arg("u2")
+        .arg("1")
+        .query(&mut ca)?;
+    assert_eq!(removed, 1);
+    assert!(eventually(Duration::from_secs(2), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["u2", "1"]
+    )?
+    .is_none()))?);
+
+    // By event: UserUpdated removes User:u1, the pattern User:u1:*, and
+    // cascades into UserPermissions — on B too, and in Redis.
+    let _: Value = redis::cmd("CACHE.EVENT")
+        .arg("UserUpdated")
+        .arg(r#"{"userId":"u1"}"#)
+        .query(&mut ca)?;
+    assert!(eventually(Duration::from_secs(2), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["u1"]
+    )?
+    .is_none()
+        && get(&mut cb, "UserCache", &["u1", "1"])?.is_none()
+        && get(&mut cb, "UserPermissions", &["u1"])?.is_none()))?);
+    let mut direct = redis.client()?;
+    let live: Vec<String> = redis_keys(&mut direct, "hoard:_:user-cache:1:User:u1*")?
+        .into_iter()
+        .filter(|k| {
+            let v: Vec<u8> = redis::cmd("GET")
+                .arg(k)
+                .query(&mut direct)
+                .unwrap_or_default();
+            v.first() == Some(&b'V')
+        })
+        .collect();
+    assert!(live.is_empty(), "pattern reached L2: {live:?}");
+    // Untouched: the other user.
+    assert!(get(&mut cb, "UserPermissions", &["u2"])?.is_some());
+    assert!(get(&mut cb, "UserCache", &["u2"])?.is_some_and(|v| v.contains("new")));
+    Ok(())
+}
+
+#[test]
+fn a_cut_bus_bounds_staleness_by_max_stale_ms() -> Result<()> {
+    let redis = RedisServer::start()?;
+    let proxy = FaultProxy::start(redis.port)?;
+    let dir = tempfile::tempdir()?;
+    let a = node(&redis.url(), &dir, "a", "max_stale_ms = 300")?;
+    let b = node(
+        &redis.url(),
+        &dir,
+        "b",
+        &format!("max_stale_ms = 300\nbus_url = \"{}\"", proxy.url()),
+    )?;
+    let (mut ca, mut cb) = (a.client()?, b.client()?);
+    wait_linked(&mut ca)?;
+    wait_linked(&mut cb)?;
+    assert_eq!(set(&mut ca, "UserCache", &user("u1", "v1"), &["u1"])?, "OK");
+    get(&mut cb, "UserCache", &["u1"])?;
+    assert_eq!(meta(&mut cb, "UserCache", &["u1"])?.1, "l1");
+
+    proxy.blackhole();
+    assert_eq!(set(&mut ca, "UserCache", &user("u1", "v2"), &["u1"])?, "OK");
+    let acked = Instant::now();
+    // No invalidation can reach B; it must stop trusting its L1 on its own.
+    assert!(eventually(Duration::from_secs(3), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["u1"]
+    )?
+    .is_some_and(|v| v.contains("v2"))))?);
+    let waited = acked.elapsed();
+    assert!(
+        waited <= Duration::from_millis(300 + 400),
+        "B served the old value for {waited:?}, bound is 300 ms"
+    );
+    assert_eq!(info(&mut cb, "bus_link")?, "down");
+
+    // Healed: the link comes back and L1 is trusted again, after a flush.
+    let flushes: u64 = info(&mut cb, "bus_flushes")?.parse()?;
+    proxy.pass();
+    wait_linked(&mut cb)?;
+    assert!(info(&mut cb, "bus_flushes")?.parse::<u64>()? > flushes);
+    get(&mut cb, "UserCache", &["u1"])?;
+    assert_eq!(meta(&mut cb, "UserCache", &["u1"])?.1, "l1");
+    Ok(())
+}
+
+#[test]
+fn an_outage_serves_stale_keeps_writes_and_replays_them_without_resurrection() -> Result<()> {
+    let mut redis = RedisServer::start()?;
+    let dir = tempfile::tempdir()?;
+    let extra = "max_stale_ms = 200\nhard_timeout_ms = 200\nsoft_timeout_ms = 20\nreplay_interval_ms = 50\nbreaker_open_ms = 100";
+    let mut a = node(&redis.url(), &dir, "a", extra)?;
+    let b = node(&redis.url(), &dir, "b", extra)?;
+    let (mut ca, mut cb) = (a.client()?, b.client()?);
+    wait_linked(&mut ca)?;
+    wait_linked(&mut cb)?;
+    for id in ["k1", "k2"] {
+        assert_eq!(set(&mut ca, "UserCache", &user(id, "before"), &[id])?, "OK");
+        get(&mut cb, "UserCache", &[id])?;
+    }
+
+    redis.kill9();
+    // Writes reach A's L1 only, and say so.
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("k1", "during"), &["k1"])?,
+        "PARTIAL"
+    );
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("k3", "ghost"), &["k3"])?,
+        "PARTIAL"
+    );
+    let _: i64 = redis::cmd("CACHE.DEL")
+        .arg("UserCache")
+        .arg("k3")
+        .query(&mut ca)?;
+    let _: i64 = redis::cmd("CACHE.DEL")
+        .arg("UserCache")
+        .arg("k2")
+        .query(&mut ca)?;
+    assert_eq!(info(&mut ca, "l2_replay_depth")?, "3");
+    // B keeps answering warm keys, marked stale.
+    let (value, level) = meta(&mut cb, "UserCache", &["k1"])?;
+    assert!(value.unwrap().contains("before"));
+    assert_eq!(level, "stale");
+
+    // A is killed and restarted during the outage: the queue is on disk.
+    drop(ca);
+    drop(a);
+    a = node(&redis.url(), &dir, "a", extra)?;
+    let mut ca = a.client()?;
+    assert_eq!(info(&mut ca, "l2_replay_depth")?, "3");
+
+    redis.restart()?; // empty: everything in Redis was lost
+    assert!(eventually(Duration::from_secs(10), || Ok(info(
+        &mut ca,
+        "l2_replay_depth"
+    )? == "0"))?);
+    wait_linked(&mut cb)?;
+    // Nothing lost: the acknowledged write is in L2 and every node reads it.
+    assert!(eventually(Duration::from_secs(3), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["k1"]
+    )?
+    .is_some_and(|v| v.contains("during"))))?);
+    // Nothing resurrected: deleted during the outage stays deleted.
+    assert_eq!(get(&mut cb, "UserCache", &["k3"])?, None);
+    assert!(eventually(Duration::from_secs(3), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["k2"]
+    )?
+    .is_none()))?);
+    assert_eq!(get(&mut ca, "UserCache", &["k3"])?, None);
+    Ok(())
+}
+
+#[test]
+fn two_tenants_sharing_one_redis_never_see_each_other() -> Result<()> {
+    let redis = RedisServer::start()?;
+    let dir = tempfile::tempdir()?;
+    let p1 = hoard_tests::plugin_dir(&["user_cache"])?;
+    let p2 = hoard_tests::plugin_dir(&["user_cache"])?;
+    let hash = "a3ee786b5707c27d42570785081ec17f5c7db9262a01366af362a1aa61a420b9"; // let-me-in
+    let tenants = format!(
+        "\n[[tenants]]\nname = \"acme\"\npassword_sha256 = \"{hash}\"\nplugins = \"{}\"\n[[tenants]]\nname = \"globex\"\npassword_sha256 = \"{hash}\"\nplugins = \"{}\"\n",
+        p1.path().display(),
+        p2.path().display()
+    );
+    let config = |name: &str| {
+        format!(
+            "{}{tenants}",
+            l2_config(
+                &format!("url = \"{}\"", redis.url()),
+                &replay_file(&dir, name),
+                ""
+            )
+        )
+    };
+    let a = Server::start_with(ServerOptions::new().with_config(config("a")))?;
+    let b = Server::start_with(ServerOptions::new().with_config(config("b")))?;
+    let login = |server: &Server, tenant: &str| -> Result<redis::Connection> {
+        let mut con = server.client()?;
+        let _: String = redis::cmd("AUTH")
+            .arg(tenant)
+            .arg("let-me-in")
+            .query(&mut con)?;
+        Ok(con)
+    };
+    let mut acme_a = login(&a, "acme")?;
+    let mut globex_b = login(&b, "globex")?;
+    let mut acme_b = login(&b, "acme")?;
+    wait_linked(&mut acme_a)?;
+    wait_linked(&mut globex_b)?;
+    assert_eq!(
+        set(&mut acme_a, "UserCache", &user("u1", "acme"), &["u1"])?,
+        "OK"
+    );
+    assert_eq!(get(&mut globex_b, "UserCache", &["u1"])?, None);
+    assert_eq!(
+        set(&mut globex_b, "UserCache", &user("u1", "globex"), &["u1"])?,
+        "OK"
+    );
+    assert!(
+        get(&mut acme_b, "UserCache", &["u1"])?
+            .unwrap()
+            .contains("acme")
+    );
+    assert!(
+        get(&mut globex_b, "UserCache", &["u1"])?
+            .unwrap()
+            .contains("globex")
+    );
+    let mut direct = redis.client()?;
+    assert_eq!(redis_keys(&mut direct, "hoard:acme:*:User:u1")?.len(), 1);
+    assert_eq!(redis_keys(&mut direct, "hoard:globex:*:User:u1")?.len(), 1);
+    // Values are the stored envelope: UserCache is encrypted, so Redis
+    // holds no plaintext of it.
+    let raw: Vec<u8> = redis::cmd("GET")
+        .arg("hoard:acme:user-cache:1:User:u1")
+        .query(&mut direct)?;
+    assert_eq!(raw.first(), Some(&b'V'));
+    assert!(
+        !raw.windows(4).any(|w| w == b"acme"),
+        "plaintext in Redis: {:?}",
+        String::from_utf8_lossy(&raw)
+    );
+    Ok(())
+}
+
+#[test]
+fn a_three_primary_cluster_serves_get_set_and_invalidation() -> Result<()> {
+    let cluster = RedisCluster::start()?;
+    let dir = tempfile::tempdir()?;
+    let seeds = cluster
+        .urls()
+        .iter()
+        .map(|u| format!("\"{u}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let start = |name: &str| {
+        Server::start_with(ServerOptions::new().with_config(l2_config(
+            &format!("cluster = [{seeds}]"),
+            &replay_file(&dir, name),
+            "",
+        )))
+    };
+    let a = start("a")?;
+    let b = start("b")?;
+    let (mut ca, mut cb) = (a.client()?, b.client()?);
+    wait_linked(&mut ca)?;
+    wait_linked(&mut cb)?;
+    for i in 0..20 {
+        let id = format!("u{i}");
+        assert_eq!(set(&mut ca, "UserCache", &user(&id, "c"), &[&id])?, "OK");
+        assert_eq!(
+            set(&mut ca, "UserCache", &user(&id, "c"), &[&id, "1"])?,
+            "OK"
+        );
+    }
+    // Spread over the shards.
+    let mut direct = cluster.client()?;
+    let mut on_nodes = 0;
+    for n in &cluster.nodes {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("hoard:_:user-cache:1:*")
+            .query(&mut n.client()?)?;
+        on_nodes += usize::from(!keys.is_empty());
+    }
+    assert!(on_nodes >= 2, "keys on {on_nodes} shard(s)");
+    let (v, level) = meta(&mut cb, "UserCache", &["u3"])?;
+    assert!(v.is_some());
+    assert_eq!(level, "l2");
+    assert_eq!(meta(&mut cb, "UserCache", &["u3"])?.1, "l1");
+    let _: i64 = redis::cmd("CACHE.DEL")
+        .arg("UserCache")
+        .arg("u3")
+        .query(&mut ca)?;
+    assert!(eventually(Duration::from_secs(2), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["u3"]
+    )?
+    .is_none()))?);
+    get(&mut cb, "UserCache", &["u4", "1"])?;
+    let _: Value = redis::cmd("CACHE.EVENT")
+        .arg("UserUpdated")
+        .arg(r#"{"userId":"u4"}"#)
+        .query(&mut ca)?;
+    assert!(eventually(Duration::from_secs(2), || Ok(get(
+        &mut cb,
+        "UserCache",
+        &["u4", "1"]
+    )?
+    .is_none()))?);
+    let raw: Option<Vec<u8>> = redis::cmd("GET")
+        .arg("hoard:_:user-cache:1:User:u4:v1")
+        .query(&mut direct)?;
+    assert!(raw.is_none(), "pattern reached the cluster");
+    Ok(())
+}
+
+#[test]
+fn a_hung_redis_costs_reads_the_soft_timeout_and_writes_the_hard_one() -> Result<()> {
+    let redis = RedisServer::start()?;
+    let dir = tempfile::tempdir()?;
+    let extra = "max_stale_ms = 200\nsoft_timeout_ms = 30\nhard_timeout_ms = 300\nbreaker_failures = 1000\nreplay_interval_ms = 50";
+    let a = node(&redis.url(), &dir, "a", extra)?;
+    let mut ca = a.client()?;
+    wait_linked(&mut ca)?;
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("u1", "warm"), &["u1"])?,
+        "OK"
+    );
+
+    redis.pause(true)?; // SIGSTOP: connections stay open, nothing answers
+    // Once the bus cannot be confirmed, L1 is not trusted: a read waits the
+    // soft timeout for L2, then answers the warm value marked stale.
+    assert!(eventually(Duration::from_secs(3), || Ok(meta(
+        &mut ca,
+        "UserCache",
+        &["u1"]
+    )?
+    .1 == "stale"))?);
+    let started = Instant::now();
+    let (value, level) = meta(&mut ca, "UserCache", &["u1"])?;
+    let took = started.elapsed();
+    assert!(value.unwrap().contains("warm"));
+    assert_eq!(level, "stale");
+    assert!(
+        took < Duration::from_millis(250),
+        "read took {took:?} (soft timeout 30 ms)"
+    );
+    // A write waits at most the hard timeout, then says PARTIAL.
+    let started = Instant::now();
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("u1", "hung"), &["u1"])?,
+        "PARTIAL"
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(1500),
+        "write took {took:?} (hard timeout 300 ms)"
+    );
+
+    redis.pause(false)?;
+    assert!(eventually(Duration::from_secs(10), || Ok(info(
+        &mut ca,
+        "l2_replay_depth"
+    )? == "0"))?);
+    // The write queued while Redis hung reached it: a fresh node reads it from L2.
+    let b = node(&redis.url(), &dir, "b", extra)?;
+    let mut cb = b.client()?;
+    wait_linked(&mut cb)?; // connected (its heartbeats went through Redis)
+    let (value, level) = meta(&mut cb, "UserCache", &["u1"])?;
+    assert!(value.unwrap().contains("hung"));
+    assert_eq!(level, "l2");
+    Ok(())
+}
