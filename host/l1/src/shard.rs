@@ -50,6 +50,28 @@ pub(crate) struct Shard {
 }
 
 impl Shard {
+    /// Stores a new slot (room already made): the policy's first touch, byte
+    /// and deadline accounting, the key index, the admission area (the window
+    /// when W-TinyLFU is on) and the change observer. Shared by `insert` and
+    /// the read-modify-write path so the two cannot drift apart.
+    pub(crate) fn admit(&mut self, hash: u64, key: &[u8], expires_at: u64, mut slot: Slot) {
+        self.policy.touch(&mut slot);
+        self.stats.bytes += slot.byte_len();
+        if expires_at != 0 {
+            self.with_deadline += 1;
+        }
+        if let Some(k) = &mut self.keys {
+            k.insert(key);
+        }
+        let area = if self.window_cap > 0 {
+            Area::Window
+        } else {
+            Area::Main
+        };
+        self.slab.push(hash, area, slot);
+        self.observer.changed(key);
+    }
+
     /// Creates a shard holding at most `capacity` entries (`0` = unbounded).
     pub(crate) fn new(
         capacity: usize,
@@ -181,22 +203,8 @@ impl Shard {
             return InsertResult::Replaced;
         }
         self.make_room(now);
-        let mut slot = Slot::new(key, value, expires_at, ttl, hash as u32);
-        self.policy.touch(&mut slot);
-        self.stats.bytes += slot.byte_len();
-        if expires_at != 0 {
-            self.with_deadline += 1;
-        }
-        if let Some(k) = &mut self.keys {
-            k.insert(key);
-        }
-        let area = if self.window_cap > 0 {
-            Area::Window
-        } else {
-            Area::Main
-        };
-        self.slab.push(hash, area, slot);
-        self.observer.changed(key);
+        let slot = Slot::new(key, value, expires_at, ttl, hash as u32);
+        self.admit(hash, key, expires_at, slot);
         InsertResult::Inserted
     }
 

@@ -7,7 +7,6 @@
 use super::{Reason, Shard};
 use crate::entry::Slot;
 use crate::expiry::{self, ExpiryMode, LazyNow};
-use crate::slab::Area;
 use crate::typed::Kind;
 
 /// The live entry an update found.
@@ -109,21 +108,7 @@ impl Shard {
                 self.make_room(now);
                 let mut slot = Slot::new(key, &value, expires_at, ttl, hash as u32);
                 slot.set_kind(kind);
-                self.policy.touch(&mut slot);
-                self.stats.bytes += slot.byte_len();
-                if expires_at != 0 {
-                    self.with_deadline += 1;
-                }
-                if let Some(k) = &mut self.keys {
-                    k.insert(key);
-                }
-                let area = if self.window_cap > 0 {
-                    Area::Window
-                } else {
-                    Area::Main
-                };
-                self.slab.push(hash, area, slot);
-                self.observer.changed(key);
+                self.admit(hash, key, expires_at, slot);
             }
         }
         result
