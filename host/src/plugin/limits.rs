@@ -41,9 +41,12 @@ pub struct PluginLimits {
     /// How long a quarantine lasts before one probe call is let through.
     pub quarantine_ms: u64,
     /// Threads that run plugin calls (all definitions of a tenant
-    /// together); default the number of cores. A call that spins holds one
-    /// for its deadline, so more threads than cores would only let plugins
-    /// take more CPU from the request path.
+    /// together); default one fewer than the cores (at least one). A call
+    /// that spins holds one for its deadline, so the request path keeps at
+    /// least one core whatever the plugins do: measured with
+    /// `bench/cpu-share.sh` on 2 cores, 2 plugin threads let slow-but-legal
+    /// calls push memo-hit and `GET` p99 to 8-12x their quiet p99; 1 thread
+    /// keeps both within 1.6x.
     pub workers: usize,
     /// Niceness of the plugin threads (Linux, 0..=19; 0, the default,
     /// leaves them at the request path's priority). Above 0, under CPU
@@ -85,7 +88,9 @@ impl Default for PluginLimits {
             tenant_workers: 0,
             quarantine_after_faults: 5,
             quarantine_ms: 30_000,
-            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            workers: std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1))
+                .max(1),
             worker_nice: 0,
             inline_budget_us: 2_000,
             definition_workers: 0,
