@@ -253,6 +253,28 @@ fn expire_at(now_ms: u64, ttl_ms: u64) -> u64 {
     now_ms.saturating_add(ttl_ms)
 }
 
+/// Records `member` in the definition's lex index (pattern invalidation) and
+/// expiry index (pruning) with the `index_add` script; every write of a value
+/// goes through here so the two indexes cannot drift from the keys.
+async fn index_member(
+    script: &Script,
+    ns: &Namespace,
+    member: &str,
+    now_ms: u64,
+    ttl_ms: u64,
+    conn: &mut Conn,
+) -> Result<(), L2Error> {
+    let _: i64 = script
+        .key(ns.index())
+        .key(expiry_index(ns))
+        .arg(member)
+        .arg(expire_at(now_ms, ttl_ms))
+        .arg(now_ms)
+        .invoke_async(conn)
+        .await?;
+    Ok(())
+}
+
 impl L2Store for RedisStore {
     fn get(&self, key: String) -> BoxFuture<'static, Result<Option<Found>, L2Error>> {
         let conn = self.conn();
@@ -289,14 +311,7 @@ impl L2Store for RedisStore {
                 .arg(ttl_ms.max(1))
                 .query_async(&mut conn)
                 .await?;
-            let _: i64 = script
-                .key(ns.index())
-                .key(expiry_index(&ns))
-                .arg(&member)
-                .arg(expire_at(now, ttl_ms))
-                .arg(now)
-                .invoke_async(&mut conn)
-                .await?;
+            index_member(&script, &ns, &member, now, ttl_ms, &mut conn).await?;
             Ok(())
         })
     }
@@ -330,14 +345,7 @@ impl L2Store for RedisStore {
                 .await?;
             if written == 1 {
                 let now = crate::tier::keys::now_ms();
-                let _: i64 = index
-                    .key(ns.index())
-                    .key(expiry_index(&ns))
-                    .arg(&member)
-                    .arg(expire_at(now, ttl_ms))
-                    .arg(now)
-                    .invoke_async(&mut conn)
-                    .await?;
+                index_member(&index, &ns, &member, now, ttl_ms, &mut conn).await?;
             }
             Ok(written == 1)
         })
