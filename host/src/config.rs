@@ -56,6 +56,9 @@ pub struct Config {
     pub tracing: TracingConfig,
     /// The shared second level on Redis (`[l2]`); unset: a single node.
     pub l2: Option<crate::tier::config::L2Config>,
+    /// Origins behind definitions (`[[origins]]`): read-through, leases,
+    /// write-through. With `[[tenants]]`, each tenant lists its own.
+    pub origins: Vec<crate::origin::OriginConfig>,
 }
 
 /// What the command path records for `/metrics`.
@@ -137,6 +140,10 @@ pub struct TenantConfig {
     /// Budget of one plugin call; default: `[plugin] call_timeout_ms`.
     #[serde(default)]
     pub call_timeout_ms: Option<u64>,
+    /// The tenant's origins (`[[tenants.origins]]`); a tenant's definitions
+    /// reach only these.
+    #[serde(default)]
+    pub origins: Vec<crate::origin::OriginConfig>,
 }
 
 /// Who may load and unload plugins.
@@ -267,6 +274,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             tracing: TracingConfig::default(),
             l2: None,
+            origins: Vec::new(),
         }
     }
 }
@@ -350,6 +358,7 @@ impl Config {
         let mut config = self.clone();
         config.tenants.clear();
         config.plugins = Some(tenant.plugins.clone());
+        config.origins = tenant.origins.clone();
         // With several tenants, none may keep more than half the cores busy
         // with plugin calls: a neighbour's CPU bomb then leaves the others
         // at least half the machine.

@@ -18,6 +18,7 @@ pub mod config;
 pub mod credential;
 pub mod definition;
 pub mod observe;
+pub mod origin;
 pub mod plugin;
 pub mod reload;
 pub mod server;

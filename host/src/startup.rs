@@ -103,8 +103,26 @@ fn build_labelled(
         .plugin_threads(config.plugin.tenant_workers(), config.plugin.worker_nice)
         .label(label)
         .tier(tier)
+        .origins(Arc::new(
+            crate::origin::Origins::new(&config.origins).map_err(anyhow::Error::msg)?,
+        ))
         .build()
         .context("starting the plugin threads")?;
+    for origin in &config.origins {
+        for name in &origin.definitions {
+            match cache.catalog().get(name) {
+                Some(defined) if !defined.plugin().has_origin_mapping() => tracing::warn!(
+                    origin = %origin.name,
+                    cache = %name,
+                    "the definition's plugin exports no origin mapping (hoard:definition/origin@0.2.0): reads and writes will fail until it does"
+                ),
+                Some(_) => {}
+                None => {
+                    tracing::warn!(origin = %origin.name, cache = %name, "no such definition is loaded (yet)")
+                }
+            }
+        }
+    }
     let lifecycle = Arc::new(
         Lifecycle::new(cache.clone(), runtime, artifact_dir, caps, clock)
             .confined_to(plugins_dir, strict),

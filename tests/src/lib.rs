@@ -5,6 +5,8 @@
 //! handle drops.
 
 pub mod client;
+pub mod http_origin;
+pub mod postgres;
 pub mod raw;
 pub mod remote;
 pub mod tier;

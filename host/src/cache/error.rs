@@ -50,6 +50,9 @@ pub enum CacheError {
     /// A stored value could not be restored (never expected; reported, entry dropped).
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
+    /// The definition's origin failed, refused, timed out, or its mapping failed.
+    #[error("{0}")]
+    Origin(#[from] crate::origin::OriginError),
     /// The plugin thread running the call was lost (a host bug, or shutdown).
     #[error("internal error while running the plugin call")]
     Internal,
@@ -65,6 +68,7 @@ impl CacheError {
             CacheError::Plugin { .. } => "PLUGIN",
             CacheError::Busy { .. } => "BUSY",
             CacheError::TooLarge { .. } => "QUOTA",
+            CacheError::Origin(_) => "ORIGIN",
             CacheError::Transcode(_) | CacheError::Envelope(_) | CacheError::Internal => "ERR",
         }
     }

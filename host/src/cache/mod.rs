@@ -24,6 +24,7 @@ pub mod error;
 pub mod invalidation;
 pub mod msgpack_strict;
 pub mod outcome;
+pub mod read_through;
 pub mod tiered;
 pub mod transcode;
 
@@ -62,6 +63,12 @@ struct Inner {
     /// Bumped by every invalidation from another node, so a read of L2 that
     /// an invalidation overtook does not promote the old value.
     remote_epoch: std::sync::atomic::AtomicU64,
+    /// The tenant's origins, by definition (`[[origins]]`).
+    origins: Arc<crate::origin::Origins>,
+    /// Who may store a loaded value (read-through and `CACHE.LEASE`).
+    leases: crate::origin::lease::Leases,
+    /// Sequence numbers of writes to origins.
+    write_sequence: read_through::WriteSequence,
 }
 
 /// Builds a [`Cache`]; the clock is the one every table of it reads, so
@@ -76,9 +83,16 @@ pub struct CacheBuilder {
     nice: i32,
     label: String,
     tier: Option<Arc<crate::tier::Tier>>,
+    origins: Arc<crate::origin::Origins>,
 }
 
 impl CacheBuilder {
+    /// The tenant's origins (`[[origins]]`): read-through, leases, write-through.
+    pub fn origins(mut self, origins: Arc<crate::origin::Origins>) -> Self {
+        self.origins = origins;
+        self
+    }
+
     /// Settings of the plain keyspace (`GET`/`SET`).
     pub fn plain(mut self, config: TableConfig) -> Self {
         self.plain = config;
@@ -130,6 +144,9 @@ impl CacheBuilder {
                 clock: self.clock,
                 tier: self.tier,
                 remote_epoch: std::sync::atomic::AtomicU64::new(0),
+                origins: self.origins,
+                leases: crate::origin::lease::Leases::default(),
+                write_sequence: read_through::WriteSequence::default(),
             }),
         })
     }
@@ -182,6 +199,7 @@ impl Cache {
             nice: 0,
             label: String::new(),
             tier: None,
+            origins: Arc::default(),
         }
     }
 
@@ -306,6 +324,10 @@ impl Cache {
     /// A memoized pure key is served without leaving the async worker.
     pub async fn get(&self, name: &str, parts: Vec<String>) -> Result<Lookup, CacheError> {
         let cache = self.find(name)?;
+        if let Some(origin) = self.origin_of(name) {
+            let key = self.key_of(&cache, parts.clone()).await?;
+            return self.read_through(&cache, &origin, key, parts).await;
+        }
         let key = self.key_of(&cache, parts).await?;
         if self.uses_l2(name) {
             return Ok(self.tiered_get(&cache, &key).await?.lookup);
@@ -335,6 +357,9 @@ impl Cache {
     }
 
     fn lookup(&self, cache: &DefinedCache, key: &str) -> Result<Lookup, CacheError> {
+        if let Some(origin) = self.inner.origins.for_definition(&cache.definition().name) {
+            return self.lookup_headed(cache, key, origin);
+        }
         let mut span = crate::observe::trace::child("l1 get");
         // Unwrapped under the shard lock: one copy of the value instead of two.
         let unpacked = cache.table().get_with(key.as_bytes(), |stored| {
@@ -383,6 +408,8 @@ impl Cache {
         self.check_size(&value)?;
         let cache = self.find(name)?;
         let memoized = cache.memoized_key(&parts);
+        let origin = self.origin_of(name);
+        let origin_parts = origin.as_ref().map(|_| parts.clone());
         let ((key, verdict), (_, _, value)) = self
             .call(
                 &cache,
@@ -400,16 +427,25 @@ impl Cache {
             cache.count_reject();
             return Ok(Stored::Rejected { errors });
         }
+        let value = match (&origin, origin_parts) {
+            (Some(origin), Some(parts)) => self.write_through(&cache, origin, parts, value).await?,
+            _ => value,
+        };
         let definition = cache.definition();
         let ttl = definition.effective_ttl_ms(ttl_ms);
-        let stored = envelope::pack(definition, &self.inner.sealer, key.as_bytes(), value)?;
+        // A write is newer than whatever a lease holder is loading.
+        let invalidating = self.inner.leases.invalidating();
+        invalidating.void_key(Some(name), &key);
         if self.uses_l2(name) {
+            drop(invalidating);
+            let stored = envelope::pack(definition, &self.inner.sealer, key.as_bytes(), value)?;
             return self.tiered_store(&cache, key, stored, ttl).await;
         }
+        let (stored, l1_ttl) = self.pack_entry(&cache, &key, value, ttl)?;
         let span = crate::observe::trace::child("l1 set");
         cache
             .table()
-            .insert(key.as_bytes(), &stored, Some(ttl), SetCondition::Always);
+            .insert(key.as_bytes(), &stored, Some(l1_ttl), SetCondition::Always);
         drop(span);
         Ok(Stored::Stored)
     }
@@ -418,7 +454,10 @@ impl Cache {
     pub async fn remove(&self, name: &str, parts: Vec<String>) -> Result<u64, CacheError> {
         let cache = self.find(name)?;
         let key = self.key_of(&cache, parts).await?;
+        let invalidating = self.inner.leases.invalidating();
+        invalidating.void_key(Some(name), &key);
         if self.uses_l2(name) {
+            drop(invalidating);
             return Ok(self.tiered_remove(&cache, &key).await);
         }
         Ok(u64::from(cache.table().remove(key.as_bytes())))
@@ -479,12 +518,15 @@ impl Cache {
     ) -> Result<Outcome, CacheError> {
         self.check_size(&payload)?;
         let catalog = self.catalog();
+        let invalidating = self.inner.leases.invalidating();
         let (outcome, effects) = self
             .inner
             .workers
             .run(move || invalidation::publish_with_effects(&catalog, &event, &payload))
             .await
             .map_err(|_| CacheError::Internal)?;
+        void_leases(&invalidating, &effects);
+        drop(invalidating);
         // With L2: the same removals in Redis and on every node.
         self.tiered_effects(effects).await;
         Ok(outcome)
@@ -523,8 +565,10 @@ impl Cache {
 
     /// Removes every entry, plain and defined; returns how many.
     pub fn flush_all(&self) -> u64 {
+        let invalidating = self.inner.leases.invalidating();
         let mut removed = self.inner.plain.clear();
         for cache in self.catalog().iter() {
+            invalidating.void_cache(&cache.definition().name);
             removed += cache.table().clear();
         }
         removed
@@ -537,6 +581,29 @@ impl Cache {
             removed += cache.table().sweep_expired(per_shard);
         }
         removed
+    }
+}
+
+/// Voids the leases of what `effects` removed, so no load that started
+/// before the invalidation stores what it read.
+pub(crate) fn void_leases(
+    invalidating: &crate::origin::lease::Invalidating<'_>,
+    effects: &[invalidation::Effect],
+) {
+    for effect in effects {
+        let cache = effect.cache.as_deref();
+        if effect.clear {
+            if let Some(cache) = cache {
+                invalidating.void_cache(cache);
+            }
+            continue;
+        }
+        for key in &effect.keys {
+            invalidating.void_key(cache, key);
+        }
+        for pattern in &effect.patterns {
+            invalidating.void_matching(cache, &hoard_l1::Glob::new(pattern.as_bytes()));
+        }
     }
 }
 

@@ -308,15 +308,19 @@ impl Cache {
     /// Applies another node's invalidations to this node's L1.
     pub fn apply_remote(&self, effects: &[Effect]) {
         self.inner.remote_epoch.fetch_add(1, Ordering::AcqRel);
+        let invalidating = self.inner.leases.invalidating();
         invalidation::apply_effects(&self.catalog(), effects);
+        super::void_leases(&invalidating, effects);
     }
 
     /// Drops every L1 entry of every L2-backed cache (the bus may have
     /// missed something).
     pub fn flush_l2_backed_l1(&self) {
         self.inner.remote_epoch.fetch_add(1, Ordering::AcqRel);
+        let invalidating = self.inner.leases.invalidating();
         for cache in self.catalog().iter() {
             if self.uses_l2(&cache.definition().name) {
+                invalidating.void_cache(&cache.definition().name);
                 cache.table().clear();
             }
         }

@@ -92,6 +92,26 @@ pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError>
         ("plugin-imports", list(&info.origin.imports)),
     ];
     let mut fields = fields;
+    if let Some(origin) = cache.origin_of(&name) {
+        fields.push(("origin", Frame::bulk(origin.config().name.clone())));
+        fields.push(("origin-kind", Frame::bulk(origin.kind())));
+        for (counter, value) in origin.counters.snapshot() {
+            let field = match counter {
+                "loads" => "origin-loads",
+                "coalesced" => "origin-coalesced",
+                "stale_served" => "origin-stale-served",
+                "refreshes" => "origin-refreshes",
+                "leases_granted" => "origin-leases-granted",
+                "leases_waited" => "origin-leases-waited",
+                "fills_refused" => "origin-fills-refused",
+                "writes" => "origin-writes",
+                "errors" => "origin-errors",
+                "calls" => "origin-calls",
+                _ => "origin-latency-mean-us",
+            };
+            fields.push((field, int(value)));
+        }
+    }
     if cache.uses_l2(&name)
         && let Some(tier) = cache.tier()
     {

@@ -125,6 +125,8 @@ pub(crate) const COMMANDS: &[Spec] = &[
     spec("cache.set", -1, W, NONE, "hoard", "Stores an entry of a definition."),
     spec("cache.psetex", -1, W, NONE, "hoard", "Stores an entry of a definition with a TTL."),
     spec("cache.get", -1, R, NONE, "hoard", "Reads an entry of a definition."),
+    spec("cache.lease", -1, R, NONE, "hoard", "Reads an entry, or leases the right to fill it."),
+    spec("cache.fill", -1, W, NONE, "hoard", "Stores a leased entry unless it was invalidated since."),
     spec("cache.del", -1, D, NONE, "hoard", "Deletes an entry of a definition."),
     spec("cache.key", -1, R, NONE, "hoard", "Shows the key a definition builds."),
     spec("cache.ttl", -1, R, NONE, "hoard", "Returns an entry's time to live."),

@@ -118,6 +118,20 @@ pub(super) fn run(
                     info.plugin_calls,
                     info.plugin_faults,
                 );
+                if let Some(origin) = cache.origin_of(&name) {
+                    let counters: Vec<String> = origin
+                        .counters
+                        .snapshot()
+                        .into_iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
+                    let _ = write!(
+                        text,
+                        "{name}_origin:origin={},{}\r\n",
+                        origin.config().name,
+                        counters.join(",")
+                    );
+                }
                 if cache.uses_l2(&name)
                     && let Some(tier) = cache.tier()
                 {

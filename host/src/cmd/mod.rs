@@ -18,6 +18,7 @@ mod cache_format;
 mod cache_get;
 mod cache_info;
 mod cache_key;
+mod cache_lease;
 mod cache_list;
 mod cache_plan;
 mod cache_set;
@@ -395,6 +396,8 @@ async fn dispatch_inner(ctx: &Context, session: &mut Session, args: Vec<Bytes>) 
         "CACHE.PSETEX" => cache_set::run(&mut parse, cache, session, true).await,
         "CACHE.GET" => cache_get::run(&mut parse, cache, session).await,
         "CACHE.GETMETA" => cache_get::run_meta(&mut parse, cache, session).await,
+        "CACHE.LEASE" => cache_lease::lease(&mut parse, cache, session).await,
+        "CACHE.FILL" => cache_lease::fill(&mut parse, cache, session).await,
         "CACHE.DEL" => cache_del::run(&mut parse, cache).await,
         "CACHE.KEY" => cache_key::run(&mut parse, cache).await,
         "CACHE.TTL" => cache_ttl::run(&mut parse, cache).await,

@@ -28,6 +28,8 @@ pub(crate) const COMMANDS: &[&str] = &[
     "CACHE.INFO",
     "CACHE.LIST",
     "CACHE.FORMAT",
+    "CACHE.LEASE",
+    "CACHE.FILL",
     "DEL",
     "UNLINK",
     "EXISTS",

@@ -17,11 +17,18 @@ pub enum Export {
     Validate,
     /// `on-event`.
     OnEvent,
+    /// The `origin` mapping (`load-request`, `load-response`, `write-request`).
+    OriginMap,
 }
 
 impl Export {
     /// Every timed export.
-    pub const ALL: [Export; 3] = [Export::GenerateKey, Export::Validate, Export::OnEvent];
+    pub const ALL: [Export; 4] = [
+        Export::GenerateKey,
+        Export::Validate,
+        Export::OnEvent,
+        Export::OriginMap,
+    ];
 
     /// The export's name in the WIT contract.
     pub fn name(self) -> &'static str {
@@ -29,6 +36,7 @@ impl Export {
             Export::GenerateKey => "generate-key",
             Export::Validate => "validate",
             Export::OnEvent => "on-event",
+            Export::OriginMap => "origin",
         }
     }
 
@@ -37,6 +45,7 @@ impl Export {
             Export::GenerateKey => "plugin generate-key",
             Export::Validate => "plugin validate",
             Export::OnEvent => "plugin on-event",
+            Export::OriginMap => "plugin origin",
         }
     }
 }
@@ -44,7 +53,7 @@ impl Export {
 /// One histogram per export.
 #[derive(Debug, Default)]
 pub struct ExportTimes {
-    times: [Histogram; 3],
+    times: [Histogram; 4],
 }
 
 impl ExportTimes {

@@ -38,6 +38,8 @@ pub enum WasiPolicy {
 const MINIMAL: &[(&str, &str)] = &[
     ("hoard:definition/host", "0.1.0"),
     ("hoard:definition/types", "0.1.0"),
+    ("hoard:definition/host", "0.2.0"),
+    ("hoard:definition/types", "0.2.0"),
     ("wasi:io/error", "0.2.*"),
     ("wasi:io/poll", "0.2.*"),
     ("wasi:io/streams", "0.2.*"),

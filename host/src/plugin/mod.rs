@@ -16,6 +16,7 @@ mod artifact;
 mod bindings;
 mod breaker;
 mod convert;
+mod convert_origin;
 mod error;
 pub(crate) mod file;
 mod imports;
@@ -41,6 +42,7 @@ pub use workers::{PluginWorkers, WorkerError};
 
 use crate::definition::{Definition, DefinitionCaps, EventError, Invalidation, KeyError};
 use crate::observe::Export;
+use crate::origin::mapping::{Loaded, OriginRequest, OriginResponse};
 use bindings::PluginPre;
 use pool::InstancePool;
 
@@ -111,7 +113,8 @@ impl LoadedPlugin {
             .and_then(PluginPre::new)
             .map_err(|e| LoadError::WrongWorld(error::truncate(format!("{e:#}"), 512)))?;
 
-        let pool = InstancePool::new(Arc::clone(runtime), pre, Arc::from(source));
+        let pool = InstancePool::new(Arc::clone(runtime), pre, Arc::from(source))
+            .map_err(|e| LoadError::WrongWorld(error::truncate(format!("{e:#}"), 512)))?;
         let descriptor = pool
             .call(|plugin, store| plugin.call_describe(store))
             .map_err(LoadError::Describe)?;
@@ -217,6 +220,57 @@ impl LoadedPlugin {
                 .map(convert::invalidation_from)
                 .map_err(convert::event_error_from)),
         }
+    }
+
+    /// Whether the plugin exports the `origin` mapping of `0.2.0`.
+    pub fn has_origin_mapping(&self) -> bool {
+        self.pool.has_origin()
+    }
+
+    /// Asks the plugin which origin request loads the entry of `parts`.
+    pub fn origin_load_request(
+        &self,
+        sql: bool,
+        parts: &[String],
+        key: &str,
+    ) -> Result<Result<OriginRequest, String>, PluginError> {
+        let kind = convert_origin::kind(sql);
+        let answer = self.timed(Export::OriginMap, || {
+            self.pool
+                .call_origin(|origin, store| origin.call_load_request(store, kind, parts, key))
+        })?;
+        Ok(answer.map(convert_origin::request_from))
+    }
+
+    /// Asks the plugin what the origin's `response` to a load means.
+    pub fn origin_load_response(
+        &self,
+        parts: &[String],
+        response: &OriginResponse,
+    ) -> Result<Result<Loaded, String>, PluginError> {
+        let response = convert_origin::response_to(response);
+        let answer = self.timed(Export::OriginMap, || {
+            self.pool
+                .call_origin(|origin, store| origin.call_load_response(store, parts, &response))
+        })?;
+        Ok(answer.map(convert_origin::loaded_from))
+    }
+
+    /// Asks the plugin which origin request writes `value` for `parts`.
+    pub fn origin_write_request(
+        &self,
+        sql: bool,
+        parts: &[String],
+        value: &[u8],
+        sequence: u64,
+    ) -> Result<Result<OriginRequest, String>, PluginError> {
+        let kind = convert_origin::kind(sql);
+        let answer = self.timed(Export::OriginMap, || {
+            self.pool.call_origin(|origin, store| {
+                origin.call_write_request(store, kind, parts, value, sequence)
+            })
+        })?;
+        Ok(answer.map(convert_origin::request_from))
     }
 
     /// Whether the circuit breaker refuses calls right now.

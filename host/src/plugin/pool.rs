@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use wasmtime::Store;
 
-use super::bindings::{Plugin, PluginPre};
+use super::bindings::v2::origin;
+use super::bindings::{Plugin, PluginIndices, PluginPre};
 use super::breaker::{Admission, Breaker};
 use super::error::PluginError;
 use super::runtime::PluginRuntime;
@@ -50,6 +51,8 @@ pub(crate) fn with_inline_budget<R>(ticks: u64, f: impl FnOnce() -> R) -> R {
 pub(crate) struct Ready {
     pub(crate) store: Store<PluginState>,
     pub(crate) plugin: Plugin,
+    /// The `origin` export of a `0.2.0` origin plugin.
+    pub(crate) origin: Option<origin::Guest>,
 }
 
 /// Counters of one plugin's calls, for `CACHE.INFO` and metrics.
@@ -67,6 +70,8 @@ pub struct CallCounters {
 pub(crate) struct InstancePool {
     runtime: Arc<PluginRuntime>,
     pre: PluginPre<PluginState>,
+    indices: PluginIndices,
+    origin: Option<origin::GuestIndices>,
     plugin_id: Arc<str>,
     idle: Mutex<Vec<Ready>>,
     pub(crate) counters: CallCounters,
@@ -79,20 +84,30 @@ impl InstancePool {
         runtime: Arc<PluginRuntime>,
         pre: PluginPre<PluginState>,
         plugin_id: Arc<str>,
-    ) -> Self {
+    ) -> wasmtime::Result<Self> {
         let breaker = Breaker::new(
             runtime.limits.quarantine_after_faults,
             Duration::from_millis(runtime.limits.quarantine_ms),
         );
-        Self {
+        let indices = PluginIndices::new(pre.instance_pre())?;
+        // Present only in components that export `hoard:definition/origin@0.2.0`.
+        let origin = origin::GuestIndices::new(pre.instance_pre()).ok();
+        Ok(Self {
             runtime,
             pre,
+            indices,
+            origin,
             plugin_id,
             idle: Mutex::new(Vec::new()),
             counters: CallCounters::default(),
             breaker,
             born: Instant::now(),
-        }
+        })
+    }
+
+    /// Whether the plugin exports the `origin` mapping.
+    pub(crate) fn has_origin(&self) -> bool {
+        self.origin.is_some()
     }
 
     /// The limits its calls run under.
@@ -156,8 +171,24 @@ impl InstancePool {
         // start functions themselves are interrupted.
         store.set_epoch_deadline(self.runtime.deadline_ticks());
         self.counters.instantiations.fetch_add(1, Ordering::Relaxed);
-        match self.pre.instantiate(&mut store) {
-            Ok(plugin) => Ok(Ready { store, plugin }),
+        let made = self
+            .pre
+            .instance_pre()
+            .instantiate(&mut store)
+            .and_then(|instance| {
+                let plugin = self.indices.load(&mut store, &instance)?;
+                let origin = match &self.origin {
+                    Some(indices) => Some(indices.load(&mut store, &instance)?),
+                    None => None,
+                };
+                Ok((plugin, origin))
+            });
+        match made {
+            Ok((plugin, origin)) => Ok(Ready {
+                store,
+                plugin,
+                origin,
+            }),
             Err(error) => Err(PluginError::from_instantiate(
                 &error,
                 limits.call_timeout(),
@@ -173,6 +204,27 @@ impl InstancePool {
         &self,
         call: impl FnOnce(&Plugin, &mut Store<PluginState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
+        self.run(|ready| call(&ready.plugin, &mut ready.store))
+    }
+
+    /// [`InstancePool::call`] for the `origin` export; callers check
+    /// [`InstancePool::has_origin`] first.
+    pub(crate) fn call_origin<R>(
+        &self,
+        call: impl FnOnce(&origin::Guest, &mut Store<PluginState>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        self.run(|ready| match &ready.origin {
+            Some(guest) => call(guest, &mut ready.store),
+            None => Err(wasmtime::format_err!(
+                "the plugin exports no origin mapping"
+            )),
+        })
+    }
+
+    fn run<R>(
+        &self,
+        call: impl FnOnce(&mut Ready) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
         if let Admission::Refused(remaining) = self.breaker.admit(self.now_ms()) {
             return Err(PluginError::Quarantined(remaining));
         }
@@ -187,7 +239,7 @@ impl InstancePool {
             .store
             .set_epoch_deadline(inline.unwrap_or_else(|| self.runtime.deadline_ticks()));
         ready.store.data_mut().begin_call();
-        match call(&ready.plugin, &mut ready.store) {
+        match call(&mut ready) {
             Ok(value) => {
                 self.breaker.success();
                 let mut idle = self.idle.lock();

@@ -97,6 +97,11 @@ impl PluginRuntime {
             .map_err(|e| super::LoadError::Artifact(format!("linking WASI: {e:#}")))?;
         Plugin::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |s| s)
             .map_err(|e| super::LoadError::Artifact(format!("linking host: {e:#}")))?;
+        super::bindings::v2::OriginPlugin::add_to_linker::<PluginState, HasSelf<PluginState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(|e| super::LoadError::Artifact(format!("linking host 0.2.0: {e:#}")))?;
         cap_sleeps(&mut linker)
             .map_err(|e| super::LoadError::Artifact(format!("linking clocks: {e:#}")))?;
 

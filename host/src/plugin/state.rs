@@ -118,3 +118,28 @@ impl host::Host for PluginState {
 
 /// The `types` interface has no functions; wasmtime still wants the trait.
 impl super::bindings::wit_types::Host for PluginState {}
+
+/// `0.2.0`'s host interface is `0.1.0`'s: the same log and clock.
+impl super::bindings::v2::hoard::definition::host::Host for PluginState {
+    fn log(
+        &mut self,
+        level: super::bindings::v2::hoard::definition::host::LogLevel,
+        message: String,
+    ) {
+        use super::bindings::v2::hoard::definition::host::LogLevel as V2;
+        let level = match level {
+            V2::Trace => LogLevel::Trace,
+            V2::Debug => LogLevel::Debug,
+            V2::Info => LogLevel::Info,
+            V2::Warn => LogLevel::Warn,
+            V2::Error => LogLevel::Error,
+        };
+        host::Host::log(self, level, message);
+    }
+
+    fn now_ms(&mut self) -> u64 {
+        host::Host::now_ms(self)
+    }
+}
+
+impl super::bindings::v2::hoard::definition::types::Host for PluginState {}

@@ -15,6 +15,7 @@ mod differential;
 mod events;
 mod invalidation_budget;
 mod observe;
+mod origins;
 mod plain;
 mod plugin_check;
 mod plugin_files;

@@ -1,0 +1,634 @@
+//! Definitions with an origin: read-through with single flight, stale
+//! values (fail-safe, soft timeout), eager refresh, client leases
+//! (`CACHE.LEASE`/`CACHE.FILL`) and write-through.
+//!
+//! The order of a read-through miss: take the key's lease (or wait on the
+//! holder's load), ask the plugin for the origin request, run it on the
+//! origin (host I/O, hard timeout), ask the plugin what the response means,
+//! check and validate the value like any `CACHE.SET`, store it only if the
+//! lease survived (no invalidation since), and hand the result to every
+//! caller that waited. The load runs in its own task, so a caller that gave
+//! up at the soft timeout (answering stale) does not cancel it.
+//!
+//! Entries of an origin-backed definition (without L2) carry two numbers in
+//! front of the envelope: when they stop being fresh and when they were
+//! written, on the cache's clock. L1 keeps them `stale_ms` past freshness,
+//! so a stale copy is there to serve when the origin is slow or down.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crate::cache::catalog::DefinedCache;
+use crate::cache::error::CacheError;
+use crate::cache::outcome::{Lookup, Verdict};
+use crate::cache::{Cache, envelope, msgpack_strict};
+use crate::origin::lease::{Acquired, Shared};
+use crate::origin::{Fetched, LoadResult, Loaded, Origin, OriginError, WriteMode};
+use hoard_l1::SetCondition;
+
+/// Bytes in front of the envelope: fresh-until and written-at.
+const HEAD: usize = 16;
+
+/// MessagePack nil: what a "not found" is cached as, where nulls are allowed.
+const NIL: u8 = 0xc0;
+
+/// An origin-backed entry as L1 has it.
+enum Entry {
+    Fresh { value: Vec<u8>, refresh_due: bool },
+    Stale(Vec<u8>),
+    Miss,
+}
+
+/// What `CACHE.LEASE` answers.
+#[derive(Debug)]
+pub enum LeaseAnswer {
+    /// The entry is there (fresh).
+    Hit(Vec<u8>),
+    /// Load it and `CACHE.FILL` it with this token.
+    Granted(u64),
+    /// Another caller holds the lease; a stale value to use meanwhile.
+    Stale(Vec<u8>),
+    /// Another caller holds the lease and there is nothing stale: retry
+    /// after this many milliseconds at the latest.
+    Wait(u64),
+}
+
+/// What `CACHE.FILL` did.
+#[derive(Debug)]
+pub enum Filled {
+    /// Stored.
+    Stored,
+    /// Not stored: the key was invalidated or written since the lease was
+    /// granted, or the lease lapsed.
+    Refused,
+    /// The value broke the definition's rules.
+    Rejected(Vec<String>),
+}
+
+fn split(stored: &[u8]) -> Option<(u64, u64, &[u8])> {
+    let fresh: [u8; 8] = stored.get(..8)?.try_into().ok()?;
+    let written: [u8; 8] = stored.get(8..HEAD)?.try_into().ok()?;
+    Some((
+        u64::from_be_bytes(fresh),
+        u64::from_be_bytes(written),
+        &stored[HEAD..],
+    ))
+}
+
+impl Cache {
+    /// The origin of definition `name`, if the operator gave it one.
+    pub fn origin_of(&self, name: &str) -> Option<Arc<Origin>> {
+        self.inner.origins.for_definition(name).cloned()
+    }
+
+    /// Whether `name`'s L1 entries carry the freshness head.
+    pub(crate) fn has_head(&self, name: &str) -> bool {
+        self.inner.origins.for_definition(name).is_some() && !self.uses_l2(name)
+    }
+
+    fn now(&self) -> u64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// Packs `value` for L1 as `cache` keeps it, with the TTL L1 gets.
+    pub(crate) fn pack_entry(
+        &self,
+        cache: &DefinedCache,
+        key: &str,
+        value: Vec<u8>,
+        ttl_ms: u64,
+    ) -> Result<(Vec<u8>, u64), CacheError> {
+        let definition = cache.definition();
+        let body = envelope::pack(definition, &self.inner.sealer, key.as_bytes(), value)?;
+        let Some(origin) = self.inner.origins.for_definition(&definition.name) else {
+            return Ok((body, ttl_ms));
+        };
+        if self.uses_l2(&definition.name) {
+            return Ok((body, ttl_ms));
+        }
+        let now = self.now();
+        let mut out = Vec::with_capacity(HEAD + body.len());
+        out.extend_from_slice(&now.saturating_add(ttl_ms).to_be_bytes());
+        out.extend_from_slice(&now.to_be_bytes());
+        out.extend_from_slice(&body);
+        Ok((out, ttl_ms.saturating_add(origin.config().stale_ms)))
+    }
+
+    /// Reads an origin-backed entry with its freshness.
+    fn entry(&self, cache: &DefinedCache, key: &str, origin: &Origin) -> Result<Entry, CacheError> {
+        let now = self.now();
+        let found = cache.table().get_with(key.as_bytes(), |stored| {
+            split(stored).map(|(fresh_until, written, body)| {
+                (
+                    fresh_until,
+                    written,
+                    envelope::unpack(
+                        &self.inner.sealer,
+                        key.as_bytes(),
+                        body,
+                        self.inner.max_value_bytes,
+                    ),
+                )
+            })
+        });
+        match found {
+            None => Ok(Entry::Miss),
+            Some(Some((fresh_until, written, Ok(value)))) => {
+                if now < fresh_until {
+                    let after = origin.config().refresh_after;
+                    let life = fresh_until.saturating_sub(written);
+                    #[allow(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        clippy::cast_precision_loss
+                    )]
+                    let due_at = written.saturating_add((life as f64 * after) as u64);
+                    Ok(Entry::Fresh {
+                        value,
+                        refresh_due: after > 0.0 && now >= due_at,
+                    })
+                } else {
+                    Ok(Entry::Stale(value))
+                }
+            }
+            Some(Some((_, _, Err(error)))) => {
+                cache.table().remove(key.as_bytes());
+                tracing::error!(cache = %cache.definition().name, %key, %error, "dropping unreadable entry");
+                Err(error.into())
+            }
+            Some(None) => {
+                cache.table().remove(key.as_bytes());
+                Ok(Entry::Miss)
+            }
+        }
+    }
+
+    /// A plain lookup of an origin-backed entry: fresh values only.
+    pub(crate) fn lookup_headed(
+        &self,
+        cache: &DefinedCache,
+        key: &str,
+        origin: &Origin,
+    ) -> Result<Lookup, CacheError> {
+        Ok(match self.entry(cache, key, origin)? {
+            Entry::Fresh { value, .. } => Lookup::Hit(value),
+            Entry::Stale(_) | Entry::Miss => Lookup::Miss,
+        })
+    }
+
+    /// `CACHE.GET` of a definition with an origin.
+    pub(crate) async fn read_through(
+        &self,
+        cache: &Arc<DefinedCache>,
+        origin: &Arc<Origin>,
+        key: String,
+        parts: Vec<String>,
+    ) -> Result<Lookup, CacheError> {
+        let name = cache.definition().name.clone();
+        let stale = if self.uses_l2(&name) {
+            match self.tiered_get(cache, &key).await?.lookup {
+                Lookup::Hit(value) => return Ok(Lookup::Hit(value)),
+                Lookup::Miss => None,
+            }
+        } else {
+            match self.entry(cache, &key, origin)? {
+                Entry::Fresh { value, refresh_due } => {
+                    if refresh_due {
+                        self.refresh_ahead(cache, origin, &key, parts);
+                    }
+                    return Ok(Lookup::Hit(value));
+                }
+                Entry::Stale(value) => Some(value),
+                Entry::Miss => None,
+            }
+        };
+        let config = origin.config();
+        let waiting = match self.inner.leases.acquire(
+            &name,
+            &key,
+            self.now(),
+            config.lease_ms.max(config.timeout_ms),
+            true,
+        ) {
+            Acquired::Granted { token, publish } => {
+                let (tx, rx) = match publish {
+                    Some(tx) => {
+                        let rx = tx.subscribe();
+                        (tx, rx)
+                    }
+                    None => return Err(CacheError::Internal),
+                };
+                self.spawn_load(cache, origin, key.clone(), parts, Some(token), tx);
+                rx
+            }
+            Acquired::Held {
+                result: Some(rx), ..
+            } => {
+                origin.counters.coalesced.fetch_add(1, Ordering::Relaxed);
+                rx
+            }
+            Acquired::Held { result: None, .. } => {
+                // A client holds the lease: serve stale, or load without storing.
+                if let Some(value) = stale {
+                    origin.counters.stale_served.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Lookup::Hit(value));
+                }
+                let (tx, rx) = tokio::sync::watch::channel(None);
+                self.spawn_load(cache, origin, key.clone(), parts, None, tx);
+                rx
+            }
+        };
+        self.wait_load(origin, waiting, stale, cache.definition().allow_null)
+            .await
+    }
+
+    /// Waits for a load: the stale value at the soft timeout (if there is
+    /// one), the load's answer, or the stale value when the load failed.
+    async fn wait_load(
+        &self,
+        origin: &Origin,
+        mut rx: tokio::sync::watch::Receiver<Shared>,
+        stale: Option<Vec<u8>>,
+        allow_null: bool,
+    ) -> Result<Lookup, CacheError> {
+        let config = origin.config();
+        let hard =
+            Duration::from_millis(config.timeout_ms) + self.plugin_budget().saturating_mul(3);
+        let wait = async {
+            loop {
+                if let Some(done) = rx.borrow_and_update().clone() {
+                    return Some(done);
+                }
+                if rx.changed().await.is_err() {
+                    return rx.borrow().clone();
+                }
+            }
+        };
+        tokio::pin!(wait);
+        let result = match (&stale, config.soft_timeout_ms) {
+            (Some(_), soft) if soft > 0 => {
+                tokio::time::timeout(Duration::from_millis(soft), &mut wait)
+                    .await
+                    .unwrap_or_default()
+            }
+            _ => tokio::time::timeout(hard, &mut wait).await.unwrap_or(None),
+        };
+        match (result.as_deref(), stale) {
+            (Some(Ok(Fetched::Value(value))), _) => Ok(Lookup::Hit(value.clone())),
+            // Answered as it will be read from the cache: a stored nil where
+            // nulls are allowed (negative caching), a miss otherwise.
+            (Some(Ok(Fetched::NotFound)), _) if allow_null => Ok(Lookup::Hit(vec![NIL])),
+            (Some(Ok(Fetched::NotFound)), _) => Ok(Lookup::Miss),
+            (Some(Err(_)) | None, Some(value)) => {
+                origin.counters.stale_served.fetch_add(1, Ordering::Relaxed);
+                Ok(Lookup::Hit(value))
+            }
+            (Some(Err(error)), None) => Err(CacheError::Origin(error.clone())),
+            (None, None) => Err(CacheError::Origin(OriginError::Timeout(config.timeout_ms))),
+        }
+    }
+
+    /// The longest a plugin call may take (its deadline).
+    fn plugin_budget(&self) -> Duration {
+        self.catalog()
+            .iter()
+            .next()
+            .map_or(Duration::from_secs(1), |c| {
+                c.plugin().limits().call_timeout()
+            })
+    }
+
+    /// Eager refresh: one background reload per entry, while reads go on.
+    fn refresh_ahead(
+        &self,
+        cache: &Arc<DefinedCache>,
+        origin: &Arc<Origin>,
+        key: &str,
+        parts: Vec<String>,
+    ) {
+        let name = &cache.definition().name;
+        let config = origin.config();
+        if let Acquired::Granted {
+            token,
+            publish: Some(tx),
+        } = self.inner.leases.acquire(
+            name,
+            key,
+            self.now(),
+            config.lease_ms.max(config.timeout_ms),
+            true,
+        ) {
+            origin.counters.refreshes.fetch_add(1, Ordering::Relaxed);
+            self.spawn_load(cache, origin, key.to_owned(), parts, Some(token), tx);
+        }
+    }
+
+    /// Starts a load in its own task; its result goes to `publish`, and
+    /// into the cache when `token` (the lease) is still valid.
+    fn spawn_load(
+        &self,
+        cache: &Arc<DefinedCache>,
+        origin: &Arc<Origin>,
+        key: String,
+        parts: Vec<String>,
+        token: Option<u64>,
+        publish: tokio::sync::watch::Sender<Shared>,
+    ) {
+        let this = self.clone();
+        let cache = Arc::clone(cache);
+        let origin = Arc::clone(origin);
+        tokio::spawn(async move {
+            origin.counters.loads.fetch_add(1, Ordering::Relaxed);
+            let result = this.load(&cache, &origin, &key, parts).await;
+            let name = cache.definition().name.clone();
+            if let Some(token) = token {
+                match &result {
+                    Ok(fetched) => {
+                        if let Err(error) = this.store_fetched(&cache, &key, token, fetched).await {
+                            tracing::warn!(cache = %name, %key, %error, "a loaded value could not be stored");
+                        }
+                    }
+                    Err(_) => this.inner.leases.release(&name, &key, token),
+                }
+            }
+            if let Err(error) = &result {
+                tracing::debug!(cache = %name, %key, %error, "origin load failed");
+            }
+            let _ = publish.send(Some(Arc::new(result)));
+        });
+    }
+
+    /// Stores what a load fetched, if its lease is still valid.
+    async fn store_fetched(
+        &self,
+        cache: &Arc<DefinedCache>,
+        key: &str,
+        token: u64,
+        fetched: &Fetched,
+    ) -> Result<(), CacheError> {
+        let definition = cache.definition();
+        let value = match fetched {
+            Fetched::Value(value) => value.clone(),
+            Fetched::NotFound if definition.allow_null => vec![NIL],
+            Fetched::NotFound => {
+                self.inner.leases.release(&definition.name, key, token);
+                return Ok(());
+            }
+        };
+        let ttl = definition.effective_ttl_ms(None);
+        if self.uses_l2(&definition.name) {
+            // L2 has its own newest-wins rules; the lease still guards L1.
+            let stored = envelope::pack(definition, &self.inner.sealer, key.as_bytes(), value)?;
+            let mut ok = false;
+            self.inner
+                .leases
+                .fill(&definition.name, key, token, || ok = true);
+            if ok {
+                self.tiered_store(cache, key.to_owned(), stored, ttl)
+                    .await?;
+            }
+            return Ok(());
+        }
+        let (stored, l1_ttl) = self.pack_entry(cache, key, value, ttl)?;
+        self.inner.leases.fill(&definition.name, key, token, || {
+            cache
+                .table()
+                .insert(key.as_bytes(), &stored, Some(l1_ttl), SetCondition::Always);
+        });
+        Ok(())
+    }
+
+    /// One load: mapping → origin → mapping → the host's checks and `validate`.
+    async fn load(
+        &self,
+        cache: &Arc<DefinedCache>,
+        origin: &Origin,
+        key: &str,
+        parts: Vec<String>,
+    ) -> LoadResult {
+        if !cache.plugin().has_origin_mapping() {
+            return Err(no_mapping(cache));
+        }
+        let mapping = |error: CacheError| OriginError::Mapping(error.to_string());
+        let sql = origin.kind() == "postgres";
+        let (request, (parts, _, _)) = self
+            .call(
+                cache,
+                (parts, key.to_owned(), sql),
+                |c, (parts, key, sql)| {
+                    c.plugin()
+                        .origin_load_request(*sql, parts, key)
+                        .map_err(|e| c.plugin_error(e))
+                },
+            )
+            .await
+            .map_err(mapping)?;
+        let request = request.map_err(OriginError::Mapping)?;
+        let response = origin.execute(&request).await?;
+        let (loaded, _) = self
+            .call(cache, (parts, response), |c, (parts, response)| {
+                c.plugin()
+                    .origin_load_response(parts, response)
+                    .map_err(|e| c.plugin_error(e))
+            })
+            .await
+            .map_err(mapping)?;
+        match loaded.map_err(OriginError::Mapping)? {
+            Loaded::NotFound => Ok(Fetched::NotFound),
+            Loaded::Value(value) => {
+                if value.len() > self.inner.max_value_bytes {
+                    return Err(OriginError::Mapping(format!(
+                        "the mapped value has {} bytes (limit {})",
+                        value.len(),
+                        self.inner.max_value_bytes
+                    )));
+                }
+                msgpack_strict::check(&value)
+                    .map_err(|e| OriginError::Mapping(format!("the mapped value: {e}")))?;
+                let (verdict, value) = self
+                    .call(cache, value, |c, value| super::judge(c, value))
+                    .await
+                    .map_err(mapping)?;
+                match verdict {
+                    Verdict::Accepted => Ok(Fetched::Value(value)),
+                    Verdict::Refused(errors) => Err(OriginError::Mapping(format!(
+                        "the loaded value was refused: {}",
+                        errors.join("; ")
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// `CACHE.LEASE`: the entry, or the lease to load it, or what to do meanwhile.
+    pub async fn lease(&self, name: &str, parts: Vec<String>) -> Result<LeaseAnswer, CacheError> {
+        let cache = self.find(name)?;
+        let key = self.key_of(&cache, parts).await?;
+        let origin = self.origin_of(name);
+        let stale = match &origin {
+            Some(origin) if self.has_head(name) => match self.entry(&cache, &key, origin)? {
+                Entry::Fresh { value, .. } => return Ok(LeaseAnswer::Hit(value)),
+                Entry::Stale(value) => Some(value),
+                Entry::Miss => None,
+            },
+            _ => match self.lookup_any(&cache, &key).await? {
+                Lookup::Hit(value) => return Ok(LeaseAnswer::Hit(value)),
+                Lookup::Miss => None,
+            },
+        };
+        let lease_ms = origin.as_ref().map_or(10_000, |o| o.config().lease_ms);
+        match self
+            .inner
+            .leases
+            .acquire(name, &key, self.now(), lease_ms, false)
+        {
+            Acquired::Granted { token, .. } => {
+                if let Some(origin) = &origin {
+                    origin
+                        .counters
+                        .leases_granted
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(LeaseAnswer::Granted(token))
+            }
+            Acquired::Held { retry_ms, .. } => {
+                if let Some(origin) = &origin {
+                    origin
+                        .counters
+                        .leases_waited
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(match stale {
+                    Some(value) => LeaseAnswer::Stale(value),
+                    None => LeaseAnswer::Wait(retry_ms),
+                })
+            }
+        }
+    }
+
+    /// `CACHE.FILL`: stores `value` for `parts` if lease `token` still holds.
+    pub async fn fill(
+        &self,
+        name: &str,
+        token: u64,
+        value: Vec<u8>,
+        parts: Vec<String>,
+        ttl_ms: Option<u64>,
+    ) -> Result<Filled, CacheError> {
+        self.check_size(&value)?;
+        let cache = self.find(name)?;
+        let key = self.key_of(&cache, parts).await?;
+        let (verdict, value) = self
+            .call(&cache, value, |c, value| super::judge(c, value))
+            .await?;
+        if let Verdict::Refused(errors) = verdict {
+            cache.count_reject();
+            return Ok(Filled::Rejected(errors));
+        }
+        let definition = cache.definition();
+        let ttl = definition.effective_ttl_ms(ttl_ms);
+        let refused = |this: &Self| {
+            if let Some(origin) = this.origin_of(name) {
+                origin
+                    .counters
+                    .fills_refused
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Filled::Refused)
+        };
+        if self.uses_l2(name) {
+            let stored = envelope::pack(definition, &self.inner.sealer, key.as_bytes(), value)?;
+            let mut ok = false;
+            self.inner.leases.fill(name, &key, token, || ok = true);
+            if !ok {
+                return refused(self);
+            }
+            self.tiered_store(&cache, key, stored, ttl).await?;
+            return Ok(Filled::Stored);
+        }
+        let (stored, l1_ttl) = self.pack_entry(&cache, &key, value, ttl)?;
+        let filled = self.inner.leases.fill(name, &key, token, || {
+            cache
+                .table()
+                .insert(key.as_bytes(), &stored, Some(l1_ttl), SetCondition::Always);
+        });
+        if filled {
+            Ok(Filled::Stored)
+        } else {
+            refused(self)
+        }
+    }
+
+    /// Write-through: the origin first; the cache only if it took the write.
+    pub(crate) async fn write_through(
+        &self,
+        cache: &Arc<DefinedCache>,
+        origin: &Origin,
+        parts: Vec<String>,
+        value: Vec<u8>,
+    ) -> Result<Vec<u8>, CacheError> {
+        if origin.config().write != WriteMode::Through {
+            return Ok(value);
+        }
+        if !cache.plugin().has_origin_mapping() {
+            return Err(CacheError::Origin(no_mapping(cache)));
+        }
+        let sequence = self.inner.write_sequence.next();
+        let sql = origin.kind() == "postgres";
+        let (request, (_, value, _, _)) = self
+            .call(
+                cache,
+                (parts, value, sequence, sql),
+                |c, (parts, value, seq, sql)| {
+                    c.plugin()
+                        .origin_write_request(*sql, parts, value, *seq)
+                        .map_err(|e| c.plugin_error(e))
+                },
+            )
+            .await?;
+        let request = request.map_err(|e| CacheError::Origin(OriginError::Mapping(e)))?;
+        let response = origin.execute(&request).await.map_err(CacheError::Origin)?;
+        Origin::write_outcome(&response).map_err(|e| {
+            origin.counters.errors.fetch_add(1, Ordering::Relaxed);
+            CacheError::Origin(e)
+        })?;
+        origin.counters.writes.fetch_add(1, Ordering::Relaxed);
+        Ok(value)
+    }
+
+    /// Any lookup (L1, or L1 then L2), without an origin.
+    async fn lookup_any(&self, cache: &Arc<DefinedCache>, key: &str) -> Result<Lookup, CacheError> {
+        if self.uses_l2(&cache.definition().name) {
+            return Ok(self.tiered_get(cache, key).await?.lookup);
+        }
+        self.lookup(cache, key)
+    }
+}
+
+fn no_mapping(cache: &DefinedCache) -> OriginError {
+    OriginError::Mapping(format!(
+        "{} has an origin but its plugin exports no mapping (hoard:definition/origin@0.2.0)",
+        cache.definition().name
+    ))
+}
+
+/// Sequence numbers for writes to an origin: they grow across restarts too
+/// (they start from the wall clock in microseconds), so an origin that
+/// applies writes conditionally never lets an older one win.
+pub(crate) struct WriteSequence(std::sync::atomic::AtomicU64);
+
+impl Default for WriteSequence {
+    fn default() -> Self {
+        let micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        WriteSequence(std::sync::atomic::AtomicU64::new(micros))
+    }
+}
+
+impl WriteSequence {
+    fn next(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}

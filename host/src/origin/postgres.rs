@@ -1,0 +1,369 @@
+//! PostgreSQL origins: a few connections (each pipelines concurrent
+//! queries), the operator's statements prepared once per connection, and
+//! the conversions between `SqlValue` and PostgreSQL's types.
+//!
+//! A plugin picks a statement by name and gives parameters; the host
+//! converts each parameter to the type PostgreSQL inferred for it (text
+//! `"42"` becomes an `int8` where the statement wants one), so mappings in
+//! any language can stay simple. Column types the host does not convert
+//! are refused with the advice to cast them in the statement (`::text`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::BytesMut;
+use futures_util::{StreamExt, pin_mut};
+use tokio::sync::Mutex;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{Client, NoTls, Row, Statement};
+
+use super::OriginError;
+use super::mapping::{OriginResponse, SqlValue};
+
+/// Rows accepted from one statement.
+const MAX_ROWS: usize = 10_000;
+
+struct Conn {
+    client: Client,
+    prepared: parking_lot::Mutex<HashMap<String, Statement>>,
+}
+
+/// One PostgreSQL origin.
+pub struct PgOrigin {
+    name: String,
+    config: tokio_postgres::Config,
+    statements: BTreeMap<String, String>,
+    slots: Vec<Mutex<Option<Arc<Conn>>>>,
+    next: AtomicUsize,
+    max_response_bytes: usize,
+}
+
+impl PgOrigin {
+    /// An origin; connections are opened on first use (and again after
+    /// they break), so hoard starts even when the database is down.
+    pub fn new(
+        name: &str,
+        connection: &str,
+        statements: BTreeMap<String, String>,
+        connections: usize,
+        max_response_bytes: usize,
+    ) -> Result<PgOrigin, String> {
+        let config: tokio_postgres::Config = connection
+            .parse()
+            .map_err(|e| format!("origin `{name}`: bad connection string: {e}"))?;
+        Ok(PgOrigin {
+            name: name.to_owned(),
+            config,
+            statements,
+            slots: (0..connections.max(1)).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+            max_response_bytes,
+        })
+    }
+
+    async fn conn(&self) -> Result<Arc<Conn>, OriginError> {
+        let slot = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let mut held = self.slots[slot].lock().await;
+        if let Some(conn) = held.as_ref()
+            && !conn.client.is_closed()
+        {
+            return Ok(Arc::clone(conn));
+        }
+        let (client, connection) = self
+            .config
+            .connect(NoTls)
+            .await
+            .map_err(|e| OriginError::Unavailable(format!("connect: {e}")))?;
+        let name = self.name.clone();
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::warn!(origin = %name, %error, "PostgreSQL connection closed");
+            }
+        });
+        let conn = Arc::new(Conn {
+            client,
+            prepared: parking_lot::Mutex::new(HashMap::new()),
+        });
+        *held = Some(Arc::clone(&conn));
+        Ok(conn)
+    }
+
+    /// Runs the declared statement `statement` with `params`.
+    pub async fn run(
+        &self,
+        statement: &str,
+        params: &[SqlValue],
+    ) -> Result<OriginResponse, OriginError> {
+        let Some(sql) = self.statements.get(statement) else {
+            return Err(OriginError::Refused(format!(
+                "statement `{statement}` is not declared for origin `{}` (declared: {})",
+                self.name,
+                self.statements
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let conn = self.conn().await?;
+        let prepared = conn.prepared.lock().get(statement).cloned();
+        let stmt = match prepared {
+            Some(stmt) => stmt,
+            None => {
+                let stmt = conn
+                    .client
+                    .prepare(sql)
+                    .await
+                    .map_err(|e| classify(&e, statement))?;
+                conn.prepared
+                    .lock()
+                    .insert(statement.to_owned(), stmt.clone());
+                stmt
+            }
+        };
+        if stmt.params().len() != params.len() {
+            return Err(OriginError::Refused(format!(
+                "statement `{statement}` takes {} parameters, the mapping gave {}",
+                stmt.params().len(),
+                params.len()
+            )));
+        }
+        let mut args: Vec<Param> = Vec::with_capacity(params.len());
+        for (i, (value, ty)) in params.iter().zip(stmt.params()).enumerate() {
+            args.push(Param::convert(value, ty).map_err(|why| {
+                OriginError::Refused(format!(
+                    "statement `{statement}` parameter ${}: {why}",
+                    i + 1
+                ))
+            })?);
+        }
+        let stream = conn
+            .client
+            .query_raw(&stmt, args.iter())
+            .await
+            .map_err(|e| classify(&e, statement))?;
+        pin_mut!(stream);
+        let columns: Vec<String> = stmt.columns().iter().map(|c| c.name().to_owned()).collect();
+        let mut rows = Vec::new();
+        let mut bytes = 0usize;
+        while let Some(row) = stream.next().await {
+            let row = row.map_err(|e| classify(&e, statement))?;
+            let values = row_values(&row)?;
+            bytes += values.iter().map(value_size).sum::<usize>();
+            rows.push(values);
+            if rows.len() > MAX_ROWS || bytes > self.max_response_bytes {
+                return Err(OriginError::Refused(format!(
+                    "statement `{statement}` returned more than {MAX_ROWS} rows or {} bytes",
+                    self.max_response_bytes
+                )));
+            }
+        }
+        let affected = stream.rows_affected().unwrap_or(0);
+        Ok(OriginResponse::Sql {
+            columns,
+            rows,
+            affected,
+        })
+    }
+}
+
+/// A database error is a refusal (the origin answered no: a constraint,
+/// bad SQL), anything else means the origin could not be reached.
+fn classify(error: &tokio_postgres::Error, statement: &str) -> OriginError {
+    match error.as_db_error() {
+        Some(db) => OriginError::Refused(format!(
+            "statement `{statement}`: {} ({})",
+            db.message(),
+            db.code().code()
+        )),
+        None => OriginError::Unavailable(format!("statement `{statement}`: {error}")),
+    }
+}
+
+fn value_size(v: &SqlValue) -> usize {
+    match v {
+        SqlValue::Text(s) => s.len(),
+        SqlValue::Bytes(b) => b.len(),
+        _ => 8,
+    }
+}
+
+fn row_values(row: &Row) -> Result<Vec<SqlValue>, OriginError> {
+    let mut out = Vec::with_capacity(row.len());
+    for (i, column) in row.columns().iter().enumerate() {
+        let bad = |e: tokio_postgres::Error| {
+            OriginError::Refused(format!("column `{}`: {e}", column.name()))
+        };
+        let ty = column.type_();
+        let value = match *ty {
+            Type::BOOL => row
+                .try_get::<_, Option<bool>>(i)
+                .map_err(bad)?
+                .map(SqlValue::Bool),
+            Type::INT2 => row
+                .try_get::<_, Option<i16>>(i)
+                .map_err(bad)?
+                .map(|v| SqlValue::Int(v.into())),
+            Type::INT4 => row
+                .try_get::<_, Option<i32>>(i)
+                .map_err(bad)?
+                .map(|v| SqlValue::Int(v.into())),
+            Type::INT8 => row
+                .try_get::<_, Option<i64>>(i)
+                .map_err(bad)?
+                .map(SqlValue::Int),
+            Type::FLOAT4 => row
+                .try_get::<_, Option<f32>>(i)
+                .map_err(bad)?
+                .map(|v| SqlValue::Float(v.into())),
+            Type::FLOAT8 => row
+                .try_get::<_, Option<f64>>(i)
+                .map_err(bad)?
+                .map(SqlValue::Float),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => row
+                .try_get::<_, Option<String>>(i)
+                .map_err(bad)?
+                .map(SqlValue::Text),
+            Type::BYTEA => row
+                .try_get::<_, Option<Vec<u8>>>(i)
+                .map_err(bad)?
+                .map(SqlValue::Bytes),
+            Type::JSON | Type::JSONB => row
+                .try_get::<_, Option<serde_json::Value>>(i)
+                .map_err(bad)?
+                .map(|v| SqlValue::Text(v.to_string())),
+            _ => {
+                return Err(OriginError::Refused(format!(
+                    "column `{}` has type {ty}, which hoard does not convert; cast it in the statement (`{}::text`)",
+                    column.name(),
+                    column.name()
+                )));
+            }
+        };
+        out.push(value.unwrap_or(SqlValue::Null));
+    }
+    Ok(out)
+}
+
+/// One parameter, already converted to the statement's type.
+#[derive(Debug)]
+enum Param {
+    Null,
+    Bool(bool),
+    I16(i16),
+    I32(i32),
+    I64(i64),
+    F32(f32),
+    F64(f64),
+    Text(String),
+    Bytes(Vec<u8>),
+    Json(serde_json::Value),
+}
+
+impl Param {
+    fn convert(value: &SqlValue, ty: &Type) -> Result<Param, String> {
+        let text = |v: &SqlValue| -> Option<String> {
+            match v {
+                SqlValue::Text(s) => Some(s.clone()),
+                SqlValue::Int(i) => Some(i.to_string()),
+                SqlValue::Float(f) => Some(f.to_string()),
+                SqlValue::Bool(b) => Some(b.to_string()),
+                _ => None,
+            }
+        };
+        let int = |v: &SqlValue| -> Result<i64, String> {
+            match v {
+                SqlValue::Int(i) => Ok(*i),
+                SqlValue::Text(s) => s
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("`{s}` is not an integer")),
+                other => Err(format!("{other:?} is not an integer")),
+            }
+        };
+        if matches!(value, SqlValue::Null) {
+            return Ok(Param::Null);
+        }
+        let narrow = |i: i64, what: &str| format!("{i} does not fit {what}");
+        Ok(match *ty {
+            Type::BOOL => match value {
+                SqlValue::Bool(b) => Param::Bool(*b),
+                SqlValue::Text(s) if s == "true" || s == "false" => Param::Bool(s == "true"),
+                other => return Err(format!("{other:?} is not a boolean")),
+            },
+            Type::INT2 => {
+                let i = int(value)?;
+                Param::I16(i16::try_from(i).map_err(|_| narrow(i, "int2"))?)
+            }
+            Type::INT4 => {
+                let i = int(value)?;
+                Param::I32(i32::try_from(i).map_err(|_| narrow(i, "int4"))?)
+            }
+            Type::INT8 => Param::I64(int(value)?),
+            Type::FLOAT4 | Type::FLOAT8 => {
+                let f = match value {
+                    SqlValue::Float(f) => *f,
+                    #[allow(clippy::cast_precision_loss)]
+                    SqlValue::Int(i) => *i as f64,
+                    SqlValue::Text(s) => s
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("`{s}` is not a number"))?,
+                    other => return Err(format!("{other:?} is not a number")),
+                };
+                if *ty == Type::FLOAT4 {
+                    #[allow(clippy::cast_possible_truncation)]
+                    Param::F32(f as f32)
+                } else {
+                    Param::F64(f)
+                }
+            }
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+                Param::Text(text(value).ok_or_else(|| format!("{value:?} is not text"))?)
+            }
+            Type::BYTEA => match value {
+                SqlValue::Bytes(b) => Param::Bytes(b.clone()),
+                SqlValue::Text(s) => Param::Bytes(s.as_bytes().to_vec()),
+                other => return Err(format!("{other:?} is not bytes")),
+            },
+            Type::JSON | Type::JSONB => {
+                let s = text(value).ok_or_else(|| format!("{value:?} is not JSON text"))?;
+                Param::Json(serde_json::from_str(&s).map_err(|e| format!("not JSON: {e}"))?)
+            }
+            _ => {
+                return Err(format!(
+                    "type {ty} is not converted by hoard; cast the parameter in the statement (`$n::text`)"
+                ));
+            }
+        })
+    }
+}
+
+impl ToSql for Param {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Param::Null => Ok(IsNull::Yes),
+            Param::Bool(v) => v.to_sql(ty, out),
+            Param::I16(v) => v.to_sql(ty, out),
+            Param::I32(v) => v.to_sql(ty, out),
+            Param::I64(v) => v.to_sql(ty, out),
+            Param::F32(v) => v.to_sql(ty, out),
+            Param::F64(v) => v.to_sql(ty, out),
+            Param::Text(v) => v.to_sql(ty, out),
+            Param::Bytes(v) => v.to_sql(ty, out),
+            Param::Json(v) => v.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        // Converted to the statement's own parameter type in `Param::convert`.
+        true
+    }
+
+    to_sql_checked!();
+}

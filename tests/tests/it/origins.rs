@@ -1,0 +1,424 @@
+//! Origins, end to end: the real `hoard` binary with the `UserDb` example
+//! (`hoard:definition@0.2.0`) in front of a real PostgreSQL started by the
+//! test, or the HTTP origin of the test crate. Loads are counted *at the
+//! origin*: a data-modifying CTE bumps a counter row in PostgreSQL, the
+//! HTTP origin counts its requests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use hoard_tests::client::Client;
+use hoard_tests::http_origin::HttpOrigin;
+use hoard_tests::postgres::Postgres;
+use hoard_tests::{Server, ServerOptions, error_code, eventually, plugin_dir};
+use redis::Value;
+
+const SCHEMA: &str = "
+CREATE TABLE users (id bigint PRIMARY KEY, email text UNIQUE NOT NULL, name text, version bigint NOT NULL DEFAULT 0);
+CREATE TABLE loads (n bigint NOT NULL);
+INSERT INTO loads VALUES (0);
+INSERT INTO users (id, email, name) VALUES (1, 'ada@example.com', 'Ada');
+";
+
+/// The operator's statements: the load bumps `loads.n` exactly once per
+/// execution (a data-modifying CTE always runs) and takes `pause` seconds.
+fn statements(pause: f64, with_upsert: bool) -> String {
+    let mut s = format!(
+        "[origins.statements]\nuser_by_id = \"WITH bump AS (UPDATE loads SET n = n + 1 RETURNING pg_sleep({pause})) SELECT id::text AS id, email, name FROM users WHERE id = $1\"\n"
+    );
+    if with_upsert {
+        s.push_str("upsert_user = \"INSERT INTO users (id, email, name, version) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, version = EXCLUDED.version WHERE users.version < EXCLUDED.version\"\n");
+    }
+    s
+}
+
+fn pg_server(
+    pg: &Postgres,
+    extra: &str,
+    pause: f64,
+    with_upsert: bool,
+) -> Result<(Server, tempfile::TempDir)> {
+    let plugins = plugin_dir(&["user_db"])?;
+    let config = format!(
+        "[[origins]]\nname = \"users-db\"\npostgres = \"{}\"\ndefinitions = [\"UserDb\"]\n{extra}\n{}",
+        pg.connection_string(),
+        statements(pause, with_upsert)
+    );
+    let server = Server::start_with(
+        ServerOptions::new()
+            .with_plugins(plugins.path())
+            .with_config(config),
+    )?;
+    Ok((server, plugins))
+}
+
+fn loads(pg: &Postgres) -> Result<u64> {
+    Ok(pg.psql("SELECT n FROM loads")?.parse()?)
+}
+
+fn origin_counter(client: &mut Client, field: &str) -> Result<i64> {
+    Ok(client.cache_info("UserDb")?.fields.int(field)?)
+}
+
+fn email_of(json: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["email"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn read_through_loads_once_and_caches_not_found() -> Result<()> {
+    let pg = Postgres::start()?;
+    pg.psql(SCHEMA)?;
+    let (server, _plugins) = pg_server(&pg, "", 0.0, false)?;
+    let mut c = server.connect()?;
+
+    let first = c
+        .cache_get("UserDb", &["1"])?
+        .expect("user 1 is in the table");
+    assert_eq!(email_of(&first), "ada@example.com");
+    assert_eq!(c.cache_get("UserDb", &["1"])?, Some(first));
+    assert_eq!(loads(&pg)?, 1, "the second read was a hit");
+
+    // Not found: nil, cached as nil (UserDb allows nulls), so one query only.
+    assert_eq!(c.cache_get("UserDb", &["404"])?.as_deref(), Some("null"));
+    assert_eq!(c.cache_get("UserDb", &["404"])?.as_deref(), Some("null"));
+    assert_eq!(loads(&pg)?, 2);
+    assert_eq!(origin_counter(&mut c, "origin-loads")?, 2);
+
+    // An event invalidates; the next read goes to the table again.
+    pg.psql("UPDATE users SET email = 'ada@lovelace.org' WHERE id = 1")?;
+    c.cache_event("UserUpdated", r#"{"id":"1"}"#)?;
+    let again = c.cache_get("UserDb", &["1"])?.unwrap();
+    assert_eq!(email_of(&again), "ada@lovelace.org");
+    assert_eq!(loads(&pg)?, 3);
+    Ok(())
+}
+
+/// `n` raw connections each send one `CACHE.GET` before any reply is read,
+/// so every request is in flight at once; returns the replies.
+fn concurrent_gets(port: u16, n: usize, id: &str) -> Result<Vec<String>> {
+    let command = format!(
+        "*3\r\n$9\r\nCACHE.GET\r\n$6\r\nUserDb\r\n${}\r\n{id}\r\n",
+        id.len()
+    );
+    let mut streams = Vec::with_capacity(n);
+    for _ in 0..n {
+        let s = TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(Duration::from_secs(30)))?;
+        streams.push(s);
+    }
+    for s in &mut streams {
+        s.write_all(command.as_bytes())?;
+    }
+    let mut replies = Vec::with_capacity(n);
+    for s in &mut streams {
+        let mut buf = vec![0; 4096];
+        let read = s.read(&mut buf)?;
+        replies.push(String::from_utf8_lossy(&buf[..read]).into_owned());
+    }
+    Ok(replies)
+}
+
+#[test]
+fn a_thousand_concurrent_misses_make_one_query() -> Result<()> {
+    let pg = Postgres::start()?;
+    pg.psql(SCHEMA)?;
+    // Each load takes 300 ms at the database: all 1,000 misses arrive during it.
+    let (server, _plugins) = pg_server(&pg, "", 0.3, false)?;
+    let replies = concurrent_gets(server.port, 1000, "1")?;
+    assert!(
+        replies.iter().all(|r| r.contains("ada@example.com")),
+        "every caller got the user: {:?}",
+        replies.iter().find(|r| !r.contains("ada@example.com"))
+    );
+    assert_eq!(
+        loads(&pg)?,
+        1,
+        "one origin query for 1,000 concurrent misses"
+    );
+    let mut c = server.connect()?;
+    assert!(origin_counter(&mut c, "origin-coalesced")? >= 1);
+    Ok(())
+}
+
+#[test]
+fn write_through_reaches_postgres_or_leaves_the_cache_alone() -> Result<()> {
+    let pg = Postgres::start()?;
+    pg.psql(SCHEMA)?;
+    let (server, _plugins) = pg_server(&pg, "write = \"through\"", 0.0, true)?;
+    let mut c = server.connect()?;
+
+    c.cache_set(
+        "UserDb",
+        r#"{"id":"2","email":"bob@example.com","name":"Bob"}"#,
+        &["2"],
+    )?;
+    assert_eq!(
+        pg.psql("SELECT email FROM users WHERE id = 2")?,
+        "bob@example.com"
+    );
+    assert_eq!(
+        email_of(&c.cache_get("UserDb", &["2"])?.unwrap()),
+        "bob@example.com"
+    );
+    assert_eq!(loads(&pg)?, 0, "the write filled the cache: no load");
+
+    // The origin refuses (email is unique): an error, and nothing cached.
+    let refused = c
+        .cache_set("UserDb", r#"{"id":"3","email":"bob@example.com"}"#, &["3"])
+        .unwrap_err();
+    assert_eq!(error_code(&refused), "ORIGIN");
+    assert!(refused.to_string().contains("refused"), "{refused}");
+    assert_eq!(c.cache_get("UserDb", &["3"])?.as_deref(), Some("null"));
+
+    // The origin is down: an error, and the cached value is the old one.
+    pg.stop_immediate()?;
+    let down = c
+        .cache_set("UserDb", r#"{"id":"2","email":"new@example.com"}"#, &["2"])
+        .unwrap_err();
+    assert_eq!(error_code(&down), "ORIGIN");
+    assert_eq!(
+        email_of(&c.cache_get("UserDb", &["2"])?.unwrap()),
+        "bob@example.com"
+    );
+    pg.start_again()?;
+    assert_eq!(
+        pg.psql("SELECT email FROM users WHERE id = 2")?,
+        "bob@example.com"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_statement_the_operator_did_not_declare_is_refused() -> Result<()> {
+    let pg = Postgres::start()?;
+    pg.psql(SCHEMA)?;
+    // write-through on, but `upsert_user` is not declared.
+    let (server, _plugins) = pg_server(&pg, "write = \"through\"", 0.0, false)?;
+    let mut c = server.connect()?;
+    let error = c
+        .cache_set("UserDb", r#"{"id":"2","email":"bob@example.com"}"#, &["2"])
+        .unwrap_err();
+    assert_eq!(error_code(&error), "ORIGIN");
+    assert!(error.to_string().contains("not declared"), "{error}");
+    assert_eq!(pg.psql("SELECT count(*) FROM users WHERE id = 2")?, "0");
+    Ok(())
+}
+
+#[test]
+fn stale_is_served_when_postgres_is_down() -> Result<()> {
+    let pg = Postgres::start()?;
+    pg.psql(SCHEMA)?;
+    let (server, _plugins) = pg_server(&pg, "stale_ms = 60000", 0.0, false)?;
+    let mut c = server.connect()?;
+    // Fresh for 1 ms, kept 60 s past it.
+    c.cache_psetex(
+        "UserDb",
+        1,
+        r#"{"id":"7","email":"old@example.com"}"#,
+        &["7"],
+    )?;
+    pg.stop_immediate()?;
+    let served_stale = eventually(Duration::from_secs(10), || {
+        let value = c.cache_get("UserDb", &["7"])?;
+        Ok(value.is_some_and(|v| email_of(&v) == "old@example.com")
+            && origin_counter(&mut c, "origin-stale-served")? >= 1)
+    })?;
+    assert!(
+        served_stale,
+        "the expired value was served while the origin is down"
+    );
+    // Nothing stale to fall back on: a clear error.
+    let error = c.cache_get("UserDb", &["8"]).unwrap_err();
+    assert_eq!(error_code(&error), "ORIGIN");
+    assert!(error.to_string().contains("unavailable"), "{error}");
+    Ok(())
+}
+
+fn lease(c: &mut Client, id: &str) -> Result<(String, Value)> {
+    let reply: Vec<Value> = redis::cmd("CACHE.LEASE")
+        .arg("UserDb")
+        .arg(id)
+        .query(c.con())?;
+    let tag = match &reply[0] {
+        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        other => panic!("unexpected tag {other:?}"),
+    };
+    Ok((tag, reply[1].clone()))
+}
+
+fn token(v: &Value) -> String {
+    match v {
+        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        other => panic!("not a token: {other:?}"),
+    }
+}
+
+fn fill(c: &mut Client, token: &str, value: &str, id: &str) -> Result<i64> {
+    Ok(redis::cmd("CACHE.FILL")
+        .arg("UserDb")
+        .arg(token)
+        .arg(value)
+        .arg(id)
+        .query(c.con())?)
+}
+
+#[test]
+fn a_lease_voided_by_an_invalidation_refuses_the_stale_fill() -> Result<()> {
+    let pg = Postgres::start()?;
+    pg.psql(SCHEMA)?;
+    let (server, _plugins) = pg_server(&pg, "", 0.0, false)?;
+    let mut a = server.connect()?;
+    let mut b = server.connect()?;
+
+    let (tag, t1) = lease(&mut a, "10")?;
+    assert_eq!(tag, "lease");
+    let (tag, wait) = lease(&mut b, "10")?;
+    assert_eq!(tag, "wait", "one holder at a time");
+    assert!(matches!(wait, Value::Int(ms) if ms > 0));
+
+    // A read the holder made before this change must not be stored after it.
+    a.cache_event("UserUpdated", r#"{"id":"10"}"#)?;
+    assert_eq!(
+        fill(
+            &mut a,
+            &token(&t1),
+            r#"{"id":"10","email":"old@example.com"}"#,
+            "10"
+        )?,
+        0
+    );
+    assert_eq!(origin_counter(&mut a, "origin-fills-refused")?, 1);
+
+    let (tag, t2) = lease(&mut b, "10")?;
+    assert_eq!(tag, "lease");
+    assert_eq!(
+        fill(
+            &mut b,
+            &token(&t2),
+            r#"{"id":"10","email":"new@example.com"}"#,
+            "10"
+        )?,
+        1
+    );
+    let (tag, value) = lease(&mut a, "10")?;
+    assert_eq!(tag, "hit");
+    assert_eq!(email_of(&token(&value)), "new@example.com");
+    assert_eq!(loads(&pg)?, 0, "the client loaded by itself");
+    Ok(())
+}
+
+fn http_server(origin: &HttpOrigin, extra: &str) -> Result<(Server, tempfile::TempDir)> {
+    let plugins = plugin_dir(&["user_db"])?;
+    let config = format!(
+        "[[origins]]\nname = \"users-api\"\nhttp = \"{}\"\ndefinitions = [\"UserDb\"]\n{extra}\n",
+        origin.base()
+    );
+    let server = Server::start_with(
+        ServerOptions::new()
+            .with_plugins(plugins.path())
+            .with_config(config),
+    )?;
+    Ok((server, plugins))
+}
+
+#[test]
+fn http_origin_single_flight_soft_and_hard_timeouts() -> Result<()> {
+    let origin = HttpOrigin::start()?;
+    origin.put("1", r#"{"id":"1","email":"ada@example.com"}"#);
+    let (server, _plugins) = http_server(
+        &origin,
+        "timeout_ms = 800\nsoft_timeout_ms = 100\nstale_ms = 60000",
+    )?;
+    let mut c = server.connect()?;
+
+    // Single flight: 100 misses while the origin holds every request.
+    origin.close_gate();
+    let port = server.port;
+    let readers = std::thread::spawn(move || concurrent_gets(port, 100, "1"));
+    assert!(eventually(Duration::from_secs(10), || Ok(origin
+        .requests()
+        == 1))?);
+    origin.open();
+    let replies = readers.join().unwrap()?;
+    assert!(
+        replies.iter().all(|r| r.contains("ada@example.com")),
+        "{:?}",
+        replies.first()
+    );
+    assert_eq!(origin.requests(), 1);
+
+    // Soft timeout: with a stale value, a stalled origin costs ~100 ms, not 800.
+    c.cache_psetex(
+        "UserDb",
+        1,
+        r#"{"id":"1","email":"ada@example.com"}"#,
+        &["1"],
+    )?;
+    origin.put("1", r#"{"id":"1","email":"ada@lovelace.org"}"#);
+    assert!(eventually(Duration::from_secs(5), || Ok(c
+        .cache_ttl("UserDb", &["1"])?
+        < 60_000))?);
+    origin.close_gate();
+    let started = Instant::now();
+    let stale = c.cache_get("UserDb", &["1"])?.unwrap();
+    assert_eq!(email_of(&stale), "ada@example.com");
+    assert!(
+        started.elapsed() < Duration::from_millis(700),
+        "{:?}",
+        started.elapsed()
+    );
+    // The load finishes in the background and is stored.
+    origin.open();
+    assert!(eventually(Duration::from_secs(10), || Ok(c
+        .cache_get("UserDb", &["1"])?
+        .is_some_and(|v| email_of(&v) == "ada@lovelace.org")))?);
+
+    // Hard timeout: nothing stale, the origin stalls: an error after ~800 ms.
+    origin.close_gate();
+    let started = Instant::now();
+    let error = c.cache_get("UserDb", &["2"]).unwrap_err();
+    assert_eq!(error_code(&error), "ORIGIN");
+    assert!(error.to_string().contains("within 800 ms"), "{error}");
+    assert!(started.elapsed() >= Duration::from_millis(800));
+    origin.open();
+    Ok(())
+}
+
+#[test]
+fn http_write_through_and_origin_errors() -> Result<()> {
+    let origin = HttpOrigin::start()?;
+    let (server, _plugins) = http_server(&origin, "write = \"through\"")?;
+    let mut c = server.connect()?;
+    c.cache_set("UserDb", r#"{"id":"5","email":"eve@example.com"}"#, &["5"])?;
+    assert!(
+        origin
+            .user("5")
+            .is_some_and(|u| u.contains("eve@example.com"))
+    );
+
+    origin.fail(true);
+    let error = c
+        .cache_set(
+            "UserDb",
+            r#"{"id":"5","email":"mallory@example.com"}"#,
+            &["5"],
+        )
+        .unwrap_err();
+    assert_eq!(error_code(&error), "ORIGIN");
+    assert!(error.to_string().contains("503"), "{error}");
+    assert_eq!(
+        email_of(&c.cache_get("UserDb", &["5"])?.unwrap()),
+        "eve@example.com",
+        "the cache kept the value the origin has"
+    );
+    // A mapping that names a key part the plugin refuses never reaches the origin.
+    let before = origin.requests();
+    let bad = c.cache_get("UserDb", &["a b"]).unwrap_err();
+    assert_eq!(error_code(&bad), "BADKEY");
+    assert_eq!(origin.requests(), before);
+    Ok(())
+}
