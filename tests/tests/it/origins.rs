@@ -422,3 +422,109 @@ fn http_write_through_and_origin_errors() -> Result<()> {
     assert_eq!(origin.requests(), before);
     Ok(())
 }
+
+#[test]
+fn a_rogue_mapping_costs_one_error_reply_and_reaches_nothing_it_may_not() -> Result<()> {
+    let origin = HttpOrigin::start()?;
+    let plugins = plugin_dir(&["fixture_origin_rogue"])?;
+    let config = format!(
+        "[plugin]\ncall_timeout_ms = 300\n[[origins]]\nname = \"api\"\nhttp = \"{}\"\ndefinitions = [\"RogueCache\"]\n",
+        origin.base()
+    );
+    let server = Server::start_with(
+        ServerOptions::new()
+            .with_plugins(plugins.path())
+            .with_config(config),
+    )?;
+    let mut c = server.connect()?;
+    let get = |c: &mut Client, part: &str| -> redis::RedisResult<Option<String>> {
+        redis::cmd("CACHE.GET")
+            .arg("RogueCache")
+            .arg(part)
+            .query(c.con())
+    };
+    for (part, says) in [
+        ("escape", "leaves the configured base"),
+        ("absolute", "names another host"),
+        ("undeclared", "the mapping asked for sql"),
+        ("trap", "mapping failed"),
+        ("spin", "mapping failed"),
+    ] {
+        let error = get(&mut c, part).unwrap_err();
+        assert_eq!(error_code(&error), "ORIGIN", "{part}: {error}");
+        assert!(error.to_string().contains(says), "{part}: {error}");
+    }
+    assert_eq!(
+        origin.requests(),
+        0,
+        "no refused request reached the origin"
+    );
+    // Garbage from the mapping is refused by the host's MessagePack check.
+    let error = get(&mut c, "garbage").unwrap_err();
+    assert_eq!(error_code(&error), "ORIGIN");
+    assert!(error.to_string().contains("mapped value"), "{error}");
+    // And the server, and the plugin, keep serving.
+    assert_eq!(get(&mut c, "fine")?.as_deref(), Some("\"fine\""));
+    assert_eq!(origin.requests(), 2);
+    Ok(())
+}
+
+#[test]
+fn a_plugin_cannot_run_a_statement_its_operator_did_not_declare() -> Result<()> {
+    let pg = Postgres::start()?;
+    pg.psql(SCHEMA)?;
+    let plugins = plugin_dir(&["fixture_origin_rogue"])?;
+    let config = format!(
+        "[[origins]]\nname = \"db\"\npostgres = \"{}\"\ndefinitions = [\"RogueCache\"]\n{}",
+        pg.connection_string(),
+        statements(0.0, false)
+    );
+    let server = Server::start_with(
+        ServerOptions::new()
+            .with_plugins(plugins.path())
+            .with_config(config),
+    )?;
+    let mut c = server.connect()?;
+    let error: redis::RedisError = redis::cmd("CACHE.GET")
+        .arg("RogueCache")
+        .arg("undeclared")
+        .query::<Option<String>>(c.con())
+        .unwrap_err();
+    assert_eq!(error_code(&error), "ORIGIN");
+    assert!(
+        error.to_string().contains("`drop_users` is not declared"),
+        "{error}"
+    );
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM users")?,
+        "1",
+        "nothing was dropped"
+    );
+    assert_eq!(loads(&pg)?, 0);
+    Ok(())
+}
+
+#[test]
+fn eager_refresh_reloads_once_before_expiry_while_reads_keep_hitting() -> Result<()> {
+    let origin = HttpOrigin::start()?;
+    origin.put("1", r#"{"id":"1","email":"new@example.com"}"#);
+    let (server, _plugins) = http_server(&origin, "refresh_after = 0.5")?;
+    let mut c = server.connect()?;
+    // Fresh for 2 s; from 1 s on, the first read reloads in the background.
+    c.cache_psetex(
+        "UserDb",
+        2000,
+        r#"{"id":"1","email":"old@example.com"}"#,
+        &["1"],
+    )?;
+    let refreshed = eventually(Duration::from_secs(10), || {
+        let value = c
+            .cache_get("UserDb", &["1"])?
+            .expect("never a miss while fresh");
+        Ok(email_of(&value) == "new@example.com")
+    })?;
+    assert!(refreshed, "the entry was reloaded before it expired");
+    assert_eq!(origin.requests(), 1, "one reload, however many reads");
+    assert_eq!(origin_counter(&mut c, "origin-refreshes")?, 1);
+    Ok(())
+}
