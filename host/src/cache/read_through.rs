@@ -30,6 +30,10 @@ use hoard_l1::SetCondition;
 /// Bytes in front of the envelope: fresh-until and written-at.
 const HEAD: usize = 16;
 
+/// How often a node that lost the cluster-wide load lease looks in L2 for
+/// the holder's value.
+const CLUSTER_POLL: Duration = Duration::from_millis(10);
+
 /// MessagePack nil: what a "not found" is cached as, where nulls are allowed.
 const NIL: u8 = 0xc0;
 
@@ -339,9 +343,13 @@ impl Cache {
         let cache = Arc::clone(cache);
         let origin = Arc::clone(origin);
         tokio::spawn(async move {
-            origin.counters.loads.fetch_add(1, Ordering::Relaxed);
-            let result = this.load(&cache, &origin, &key, parts).await;
             let name = cache.definition().name.clone();
+            let (result, cluster_lease) = if this.uses_l2(&name) {
+                this.load_across_nodes(&cache, &origin, &key, parts).await
+            } else {
+                origin.counters.loads.fetch_add(1, Ordering::Relaxed);
+                (this.load(&cache, &origin, &key, parts).await, false)
+            };
             if let Some(token) = token {
                 match &result {
                     Ok(fetched) => {
@@ -352,11 +360,61 @@ impl Cache {
                     Err(_) => this.inner.leases.release(&name, &key, token),
                 }
             }
+            if cluster_lease && let Some(tier) = this.tier() {
+                let d = cache.definition();
+                tier.release_load(&d.id, d.version.major, &key).await;
+            }
             if let Err(error) = &result {
                 tracing::debug!(cache = %name, %key, %error, "origin load failed");
             }
             let _ = publish.send(Some(Arc::new(result)));
         });
+    }
+
+    /// A load of an L2-backed definition: one per key across the nodes.
+    /// The node that takes the lease in Redis loads and writes L2; the
+    /// others read L2 until the value is there (or the lease lapses, then
+    /// they load themselves). With Redis away, every node loads for itself:
+    /// the origin is still protected per node by the local single flight.
+    /// Returns the result and whether this node holds the Redis lease.
+    async fn load_across_nodes(
+        &self,
+        cache: &Arc<DefinedCache>,
+        origin: &Origin,
+        key: &str,
+        parts: Vec<String>,
+    ) -> (LoadResult, bool) {
+        let Some(tier) = self.tier().cloned() else {
+            origin.counters.loads.fetch_add(1, Ordering::Relaxed);
+            return (self.load(cache, origin, key, parts).await, false);
+        };
+        let d = cache.definition();
+        let budget = Duration::from_millis(origin.config().timeout_ms)
+            + self.plugin_budget().saturating_mul(3);
+        let lease_ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX);
+        if let Ok(false) = tier.lease_load(&d.id, d.version.major, key, lease_ms).await {
+            origin.counters.coalesced.fetch_add(1, Ordering::Relaxed);
+            let deadline = tokio::time::Instant::now() + budget;
+            // The holder announces nothing but the value itself: poll L2 for it.
+            while tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(CLUSTER_POLL).await;
+                if let Ok(crate::tier::L2Read::Found { envelope, .. }) =
+                    tier.read(&d.id, d.version.major, key, false).await
+                    && let Ok(value) = envelope::unpack(
+                        &self.inner.sealer,
+                        key.as_bytes(),
+                        &envelope,
+                        self.inner.max_value_bytes,
+                    )
+                {
+                    return (Ok(Fetched::Value(value)), false);
+                }
+            }
+            origin.counters.loads.fetch_add(1, Ordering::Relaxed);
+            return (self.load(cache, origin, key, parts).await, false);
+        }
+        origin.counters.loads.fetch_add(1, Ordering::Relaxed);
+        (self.load(cache, origin, key, parts).await, true)
     }
 
     /// Stores what a load fetched, if its lease is still valid.

@@ -423,6 +423,32 @@ impl Tier {
         })
     }
 
+    /// The cluster-wide lease to load `key` from its origin: `Ok(true)` when
+    /// this node holds it now (until `ttl_ms`, or [`Tier::release_load`]).
+    pub async fn lease_load(
+        &self,
+        id: &str,
+        major: u64,
+        key: &str,
+        ttl_ms: u64,
+    ) -> Result<bool, L2Error> {
+        let lease = format!("{}:load-lease", self.namespace(id, major).key(key));
+        let owner = format!("{:016x}", self.node.bus.node());
+        self.node
+            .call(self.node.store.try_lease(lease, owner, ttl_ms))
+            .await
+    }
+
+    /// Gives the load lease of `key` back (if this node still holds it).
+    pub async fn release_load(&self, id: &str, major: u64, key: &str) {
+        let lease = format!("{}:load-lease", self.namespace(id, major).key(key));
+        let owner = format!("{:016x}", self.node.bus.node());
+        let _ = self
+            .node
+            .call(self.node.store.release_lease(lease, owner))
+            .await;
+    }
+
     /// Writes an entry to L2; on failure it is queued for replay and the
     /// error returned (the caller reports a partial success).
     pub async fn write(

@@ -98,6 +98,16 @@ pub trait L2Store: Send + Sync {
         glob: String,
         at_ms: u64,
     ) -> BoxFuture<'static, Result<u64, L2Error>>;
+    /// Takes the cluster-wide lease `key` for `owner` unless someone holds
+    /// it (`SET NX PX`): one load per key across nodes.
+    fn try_lease(
+        &self,
+        key: String,
+        owner: String,
+        ttl_ms: u64,
+    ) -> BoxFuture<'static, Result<bool, L2Error>>;
+    /// Gives the lease back if `owner` still holds it.
+    fn release_lease(&self, key: String, owner: String) -> BoxFuture<'static, Result<(), L2Error>>;
     /// Publishes bus messages, in this order, in one round trip.
     fn publish(
         &self,
@@ -276,6 +286,43 @@ async fn index_member(
 }
 
 impl L2Store for RedisStore {
+    fn try_lease(
+        &self,
+        key: String,
+        owner: String,
+        ttl_ms: u64,
+    ) -> BoxFuture<'static, Result<bool, L2Error>> {
+        let conn = self.conn();
+        Box::pin(async move {
+            let mut conn = conn?;
+            let taken: Option<String> = redis::cmd("SET")
+                .arg(&key)
+                .arg(&owner)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl_ms.max(1))
+                .query_async(&mut conn)
+                .await?;
+            Ok(taken.is_some())
+        })
+    }
+
+    fn release_lease(&self, key: String, owner: String) -> BoxFuture<'static, Result<(), L2Error>> {
+        let conn = self.conn();
+        Box::pin(async move {
+            let mut conn = conn?;
+            let () = redis::Script::new(
+                "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 0",
+            )
+            .key(&key)
+            .arg(&owner)
+            .invoke_async::<i64>(&mut conn)
+            .await
+            .map(|_| ())?;
+            Ok(())
+        })
+    }
+
     fn get(&self, key: String) -> BoxFuture<'static, Result<Option<Found>, L2Error>> {
         let conn = self.conn();
         Box::pin(async move {

@@ -528,3 +528,43 @@ fn eager_refresh_reloads_once_before_expiry_while_reads_keep_hitting() -> Result
     assert_eq!(origin_counter(&mut c, "origin-refreshes")?, 1);
     Ok(())
 }
+
+#[test]
+fn two_nodes_sharing_l2_load_a_missing_key_once() -> Result<()> {
+    let redis = hoard_tests::tier::RedisServer::start()?;
+    let pg = Postgres::start()?;
+    pg.psql(SCHEMA)?;
+    let dir = tempfile::tempdir()?;
+    let plugins = plugin_dir(&["user_db"])?;
+    let node = |name: &str| -> Result<Server> {
+        let config = format!(
+            "{}\n[[origins]]\nname = \"users-db\"\npostgres = \"{}\"\ndefinitions = [\"UserDb\"]\n{}",
+            hoard_tests::tier::l2_config(
+                &format!("url = \"{}\"", redis.url()),
+                &hoard_tests::tier::replay_file(&dir, name),
+                ""
+            ),
+            pg.connection_string(),
+            statements(0.3, false)
+        );
+        Server::start_with(
+            ServerOptions::new()
+                .with_plugins(plugins.path())
+                .with_config(config),
+        )
+    };
+    let a = node("a")?;
+    let b = node("b")?;
+    let (pa, pb) = (a.port, b.port);
+    let on_a = std::thread::spawn(move || concurrent_gets(pa, 100, "1"));
+    let on_b = std::thread::spawn(move || concurrent_gets(pb, 100, "1"));
+    for replies in [on_a.join().unwrap()?, on_b.join().unwrap()?] {
+        assert!(
+            replies.iter().all(|r| r.contains("ada@example.com")),
+            "{:?}",
+            replies.iter().find(|r| !r.contains("ada@example.com"))
+        );
+    }
+    assert_eq!(loads(&pg)?, 1, "one origin query for both nodes");
+    Ok(())
+}
