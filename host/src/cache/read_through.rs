@@ -398,23 +398,43 @@ impl Cache {
             // The holder announces nothing but the value itself: poll L2 for it.
             while tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(CLUSTER_POLL).await;
-                if let Ok(crate::tier::L2Read::Found { envelope, .. }) =
-                    tier.read(&d.id, d.version.major, key, false).await
-                    && let Ok(value) = envelope::unpack(
-                        &self.inner.sealer,
-                        key.as_bytes(),
-                        &envelope,
-                        self.inner.max_value_bytes,
-                    )
-                {
+                if let Some(value) = self.l2_value(&tier, cache, key).await {
                     return (Ok(Fetched::Value(value)), false);
                 }
+                // The holder let go without writing (its load failed, or an
+                // invalidation voided it): the next node in takes over.
+                if let Ok(true) = tier.lease_load(&d.id, d.version.major, key, lease_ms).await {
+                    break;
+                }
             }
-            origin.counters.loads.fetch_add(1, Ordering::Relaxed);
-            return (self.load(cache, origin, key, parts).await, false);
+        }
+        // The previous holder may have written L2 and let go between our
+        // miss and our lease: look once more before going to the origin.
+        if let Some(value) = self.l2_value(&tier, cache, key).await {
+            return (Ok(Fetched::Value(value)), true);
         }
         origin.counters.loads.fetch_add(1, Ordering::Relaxed);
         (self.load(cache, origin, key, parts).await, true)
+    }
+
+    /// The value of `key` in L2, if it is there and readable.
+    async fn l2_value(
+        &self,
+        tier: &crate::tier::Tier,
+        cache: &DefinedCache,
+        key: &str,
+    ) -> Option<Vec<u8>> {
+        let d = cache.definition();
+        match tier.read(&d.id, d.version.major, key, false).await {
+            Ok(crate::tier::L2Read::Found { envelope, .. }) => envelope::unpack(
+                &self.inner.sealer,
+                key.as_bytes(),
+                &envelope,
+                self.inner.max_value_bytes,
+            )
+            .ok(),
+            _ => None,
+        }
     }
 
     /// Stores what a load fetched, if its lease is still valid.

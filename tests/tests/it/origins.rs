@@ -555,16 +555,33 @@ fn two_nodes_sharing_l2_load_a_missing_key_once() -> Result<()> {
     };
     let a = node("a")?;
     let b = node("b")?;
+    // A node that (re)confirms its bus link drops its L2-backed L1 and voids
+    // the leases of loads in flight: start once both links are up.
+    for server in [&a, &b] {
+        let mut c = server.connect()?;
+        assert!(eventually(Duration::from_secs(15), || {
+            let info: String = redis::cmd("INFO").arg("l2").query(c.con())?;
+            Ok(info.contains("bus_link:up"))
+        })?);
+    }
     let (pa, pb) = (a.port, b.port);
     let on_a = std::thread::spawn(move || concurrent_gets(pa, 100, "1"));
     let on_b = std::thread::spawn(move || concurrent_gets(pb, 100, "1"));
     for replies in [on_a.join().unwrap()?, on_b.join().unwrap()?] {
         assert!(
             replies.iter().all(|r| r.contains("ada@example.com")),
-            "{:?}",
-            replies.iter().find(|r| !r.contains("ada@example.com"))
+            "{:?}\n{}\n{}",
+            replies.iter().find(|r| !r.contains("ada@example.com")),
+            a.log(),
+            b.log()
         );
     }
-    assert_eq!(loads(&pg)?, 1, "one origin query for both nodes");
+    assert_eq!(
+        loads(&pg)?,
+        1,
+        "one origin query for both nodes\n{}\n{}",
+        a.log(),
+        b.log()
+    );
     Ok(())
 }
