@@ -454,7 +454,10 @@ impl Cache {
                 return Ok(());
             }
         };
-        let ttl = definition.effective_ttl_ms(None);
+        let ttl = definition.effective_ttl_ms(
+            self.origin_of(&definition.name)
+                .and_then(|o| o.config().load_ttl_ms),
+        );
         if self.uses_l2(&definition.name) {
             // L2 has its own newest-wins rules; the lease still guards L1.
             let stored = envelope::pack(definition, &self.inner.sealer, key.as_bytes(), value)?;

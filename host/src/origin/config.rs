@@ -61,6 +61,10 @@ pub struct OriginConfig {
     /// How long a lease (`CACHE.LEASE`) stays valid if its holder never fills.
     #[serde(default = "default_lease_ms")]
     pub lease_ms: u64,
+    /// How long a loaded value stays fresh; default: the definition's
+    /// default TTL (clamped to its max TTL either way).
+    #[serde(default)]
+    pub load_ttl_ms: Option<u64>,
     /// How writes reach it.
     #[serde(default)]
     pub write: WriteMode,

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Origins: what read-through with single flight saves an origin, and what it costs.
+#
+#   bench/origins.sh                 # CLIENTS=200 SECS=10 KEYS=10000 ZIPF=1.1 TTL_MS=1000
+#
+# Starts a PostgreSQL (initdb in a temp dir) with KEYS users and a `loads`
+# counter that the load statement bumps (counted at the origin), and two
+# release hoards serving the UserDb example: A with the origin configured
+# (read-through, loaded entries fresh for TTL_MS), B without (plain cache).
+#  1. herd: CLIENTS connections read Zipf(ZIPF) keys for SECS seconds; on A
+#     each read is one CACHE.GET; on B each client does cache-aside by hand
+#     (GET, on a miss the query, then PSETEX TTL_MS). Origin queries/s and
+#     client p99, both from the same run.
+#  2. hit path: redis-benchmark CACHE.GET UserDb 1 (a hit) on A vs on B.
+#  3. miss latency: N_MISS read-through misses on A vs the same query sent
+#     straight to PostgreSQL by the bench client.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+CLIENTS="${CLIENTS:-200}"
+SECS="${SECS:-10}"
+KEYS="${KEYS:-10000}"
+ZIPF="${ZIPF:-1.1}"
+TTL_MS="${TTL_MS:-1000}"
+N_HIT="${N_HIT:-200000}"
+N_MISS="${N_MISS:-2000}"
+ROUNDS="${ROUNDS:-3}"
+
+bench_init
+
+PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+[[ -x "$PGBIN/initdb" ]] || die "PostgreSQL is not installed (scripts/toolchains installs it)"
+PGDIR="$BENCH_TMP/pg"
+mkdir -p "$PGDIR"
+as_pg() { if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[[ "$(id -u)" == 0 ]] && chown -R postgres:postgres "$PGDIR"
+as_pg "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U postgres --no-sync -E UTF8 >/dev/null
+PGPORT="$(free_port)"
+as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w \
+    -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off" start >/dev/null
+stop_pg() { as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate -w stop >/dev/null 2>&1 || true; bench_cleanup; }
+trap stop_pg EXIT
+PG="host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres"
+psql_() { as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -At -c "$1"; }
+psql_ "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text, version bigint NOT NULL DEFAULT 0);
+       INSERT INTO users (id, email, name) SELECT g, 'user' || g || '@example.com', 'User ' || g FROM generate_series(1, $KEYS) g;
+       CREATE TABLE loads (n bigint NOT NULL); INSERT INTO loads VALUES (0);" >/dev/null
+log "PostgreSQL on $PGPORT with $KEYS users"
+
+mkdir -p "$BENCH_TMP/plugins"
+cp "$REPO_DIR/plugins/target/wasm32-wasip2/release/user_db.wasm" "$BENCH_TMP/plugins/"
+LOAD="WITH bump AS (UPDATE loads SET n = n + 1 RETURNING 1) SELECT id::text AS id, email, name FROM users WHERE id = \$1"
+cat >"$BENCH_TMP/a.toml" <<TOML
+plugins = "$BENCH_TMP/plugins"
+[[origins]]
+name = "users-db"
+postgres = "$PG"
+definitions = ["UserDb"]
+connections = 8
+load_ttl_ms = $TTL_MS
+[origins.statements]
+user_by_id = "$LOAD"
+TOML
+cat >"$BENCH_TMP/b.toml" <<TOML
+plugins = "$BENCH_TMP/plugins"
+TOML
+start_hoard --config "$BENCH_TMP/a.toml"; PORT_A="$HOARD_PORT"; PID_A="$HOARD_PID"
+start_hoard --config "$BENCH_TMP/b.toml"; PORT_B="$HOARD_PORT"
+
+log "building the bench client (cargo bench --no-run)"
+(cd "$REPO_DIR" && cargo bench -p hoard --bench origin_herd --no-run) >&2 2>/dev/null
+client() { (cd "$REPO_DIR" && cargo bench -q -p hoard --bench origin_herd -- "$@" 2>/dev/null); }
+
+echo "# bench/origins.sh  $(date -u +%FT%TZ)  clients=$CLIENTS secs=$SECS keys=$KEYS zipf=$ZIPF ttl_ms=$TTL_MS cores=$(nproc)"
+echo "## 1. herd (origin = PostgreSQL, counted at the origin)"
+HERD_A="$(client herd "$PORT_A" "$PG" readthrough "$CLIENTS" "$SECS" "$KEYS" "$ZIPF" "$TTL_MS")"
+echo "$HERD_A"
+HERD_B="$(client herd "$PORT_B" "$PG" naive "$CLIENTS" "$SECS" "$KEYS" "$ZIPF" "$TTL_MS")"
+echo "$HERD_B"
+field() { sed -E "s/.*$1=([0-9.]+).*/\1/" <<<"$2"; }
+awk -v qa="$(field origin_qps "$HERD_A")" -v qb="$(field origin_qps "$HERD_B")" \
+    -v pa="$(field p99_us "$HERD_A")" -v pb="$(field p99_us "$HERD_B")" \
+    'BEGIN { printf "origin queries/s: naive %.1f, read-through %.1f -> %.0fx fewer; client p99: naive %d us, read-through %d us\n", qb, qa, (qa > 0 ? qb / qa : 0), pb, pa }'
+assert_alive hoard "$PID_A"
+
+echo "## 2. hit path: CACHE.GET UserDb 1, read-through (A) vs plain (B), redis-benchmark -c 50 -n $N_HIT"
+rcli "$PORT_A" CACHE.GET UserDb 1 >/dev/null
+rcli "$PORT_B" CACHE.SET UserDb '{"id":"1","email":"user1@example.com","name":"User 1"}' 1 >/dev/null
+: >"$BENCH_TMP/hit.tsv"
+for round in $(seq 1 "$ROUNDS"); do
+    # keep the entry fresh on A for the whole run
+    rcli "$PORT_A" CACHE.DEL UserDb 1 >/dev/null; rcli "$PORT_A" CACHE.GET UserDb 1 >/dev/null
+    a="$(rb "$PORT_A" hitA -c 50 -n "$N_HIT" CACHE.GET UserDb 1 | cut -f2)"
+    b="$(rb "$PORT_B" hitB -c 50 -n "$N_HIT" CACHE.GET UserDb 1 | cut -f2)"
+    printf '%s\t%s\t%s\n' "$round" "$a" "$b" >>"$BENCH_TMP/hit.tsv"
+    echo "round $round: read-through $a rps, plain $b rps"
+done
+ma="$(cut -f2 "$BENCH_TMP/hit.tsv" | median)"; mb="$(cut -f3 "$BENCH_TMP/hit.tsv" | median)"
+awk -v a="$ma" -v b="$mb" 'BEGIN { printf "hit path: read-through %.0f rps / plain %.0f rps = %.2fx\n", a, b, a / b }'
+
+echo "## 3. miss latency: $N_MISS read-through misses vs the query sent straight to PostgreSQL"
+MISS="$(client miss "$PORT_A" "$PG" "$N_MISS")"
+echo "$MISS"
+awk -v t="$(field readthrough_p50_us "$MISS")" -v d="$(field direct_p50_us "$MISS")" \
+    'BEGIN { printf "miss p50: read-through %d us / direct %d us = %.2fx\n", t, d, t / d }'
