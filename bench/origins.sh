@@ -32,6 +32,7 @@ PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 [[ -x "$PGBIN/initdb" ]] || die "PostgreSQL is not installed (scripts/toolchains installs it)"
 PGDIR="$BENCH_TMP/pg"
 mkdir -p "$PGDIR"
+chmod 755 "$BENCH_TMP"  # the postgres user must reach its data directory
 as_pg() { if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 [[ "$(id -u)" == 0 ]] && chown -R postgres:postgres "$PGDIR"
 as_pg "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U postgres --no-sync -E UTF8 >/dev/null

@@ -26,7 +26,11 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
     }
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     let i = ((sorted.len() - 1) as f64 * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
 }
@@ -134,9 +138,17 @@ async fn miss(args: &[String]) -> Result<()> {
     let (mut through, mut direct) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for i in 0..n {
         let id = (i % 1000 + 1).to_string();
-        let _: i64 = redis::cmd("CACHE.DEL").arg("UserDb").arg(&id).query_async(&mut con).await?;
+        let _: i64 = redis::cmd("CACHE.DEL")
+            .arg("UserDb")
+            .arg(&id)
+            .query_async(&mut con)
+            .await?;
         let started = Instant::now();
-        let got: Option<String> = redis::cmd("CACHE.GET").arg("UserDb").arg(&id).query_async(&mut con).await?;
+        let got: Option<String> = redis::cmd("CACHE.GET")
+            .arg("UserDb")
+            .arg(&id)
+            .query_async(&mut con)
+            .await?;
         through.push(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
         if got.is_none() {
             bail!("user {id} was not loaded");
@@ -162,8 +174,13 @@ async fn miss(args: &[String]) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     match args.first().map(String::as_str) {
         Some("herd") => runtime.block_on(herd(&args[1..])),
         Some("miss") => runtime.block_on(miss(&args[1..])),

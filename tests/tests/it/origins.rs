@@ -585,3 +585,45 @@ fn two_nodes_sharing_l2_load_a_missing_key_once() -> Result<()> {
     );
     Ok(())
 }
+
+/// The same mapping written in Python (`plugins/python/user-db`, built by
+/// `hoard plugin build` with `[tool.hoard] world = "origin-plugin"`): read
+/// through, not found, write through, against the same PostgreSQL.
+#[test]
+fn a_python_mapping_reads_and_writes_through_postgres() -> Result<()> {
+    let wasm =
+        hoard_tests::build_plugin(&hoard_tests::workspace_root().join("plugins/python/user-db"))?;
+    let pg = Postgres::start()?;
+    pg.psql(SCHEMA)?;
+    let plugins = tempfile::tempdir()?;
+    std::fs::copy(&wasm, plugins.path().join("user-db.wasm"))?;
+    let config = format!(
+        "[[origins]]\nname = \"users-db\"\npostgres = \"{}\"\ndefinitions = [\"UserDb\"]\nwrite = \"through\"\n{}",
+        pg.connection_string(),
+        statements(0.0, true)
+    );
+    let server = Server::start_with(
+        ServerOptions::new()
+            .with_plugins(plugins.path())
+            .with_config(config),
+    )?;
+    let mut c = server.connect()?;
+    assert_eq!(
+        email_of(&c.cache_get("UserDb", &["1"])?.unwrap()),
+        "ada@example.com"
+    );
+    assert_eq!(c.cache_get("UserDb", &["404"])?.as_deref(), Some("null"));
+    c.cache_set("UserDb", r#"{"id":"2","email":"bob@example.com"}"#, &["2"])?;
+    assert_eq!(
+        pg.psql("SELECT email FROM users WHERE id = 2")?,
+        "bob@example.com"
+    );
+    assert_eq!(loads(&pg)?, 2);
+    assert!(
+        c.cache_info("UserDb")?
+            .fields
+            .text("plugin-source")?
+            .contains("user-db")
+    );
+    Ok(())
+}

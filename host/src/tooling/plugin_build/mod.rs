@@ -28,6 +28,14 @@ pub const WIT: &str = include_str!("../../../../wit/definition.wit");
 /// The world every plugin targets.
 pub const WORLD: &str = "plugin";
 
+/// `hoard:definition@0.2.0`, for projects that ask for it (a Python
+/// project's `[tool.hoard] world = "origin-plugin"`): the same rules plus the
+/// `origin` mapping.
+pub const WIT_V2: &str = include_str!("../../../../wit/0.2.0/definition.wit");
+
+/// The world of `WIT_V2` with the origin mapping.
+pub const ORIGIN_WORLD: &str = "origin-plugin";
+
 /// A language hoard can scaffold and build plugins in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
@@ -106,10 +114,11 @@ pub fn build_plugin(dir: &Path) -> anyhow::Result<PathBuf> {
     progress.status("Compiling", &format!("{name} ({lang}, {})", dir.display()));
     let target = dir.join("target");
     std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
-    let wit = wit_dir(&dir)?;
+    let origin = lang == Lang::Python && python::wants_origin(&dir)?;
+    let wit = wit_dir(&dir, origin)?;
     let out = target.join(format!("{name}.wasm"));
     match lang {
-        Lang::Python => python::build(&dir, &wit, &out)?,
+        Lang::Python => python::build(&dir, &wit, if origin { ORIGIN_WORLD } else { WORLD }, &out)?,
         Lang::Js => js::build(&dir, &wit, &out)?,
         Lang::C => c::build(&dir, &wit, &out)?,
         Lang::Rust => {}
@@ -124,9 +133,10 @@ pub fn build_plugin(dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(out)
 }
 
-/// The project's own `wit/`, or the compiled-in contract written to
-/// `target/wit/` (rewritten each build, so it never goes stale).
-fn wit_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+/// The project's own `wit/`, or the compiled-in contract (`0.2.0` when the
+/// project wants the origin world) written to `target/wit/` (rewritten each
+/// build, so it never goes stale).
+fn wit_dir(dir: &Path, origin: bool) -> anyhow::Result<PathBuf> {
     let own = dir.join("wit");
     if own.join("definition.wit").is_file() {
         return Ok(own);
@@ -135,7 +145,8 @@ fn wit_dir(dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&generated)
         .with_context(|| format!("creating {}", generated.display()))?;
     let file = generated.join("definition.wit");
-    std::fs::write(&file, WIT).with_context(|| format!("writing {}", file.display()))?;
+    let contract = if origin { WIT_V2 } else { WIT };
+    std::fs::write(&file, contract).with_context(|| format!("writing {}", file.display()))?;
     Ok(generated)
 }
 

@@ -23,7 +23,27 @@ use anyhow::Context;
 /// The module used when pyproject.toml does not name one.
 const DEFAULT_MODULE: &str = "app";
 
-pub(super) fn build(dir: &Path, wit: &Path, out: &Path) -> anyhow::Result<()> {
+/// Whether pyproject.toml asks for the origin world (`[tool.hoard] world =
+/// "origin-plugin"`, `hoard:definition@0.2.0`).
+pub(super) fn wants_origin(dir: &Path) -> anyhow::Result<bool> {
+    let world = super::pyproject(dir)?
+        .get("tool")
+        .and_then(|t| t.get("hoard"))
+        .and_then(|h| h.get("world"))
+        .and_then(|w| w.as_str())
+        .map(str::to_owned);
+    match world.as_deref() {
+        None | Some(super::WORLD) => Ok(false),
+        Some(super::ORIGIN_WORLD) => Ok(true),
+        Some(other) => anyhow::bail!(
+            "pyproject.toml: [tool.hoard] world = {other:?}; expected {:?} or {:?}",
+            super::WORLD,
+            super::ORIGIN_WORLD
+        ),
+    }
+}
+
+pub(super) fn build(dir: &Path, wit: &Path, world: &str, out: &Path) -> anyhow::Result<()> {
     let module = module_of(dir)?;
     let componentize = super::tool("HOARD_COMPONENTIZE_PY", &["componentize-py"]);
     let deps = install_dependencies(dir, &componentize)?;
@@ -32,7 +52,7 @@ pub(super) fn build(dir: &Path, wit: &Path, out: &Path) -> anyhow::Result<()> {
         .current_dir(dir)
         .arg("--wit-path")
         .arg(wit)
-        .args(["--world", super::WORLD, "componentize", "--python-path"])
+        .args(["--world", world, "componentize", "--python-path"])
         .arg(dir);
     if let Some(deps) = &deps {
         command.arg("--python-path").arg(deps);
