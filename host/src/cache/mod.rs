@@ -467,6 +467,9 @@ impl Cache {
     pub async fn ttl(&self, name: &str, parts: Vec<String>) -> Result<Ttl, CacheError> {
         let cache = self.find(name)?;
         let key = self.key_of(&cache, parts).await?;
+        if self.has_head(name) {
+            return Ok(self.fresh_ttl(&cache, &key));
+        }
         Ok(cache.table().ttl(key.as_bytes()))
     }
 

@@ -168,6 +168,22 @@ impl Cache {
         }
     }
 
+    /// Freshness left of an origin-backed entry (`CACHE.TTL`): the time it
+    /// will be served as fresh, not the stale window L1 keeps it for.
+    pub(crate) fn fresh_ttl(&self, cache: &DefinedCache, key: &str) -> hoard_l1::Ttl {
+        let now = self.now();
+        cache
+            .table()
+            .get_with(key.as_bytes(), |stored| {
+                split(stored).map(|(fresh, _, _)| fresh)
+            })
+            .flatten()
+            .filter(|fresh| *fresh > now)
+            .map_or(hoard_l1::Ttl::Missing, |fresh| {
+                hoard_l1::Ttl::RemainingMs(fresh - now)
+            })
+    }
+
     /// A plain lookup of an origin-backed entry: fresh values only.
     pub(crate) fn lookup_headed(
         &self,
