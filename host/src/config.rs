@@ -56,6 +56,10 @@ pub struct Config {
     pub tracing: TracingConfig,
     /// The shared second level on Redis (`[l2]`); unset: a single node.
     pub l2: Option<crate::tier::config::L2Config>,
+    /// Keys each tenant's client-tracking table remembers for default-mode readers (Redis's
+    /// `tracking-table-max-keys`); past it random keys are forgotten and their readers told
+    /// to drop them, so tracking memory stays bounded. 0: unbounded.
+    pub tracking_table_max_keys: usize,
 }
 
 /// What the command path records for `/metrics`.
@@ -267,6 +271,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             tracing: TracingConfig::default(),
             l2: None,
+            tracking_table_max_keys: 1_000_000,
         }
     }
 }
