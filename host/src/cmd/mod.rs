@@ -229,15 +229,20 @@ impl Session {
         let mut state = entry.state.lock();
         let (name, sub) = head;
         state.cmd.clear();
+        // Lower-cased into the entry's own buffer: no allocation per command.
+        let mut push_lower = |text: &[u8]| {
+            for c in String::from_utf8_lossy(text).chars() {
+                state.cmd.push(c.to_ascii_lowercase());
+            }
+        };
         if let Some(name) = &name {
-            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-            let container = matches!(name.as_str(), "client" | "config" | "command" | "debug");
-            state.cmd.push_str(&name);
+            push_lower(name);
+            let container = ["client", "config", "command", "debug"]
+                .iter()
+                .any(|c| name.eq_ignore_ascii_case(c.as_bytes()));
             if container && let Some(sub) = &sub {
-                state.cmd.push('|');
-                state
-                    .cmd
-                    .push_str(&String::from_utf8_lossy(sub).to_ascii_lowercase());
+                push_lower(b"|");
+                push_lower(sub);
             }
         }
         state.last_at = Some(Instant::now());

@@ -306,8 +306,15 @@ impl Tracking {
         let mut inner = self.inner.lock();
         let readers = inner.keys.swap_remove(key).unwrap_or_default();
         let key = Bytes::copy_from_slice(key);
+        let mut still_reading = None;
         for (id, client) in &inner.clients {
             if client.mode.noloop && *id == writer {
+                // Not told about its own change, so it must stay a reader: a change by
+                // another connection later is still announced to it. (Redis forgets it; a
+                // read that writes, such as an L2 promotion, would then go untracked.)
+                if readers.contains(id) {
+                    still_reading = Some(*id);
+                }
                 continue;
             }
             let told = if client.mode.bcast {
@@ -319,6 +326,9 @@ impl Tracking {
             if told {
                 Self::deliver(&inner, *id, client, Some(vec![key.clone()]));
             }
+        }
+        if let Some(id) = still_reading {
+            inner.keys.entry(key).or_default().insert(id);
         }
     }
 

@@ -363,3 +363,24 @@ fn the_tracking_table_is_bounded_and_evicted_keys_are_announced() -> Result<()> 
     assert!(stats(&mut tracked)?.contains("tracking_total_keys:0\r\n"));
     Ok(())
 }
+
+#[test]
+fn noloop_readers_stay_tracked_after_their_own_writes() -> Result<()> {
+    let server = Server::start()?;
+    let mut tracked = RawClient::connect(server.port)?;
+    let mut writer = RawClient::connect(server.port)?;
+    q(&mut tracked, "HELLO 3")?;
+    assert_eq!(q(&mut tracked, "CLIENT TRACKING ON NOLOOP")?, ok());
+    q(&mut tracked, "GET k")?;
+    set_user(&mut tracked, USER_42)?;
+    q(&mut tracked, "CACHE.GET UserCache 42")?;
+    // Its own writes are not announced to it...
+    q(&mut tracked, "SET k mine")?;
+    set_user(&mut tracked, USER_42_V3)?;
+    // ...but it still hears another connection's later change of what it read.
+    q(&mut writer, "SET k theirs")?;
+    assert_eq!(tracked.read()?, invalidate(&["k"]));
+    set_user(&mut writer, USER_42)?;
+    assert_eq!(tracked.read()?, invalidate(&["UserCache:User:42"]));
+    Ok(())
+}
