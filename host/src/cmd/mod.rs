@@ -39,6 +39,7 @@ mod hello;
 mod incr;
 mod info;
 pub mod keyspace;
+mod long_double;
 mod mget;
 mod mset;
 mod multi;
