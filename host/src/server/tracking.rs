@@ -215,15 +215,20 @@ impl Tracking {
         Ok(())
     }
 
-    /// Stops tracking for `id` and forgets what it read.
+    /// Stops tracking for `id`.
+    ///
+    /// Its id is left in the key sets, as Redis does: scanning up to `max_keys` keys here
+    /// would stall, under the lock, every write that reports a change. A stale id is delivered
+    /// to only if that connection turns tracking on again (a needless push, never a missed
+    /// one); it leaves with its key's next change or eviction, and the whole table is dropped
+    /// when the last tracking connection goes.
     pub(crate) fn disable(&self, id: u64) {
         let mut inner = self.inner.lock();
         if inner.clients.remove(&id).is_some() {
             self.active.fetch_sub(1, Ordering::AcqRel);
-            inner.keys.retain(|_, readers| {
-                readers.remove(&id);
-                !readers.is_empty()
-            });
+            if inner.clients.is_empty() {
+                inner.keys = IndexMap::default();
+            }
         }
     }
 

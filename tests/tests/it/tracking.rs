@@ -384,3 +384,40 @@ fn noloop_readers_stay_tracked_after_their_own_writes() -> Result<()> {
     assert_eq!(tracked.read()?, invalidate(&["UserCache:User:42"]));
     Ok(())
 }
+
+#[test]
+fn an_evicted_definition_entry_is_announced() -> Result<()> {
+    // ReloadCache v1.2 holds at most two entries (`max-items` 2), keys `R:<id>`.
+    let dir = plugin_dir(&["fixture_reload_v1_2"])?;
+    let server = Server::start_with(ServerOptions::new().with_plugins(dir.path()))?;
+    let mut tracked = RawClient::connect(server.port)?;
+    let mut writer = RawClient::connect(server.port)?;
+    q(&mut tracked, "HELLO 3")?;
+    q(&mut tracked, "CLIENT TRACKING ON")?;
+    for id in ["1", "2"] {
+        assert_eq!(
+            writer.cmd_str(&["CACHE.SET", "ReloadCache", "\"v\"", id])?,
+            ok()
+        );
+        assert_eq!(
+            tracked.cmd_str(&["CACHE.GET", "ReloadCache", id])?,
+            Reply::bulk("\"v\"")
+        );
+    }
+    // A third entry evicts one of the two the connection read: it is told which.
+    writer.cmd_str(&["CACHE.SET", "ReloadCache", "\"v\"", "3"])?;
+    let evicted = pushed_keys(&mut tracked, 1)?;
+    let [name] = evicted.as_slice() else {
+        anyhow::bail!("one push: {evicted:?}");
+    };
+    let id = match name.as_str() {
+        "ReloadCache:R:1" => "1",
+        "ReloadCache:R:2" => "2",
+        other => anyhow::bail!("not an entry it read: {other}"),
+    };
+    assert_eq!(
+        tracked.cmd_str(&["CACHE.GET", "ReloadCache", id])?,
+        Reply::Null
+    );
+    Ok(())
+}
