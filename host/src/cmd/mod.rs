@@ -215,7 +215,12 @@ impl Session {
             laddr,
             fd,
             started: self.started,
-            user: tenant.to_owned(),
+            // Redis's name for the user of a server without ACLs; here the default tenant.
+            user: if tenant.is_empty() {
+                "default".to_owned()
+            } else {
+                tenant.to_owned()
+            },
             state: parking_lot::Mutex::new(self.client_state("")),
             kill: Arc::clone(&self.kill),
         })
