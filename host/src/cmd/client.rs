@@ -141,7 +141,8 @@ fn list(parse: &mut Parse, session: &Session, keyspace: &Arc<Keyspace>) -> Frame
 }
 
 /// `CLIENT KILL addr:port` (old form: `OK` or an error) or `CLIENT KILL <filter> <value> ...`
-/// with `ID`, `ADDR`, `LADDR`, `USER`, `SKIPME`, `MAXAGE` (new form: how many were killed),
+/// with `ID`, `ADDR`, `LADDR`, `USER`, `TYPE`, `SKIPME`, `MAXAGE` (new form: how many were
+/// killed),
 /// over the caller's tenant's connections only.
 fn kill(parse: &mut Parse, session: &Session, keyspace: &Arc<Keyspace>) -> Frame {
     let args = parse.rest();
@@ -164,6 +165,8 @@ fn kill(parse: &mut Parse, session: &Session, keyspace: &Arc<Keyspace>) -> Frame
         return Frame::error("ERR syntax error");
     }
     let (mut id, mut addr, mut laddr, mut user, mut max_age) = (None, None, None, None, None);
+    // `TYPE pubsub`: subscribed connections; `normal`: the others; `master`/`replica`: none.
+    let mut pubsub: Option<Option<bool>> = None;
     let mut skip_me = true;
     for pair in args.chunks_exact(2) {
         let [option, value] = pair else {
@@ -178,6 +181,12 @@ fn kill(parse: &mut Parse, session: &Session, keyspace: &Arc<Keyspace>) -> Frame
             "ADDR" => addr = Some(value),
             "LADDR" => laddr = Some(value),
             "USER" => user = Some(value),
+            "TYPE" => match value.to_ascii_lowercase().as_str() {
+                "normal" => pubsub = Some(Some(false)),
+                "pubsub" => pubsub = Some(Some(true)),
+                "master" | "replica" | "slave" => pubsub = Some(None),
+                _ => return Frame::error(format!("ERR Unknown client type '{value}'")),
+            },
             "MAXAGE" => match value.parse::<u64>() {
                 Ok(n) => max_age = Some(n),
                 Err(_) => return Frame::error("ERR value is not an integer or out of range"),
@@ -197,6 +206,7 @@ fn kill(parse: &mut Parse, session: &Session, keyspace: &Arc<Keyspace>) -> Frame
             && addr.as_ref().is_none_or(|a| victim.addr == *a)
             && laddr.as_ref().is_none_or(|a| victim.laddr == *a)
             && user.as_ref().is_none_or(|u| victim.user == *u)
+            && pubsub.is_none_or(|wanted| wanted == Some(victim.state.lock().subscribed))
             && max_age
                 .is_none_or(|age| now.saturating_duration_since(victim.started).as_secs() >= age)
             && !(skip_me && victim.id == session.id);

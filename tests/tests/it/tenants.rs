@@ -377,6 +377,18 @@ fn client_list_and_kill_cover_the_tenants_own_connections_only() -> Result<()> {
         Reply::Simple("OK".into())
     );
     assert!(g3.cmd_str(&["PING"]).is_err());
+    // By type: only the subscribed connection is a pubsub one.
+    let (mut g4, _) = connect("globex", GLOBEX_PASSWORD)?;
+    g4.cmd_str(&["SUBSCRIBE", "__redis__:invalidate"])?;
+    assert_eq!(
+        g1.cmd_str(&["CLIENT", "KILL", "TYPE", "pubsub"])?,
+        Reply::Int(1)
+    );
+    assert!(g4.cmd_str(&["PING"]).is_err());
+    assert_eq!(
+        g1.cmd_str(&["CLIENT", "KILL", "TYPE", "bogus"])?,
+        Reply::Error("ERR Unknown client type 'bogus'".into())
+    );
     assert_eq!(other.cmd_str(&["PING"])?, Reply::Simple("PONG".into()));
     Ok(())
 }
