@@ -171,35 +171,48 @@ impl Session {
 
     /// This connection's `CLIENT LIST` fields as of now, with `cmd` as its last command.
     pub(crate) fn client_state(&self, cmd: &str) -> ClientState {
-        let mut flags = String::new();
-        if self.subscribed {
-            flags.push('P');
-        }
-        if self.multi.is_some() {
-            flags.push('x');
-        }
-        if self.tracking.is_some() {
-            flags.push('t');
-        }
-        ClientState {
-            name: self.name.clone(),
-            lib_name: self.lib_name.clone(),
-            lib_ver: self.lib_ver.clone(),
-            resp: match self.protocol {
-                Protocol::Resp2 => 2,
-                Protocol::Resp3 => 3,
-            },
+        let mut state = ClientState {
             cmd: cmd.to_owned(),
             last_at: Some(Instant::now()),
-            flags,
-            multi: self.multi.as_ref().map_or(-1, |m| m.len() as i64),
-            watch: self.watch.as_ref().map_or(0, |w| w.keys().len()),
-            subscribed: self.subscribed,
-            redirect: self
-                .tracking
-                .as_ref()
-                .and_then(|t| t.mode.redirect)
-                .map_or(-1, |r| r as i64),
+            ..ClientState::default()
+        };
+        self.fill(&mut state);
+        state
+    }
+
+    /// Copies the session's listed fields (all but `cmd` and `last_at`) into `state`, reusing
+    /// its buffers.
+    fn fill(&self, state: &mut ClientState) {
+        state.resp = match self.protocol {
+            Protocol::Resp2 => 2,
+            Protocol::Resp3 => 3,
+        };
+        state.multi = self.multi.as_ref().map_or(-1, |m| m.len() as i64);
+        state.watch = self.watch.as_ref().map_or(0, |w| w.keys().len());
+        state.subscribed = self.subscribed;
+        state.flags.clear();
+        if self.subscribed {
+            state.flags.push('P');
+        }
+        if self.multi.is_some() {
+            state.flags.push('x');
+        }
+        if self.tracking.is_some() {
+            state.flags.push('t');
+        }
+        state.redirect = self
+            .tracking
+            .as_ref()
+            .and_then(|t| t.mode.redirect)
+            .map_or(-1, |r| r as i64);
+        if state.name != self.name {
+            state.name.clone_from(&self.name);
+        }
+        if state.lib_name != self.lib_name {
+            state.lib_name.clone_from(&self.lib_name);
+        }
+        if state.lib_ver != self.lib_ver {
+            state.lib_ver.clone_from(&self.lib_ver);
         }
     }
 
@@ -252,37 +265,7 @@ impl Session {
             }
         }
         state.last_at = Some(Instant::now());
-        state.resp = match self.protocol {
-            Protocol::Resp2 => 2,
-            Protocol::Resp3 => 3,
-        };
-        state.multi = self.multi.as_ref().map_or(-1, |m| m.len() as i64);
-        state.watch = self.watch.as_ref().map_or(0, |w| w.keys().len());
-        state.subscribed = self.subscribed;
-        state.flags.clear();
-        if self.subscribed {
-            state.flags.push('P');
-        }
-        if self.multi.is_some() {
-            state.flags.push('x');
-        }
-        if self.tracking.is_some() {
-            state.flags.push('t');
-        }
-        state.redirect = self
-            .tracking
-            .as_ref()
-            .and_then(|t| t.mode.redirect)
-            .map_or(-1, |r| r as i64);
-        if state.name != self.name {
-            state.name.clone_from(&self.name);
-        }
-        if state.lib_name != self.lib_name {
-            state.lib_name.clone_from(&self.lib_name);
-        }
-        if state.lib_ver != self.lib_ver {
-            state.lib_ver.clone_from(&self.lib_ver);
-        }
+        self.fill(&mut state);
     }
 
     /// The sender of this connection's invalidations, creating the channel on first use.
