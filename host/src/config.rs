@@ -59,6 +59,10 @@ pub struct Config {
     /// Origins behind definitions (`[[origins]]`): read-through, leases,
     /// write-through. With `[[tenants]]`, each tenant lists its own.
     pub origins: Vec<crate::origin::OriginConfig>,
+    /// Keys each tenant's client-tracking table remembers for default-mode readers (Redis's
+    /// `tracking-table-max-keys`); past it random keys are forgotten and their readers told
+    /// to drop them, so tracking memory stays bounded. 0: unbounded.
+    pub tracking_table_max_keys: usize,
 }
 
 /// What the command path records for `/metrics`.
@@ -275,6 +279,7 @@ impl Default for Config {
             tracing: TracingConfig::default(),
             l2: None,
             origins: Vec::new(),
+            tracking_table_max_keys: 1_000_000,
         }
     }
 }

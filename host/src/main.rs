@@ -264,7 +264,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     port: local.port(),
                 },
                 admin_credential,
-                keyspaces: Default::default(),
+                keyspaces: hoard::cmd::keyspace::Keyspaces::new(config.tracking_table_max_keys),
                 counters: Default::default(),
             }),
             limits: config.resp_limits(),

@@ -42,7 +42,7 @@ use crate::cache::error::CacheError;
 use crate::cache::outcome::{Lookup, Outcome, Stored, Verdict};
 use crate::definition::{Definition, Invalidation};
 use crate::plugin::{LoadedPlugin, PluginError, PluginOrigin, PluginWorkers};
-use hoard_l1::{Clock, SetCondition, Table, TableConfig, TableStats, Ttl};
+use hoard_l1::{Clock, KeyObserver, SetCondition, Table, TableConfig, TableStats, Ttl};
 
 /// A handle to the whole cache: plain keyspace plus every definition.
 /// Cheap to clone; every connection holds one.
@@ -69,6 +69,17 @@ struct Inner {
     leases: crate::origin::lease::Leases,
     /// Sequence numbers of writes to origins.
     write_sequence: read_through::WriteSequence,
+    /// Told about every definition entry's change (client tracking); held while the
+    /// catalog is swapped, so no table of a new catalog misses it.
+    definition_observer: parking_lot::Mutex<Option<Arc<dyn DefinitionObserver>>>,
+}
+
+/// Hears about the changes of every definition's entries (client-side caching), whichever
+/// definitions are loaded now or later: the cache installs the observer it hands out on each
+/// definition's table, and again on every table of a new catalog.
+pub trait DefinitionObserver: Send + Sync {
+    /// The observer for the table of the cache called `name`.
+    fn for_cache(&self, name: &str) -> Arc<dyn KeyObserver>;
 }
 
 /// Builds a [`Cache`]; the clock is the one every table of it reads, so
@@ -147,6 +158,7 @@ impl CacheBuilder {
                 origins: self.origins,
                 leases: crate::origin::lease::Leases::default(),
                 write_sequence: read_through::WriteSequence::default(),
+                definition_observer: parking_lot::Mutex::new(None),
             }),
         })
     }
@@ -223,9 +235,38 @@ impl Cache {
         self.inner.catalog.load_full()
     }
 
-    /// Replaces the catalog atomically (hot reload).
+    /// Replaces the catalog atomically (hot reload). With a definition observer, every table
+    /// of the new catalog gets it, and the entries of a table the new catalog no longer has
+    /// (unloaded, or replaced by an empty or copied table) are reported gone.
     pub fn swap_catalog(&self, catalog: Catalog) {
-        self.inner.catalog.store(Arc::new(catalog));
+        let observer = self.inner.definition_observer.lock();
+        let old = self.inner.catalog.swap(Arc::new(catalog));
+        let Some(observer) = observer.as_ref() else {
+            return;
+        };
+        let new = self.inner.catalog.load();
+        for cache in new.iter() {
+            cache
+                .table()
+                .observe(observer.for_cache(&cache.definition().name));
+        }
+        for gone in old.iter() {
+            let kept = new.iter().any(|c| std::ptr::eq(c.table(), gone.table()));
+            if !kept && !gone.table().is_empty() {
+                observer.for_cache(&gone.definition().name).flushed();
+            }
+        }
+    }
+
+    /// Installs `observer` on every definition's table, now and after every catalog swap.
+    pub fn observe_definitions(&self, observer: Arc<dyn DefinitionObserver>) {
+        let mut slot = self.inner.definition_observer.lock();
+        for cache in self.catalog().iter() {
+            cache
+                .table()
+                .observe(observer.for_cache(&cache.definition().name));
+        }
+        *slot = Some(observer);
     }
 
     /// The definition called `name` in the current snapshot: the one
@@ -323,12 +364,25 @@ impl Cache {
     /// Looks up the entry for `parts`; the value of a hit is MessagePack.
     /// A memoized pure key is served without leaving the async worker.
     pub async fn get(&self, name: &str, parts: Vec<String>) -> Result<Lookup, CacheError> {
+        self.get_reading(name, parts, |_| {}).await
+    }
+
+    /// [`Cache::get`], calling `before_read` with the entry's key once it is known and before
+    /// the entry is read: client tracking remembers the read there, so a change racing with
+    /// it is announced rather than missed.
+    pub async fn get_reading(
+        &self,
+        name: &str,
+        parts: Vec<String>,
+        before_read: impl FnOnce(&str),
+    ) -> Result<Lookup, CacheError> {
         let cache = self.find(name)?;
         if let Some(origin) = self.origin_of(name) {
             let key = self.key_of(&cache, parts.clone()).await?;
             return self.read_through(&cache, &origin, key, parts).await;
         }
         let key = self.key_of(&cache, parts).await?;
+        before_read(&key);
         if self.uses_l2(name) {
             return Ok(self.tiered_get(&cache, &key).await?.lookup);
         }
@@ -336,13 +390,16 @@ impl Cache {
     }
 
     /// [`Cache::get`], also saying which level answered (`CACHE.GETMETA`).
+    /// `before_read` as for [`Cache::get_reading`].
     pub async fn get_meta(
         &self,
         name: &str,
         parts: Vec<String>,
+        before_read: impl FnOnce(&str),
     ) -> Result<tiered::Served, CacheError> {
         let cache = self.find(name)?;
         let key = self.key_of(&cache, parts).await?;
+        before_read(&key);
         if self.uses_l2(name) {
             return self.tiered_get(&cache, &key).await;
         }
@@ -522,14 +579,23 @@ impl Cache {
         self.check_size(&payload)?;
         let catalog = self.catalog();
         let invalidating = self.inner.leases.invalidating();
-        let (outcome, effects) = self
+        // The removals run on a plugin thread but on behalf of this connection: client
+        // tracking must see them as its writes (NOLOOP, and the reply waits for the pushes).
+        let writer = crate::server::tracking::current_writer();
+        let (outcome, effects, acks) = self
             .inner
             .workers
-            .run(move || invalidation::publish_with_effects(&catalog, &event, &payload))
+            .run(move || {
+                let _writer = crate::server::tracking::writing_as(writer);
+                let (outcome, effects) =
+                    invalidation::publish_with_effects(&catalog, &event, &payload);
+                (outcome, effects, crate::server::tracking::take_acks())
+            })
             .await
             .map_err(|_| CacheError::Internal)?;
         void_leases(&invalidating, &effects);
         drop(invalidating);
+        crate::server::tracking::keep_acks(acks);
         // With L2: the same removals in Redis and on every node.
         self.tiered_effects(effects).await;
         Ok(outcome)

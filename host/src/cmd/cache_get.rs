@@ -9,14 +9,17 @@ use crate::cache::tiered::Served;
 use crate::cache::transcode;
 use hoard_resp::{Frame, Parse, ParseError};
 
+/// `track` remembers the read for client tracking (given the cache name and entry key).
 pub(super) async fn run(
     parse: &mut Parse,
     cache: &Cache,
     session: &Session,
+    track: impl FnOnce(&str, &str),
 ) -> Result<Frame, ParseError> {
     let name = parse.next_string()?;
     let parts = super::key_parts(parse)?;
-    Ok(super::answer(cache.get(&name, parts).await, |lookup| {
+    let read = cache.get_reading(&name, parts, |key| track(&name, key));
+    Ok(super::answer(read.await, |lookup| {
         value_frame(session, lookup)
     }))
 }
@@ -28,11 +31,12 @@ pub(super) async fn run_meta(
     parse: &mut Parse,
     cache: &Cache,
     session: &Session,
+    track: impl FnOnce(&str, &str),
 ) -> Result<Frame, ParseError> {
     let name = parse.next_string()?;
     let parts = super::key_parts(parse)?;
     Ok(super::answer(
-        cache.get_meta(&name, parts).await,
+        cache.get_meta(&name, parts, |key| track(&name, key)).await,
         |Served { lookup, level }| {
             Frame::Array(vec![
                 value_frame(session, lookup),

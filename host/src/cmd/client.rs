@@ -1,11 +1,13 @@
-//! `CLIENT SETNAME|GETNAME|ID|SETINFO|INFO|LIST|NO-EVICT|NO-TOUCH|TRACKING|CACHING|
-//! TRACKINGINFO|GETREDIR`: what clients send on connect, and client-side caching. Anything
-//! else is a clear error.
+//! `CLIENT SETNAME|GETNAME|ID|SETINFO|INFO|LIST|KILL|NO-EVICT|NO-TOUCH|TRACKING|CACHING|
+//! TRACKINGINFO|GETREDIR`: what clients send on connect, the tenant's connections, and
+//! client-side caching. Anything else is a clear error. `LIST` and `KILL` see only the
+//! caller's tenant (`server/clients.rs`).
 
 use super::{Session, tracking_cmd};
 use crate::cmd::keyspace::Keyspace;
-use hoard_resp::{Frame, Parse, ParseError, Protocol};
+use hoard_resp::{Frame, Parse, ParseError};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Names Redis accepts for clients and libraries: printable, no spaces.
 fn valid_name(name: &str) -> bool {
@@ -58,8 +60,9 @@ pub(super) fn run(
             }
             Frame::ok()
         }
-        "INFO" => Frame::Verbatim(info_line(session)),
-        "LIST" => Frame::Verbatim(info_line(session)),
+        "INFO" => Frame::Verbatim(own_line(session, "client|info")),
+        "LIST" => return Ok(list(parse, session, keyspace)),
+        "KILL" => return Ok(kill(parse, session, keyspace)),
         "TRACKING" => return Ok(tracking_cmd::tracking(parse, session, keyspace)),
         "CACHING" => return Ok(tracking_cmd::caching(parse, session)),
         "TRACKINGINFO" => tracking_cmd::info(session),
@@ -73,31 +76,144 @@ pub(super) fn run(
     Ok(frame)
 }
 
-/// One `CLIENT INFO` line, with Redis's field names for what hoard knows.
-fn info_line(session: &Session) -> String {
-    let multi = session.multi.as_ref().map_or(-1, |m| m.len() as i64);
-    let mut flags = String::new();
-    if session.multi.is_some() {
-        flags.push('x');
+/// The caller's own line, fresh from its session.
+fn own_line(session: &Session, cmd: &str) -> String {
+    let state = session.client_state(cmd);
+    match &session.entry {
+        Some(entry) => entry.line(&state, Instant::now()),
+        None => String::new(),
     }
-    if session.tracking.is_some() {
-        flags.push('t');
+}
+
+/// `CLIENT LIST [TYPE normal|pubsub] [ID id ...]`: the tenant's connections, one line each.
+fn list(parse: &mut Parse, session: &Session, keyspace: &Arc<Keyspace>) -> Frame {
+    let mut kind: Option<String> = None;
+    let mut ids: Option<Vec<u64>> = None;
+    while parse.remaining() > 0 {
+        let Ok(option) = parse.next_string() else {
+            return Frame::error("ERR syntax error");
+        };
+        match option.to_ascii_uppercase().as_str() {
+            "TYPE" => match parse.next_string().map(|t| t.to_ascii_lowercase()) {
+                Ok(t) if matches!(t.as_str(), "normal" | "pubsub" | "master" | "replica") => {
+                    kind = Some(t);
+                }
+                Ok(t) => return Frame::error(format!("ERR Unknown client type '{t}'")),
+                Err(_) => return Frame::error("ERR syntax error"),
+            },
+            "ID" => {
+                let mut wanted = Vec::new();
+                while parse.remaining() > 0 {
+                    match parse.next_string().map(|id| id.parse::<i64>()) {
+                        Ok(Ok(id)) if id > 0 => wanted.push(id as u64),
+                        _ => return Frame::error("ERR Invalid client ID"),
+                    }
+                }
+                if wanted.is_empty() {
+                    return Frame::error("ERR syntax error");
+                }
+                ids = Some(wanted);
+            }
+            _ => return Frame::error("ERR syntax error"),
+        }
     }
-    if flags.is_empty() {
-        flags.push('N');
+    let now = Instant::now();
+    let mut text = String::new();
+    for entry in keyspace.clients.all() {
+        if ids.as_ref().is_some_and(|ids| !ids.contains(&entry.id)) {
+            continue;
+        }
+        let state = if entry.id == session.id {
+            session.client_state("client|list")
+        } else {
+            entry.state.lock().clone()
+        };
+        let pubsub = state.subscribed;
+        match kind.as_deref() {
+            Some("normal") if pubsub => continue,
+            Some("pubsub") if !pubsub => continue,
+            Some("master" | "replica") => continue,
+            _ => {}
+        }
+        text.push_str(&entry.line(&state, now));
     }
-    format!(
-        "id={} name={} age={} idle=0 flags={flags} db=0 sub={} psub=0 ssub=0 multi={multi} watch={} resp={} lib-name={} lib-ver={}\n",
-        session.id,
-        session.name.as_deref().unwrap_or(""),
-        session.started.elapsed().as_secs(),
-        i64::from(session.subscribed),
-        session.watch.as_ref().map_or(0, |w| w.keys().len()),
-        match session.protocol {
-            Protocol::Resp2 => 2,
-            Protocol::Resp3 => 3,
-        },
-        session.lib_name.as_deref().unwrap_or(""),
-        session.lib_ver.as_deref().unwrap_or(""),
-    )
+    Frame::Verbatim(text)
+}
+
+/// `CLIENT KILL addr:port` (old form: `OK` or an error) or `CLIENT KILL <filter> <value> ...`
+/// with `ID`, `ADDR`, `LADDR`, `USER`, `TYPE`, `SKIPME`, `MAXAGE` (new form: how many were
+/// killed),
+/// over the caller's tenant's connections only.
+fn kill(parse: &mut Parse, session: &Session, keyspace: &Arc<Keyspace>) -> Frame {
+    let args = parse.rest();
+    let text = |b: &bytes::Bytes| String::from_utf8_lossy(b).into_owned();
+    if args.is_empty() {
+        return Frame::error("ERR wrong number of arguments for 'client|kill' command");
+    }
+    let clients = keyspace.clients.all();
+    if let [addr] = args.as_slice() {
+        let addr = text(addr);
+        return match clients.iter().find(|c| c.addr == addr) {
+            Some(victim) => {
+                victim.kill.notify_one();
+                Frame::ok()
+            }
+            None => Frame::error("ERR No such client"),
+        };
+    }
+    if !args.len().is_multiple_of(2) {
+        return Frame::error("ERR syntax error");
+    }
+    let (mut id, mut addr, mut laddr, mut user, mut max_age) = (None, None, None, None, None);
+    // `TYPE pubsub`: subscribed connections; `normal`: the others; `master`/`replica`: none.
+    let mut pubsub: Option<Option<bool>> = None;
+    let mut skip_me = true;
+    for pair in args.chunks_exact(2) {
+        let [option, value] = pair else {
+            return Frame::error("ERR syntax error");
+        };
+        let value = text(value);
+        match text(option).to_ascii_uppercase().as_str() {
+            "ID" => match value.parse::<i64>() {
+                Ok(n) if n > 0 => id = Some(n as u64),
+                _ => return Frame::error("ERR client-id should be greater than 0"),
+            },
+            "ADDR" => addr = Some(value),
+            "LADDR" => laddr = Some(value),
+            "USER" => user = Some(value),
+            "TYPE" => match value.to_ascii_lowercase().as_str() {
+                "normal" => pubsub = Some(Some(false)),
+                "pubsub" => pubsub = Some(Some(true)),
+                "master" | "replica" | "slave" => pubsub = Some(None),
+                _ => return Frame::error(format!("ERR Unknown client type '{value}'")),
+            },
+            "MAXAGE" => match value.parse::<u64>() {
+                Ok(n) => max_age = Some(n),
+                Err(_) => return Frame::error("ERR value is not an integer or out of range"),
+            },
+            "SKIPME" => match value.to_ascii_lowercase().as_str() {
+                "yes" => skip_me = true,
+                "no" => skip_me = false,
+                _ => return Frame::error("ERR syntax error"),
+            },
+            _ => return Frame::error("ERR syntax error"),
+        }
+    }
+    let now = Instant::now();
+    let mut killed = 0;
+    for victim in clients {
+        let matches = id.is_none_or(|id| victim.id == id)
+            && addr.as_ref().is_none_or(|a| victim.addr == *a)
+            && laddr.as_ref().is_none_or(|a| victim.laddr == *a)
+            && user.as_ref().is_none_or(|u| victim.user == *u)
+            && pubsub.is_none_or(|wanted| wanted == Some(victim.state.lock().subscribed))
+            && max_age
+                .is_none_or(|age| now.saturating_duration_since(victim.started).as_secs() >= age)
+            && !(skip_me && victim.id == session.id);
+        if matches {
+            victim.kill.notify_one();
+            killed += 1;
+        }
+    }
+    Frame::Integer(killed)
 }

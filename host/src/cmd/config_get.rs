@@ -3,12 +3,13 @@
 //! only when it asks for the value already in force (clients that "ensure" a setting on connect
 //! keep working) and says plainly that it changes nothing otherwise.
 
+use super::keyspace::Keyspace;
 use crate::cache::Cache;
 use hoard_l1::Glob;
 use hoard_resp::{Frame, Parse, ParseError};
 
 /// The settings hoard reports, with their values.
-fn settings(cache: &Cache) -> Vec<(&'static str, String)> {
+fn settings(cache: &Cache, keyspace: &Keyspace) -> Vec<(&'static str, String)> {
     vec![
         ("save", String::new()),
         ("appendonly", "no".into()),
@@ -17,15 +18,22 @@ fn settings(cache: &Cache) -> Vec<(&'static str, String)> {
         ("maxmemory-policy", "allkeys-lfu".into()),
         ("notify-keyspace-events", String::new()),
         ("timeout", "0".into()),
-        ("tracking-table-max-keys", "0".into()),
+        (
+            "tracking-table-max-keys",
+            keyspace.tracking.max_keys().to_string(),
+        ),
         ("cluster-enabled", "no".into()),
         ("proto-max-bulk-len", cache.max_value_bytes().to_string()),
     ]
 }
 
-pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError> {
+pub(super) fn run(
+    parse: &mut Parse,
+    cache: &Cache,
+    keyspace: &Keyspace,
+) -> Result<Frame, ParseError> {
     let sub = parse.next_string()?.to_ascii_uppercase();
-    let known = settings(cache);
+    let known = settings(cache, keyspace);
     match sub.as_str() {
         "GET" => {
             if parse.remaining() == 0 {

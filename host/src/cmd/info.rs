@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use std::sync::atomic::Ordering::Relaxed;
 
+use super::keyspace::Keyspace;
 use super::{Counters, ServerFacts};
 use crate::cache::Cache;
 use hoard_resp::{Frame, Parse, ParseError};
@@ -14,6 +15,7 @@ pub(super) fn run(
     cache: &Cache,
     facts: &ServerFacts,
     counters: &Counters,
+    keyspace: &Keyspace,
 ) -> Result<Frame, ParseError> {
     let section = if parse.remaining() > 0 {
         Some(parse.next_string()?.to_ascii_lowercase())
@@ -37,6 +39,16 @@ pub(super) fn run(
             facts.started.elapsed().as_secs(),
         );
     }
+    // The caller's tenant only: its connections and its tracking table.
+    let tracking = keyspace.tracking.stats();
+    if wants("clients") {
+        let _ = write!(
+            text,
+            "# Clients\r\nconnected_clients:{}\r\ntracking_clients:{}\r\n\r\n",
+            keyspace.clients.len(),
+            tracking.clients,
+        );
+    }
     if wants("memory") {
         let rss = resident_bytes();
         let _ = write!(
@@ -56,7 +68,7 @@ pub(super) fn run(
     if wants("stats") {
         let _ = write!(
             text,
-            "# Stats\r\ntotal_commands_processed:{}\r\nrejected_calls:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\ninvalidation_steps:{}\r\ninvalidation_fallbacks:{}\r\n\r\n",
+            "# Stats\r\ntotal_commands_processed:{}\r\nrejected_calls:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\ninvalidation_steps:{}\r\ninvalidation_fallbacks:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\n\r\n",
             counters.commands.load(Relaxed),
             counters.rejected.load(Relaxed),
             plain.hits,
@@ -65,6 +77,9 @@ pub(super) fn run(
             plain.evictions,
             invalidation.steps,
             invalidation.fallbacks,
+            tracking.keys,
+            tracking.items,
+            tracking.prefixes,
         );
     }
     if wants("keyspace") {

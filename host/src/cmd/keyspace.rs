@@ -2,6 +2,12 @@
 //! `EXEC` and multi-key writes one unit, the `WATCH` registry, and client-side-caching
 //! tracking. It observes the table (`hoard_l1::KeyObserver`), so expiries and evictions deep
 //! inside a shard reach watchers and tracking clients like any write.
+//!
+//! It also observes every definition's table ([`DefinitionEntries`]), for client tracking
+//! only: a definition entry is tracked under `<cache>:<entry key>` (`UserCache:User:42`), so
+//! one `BCAST PREFIX UserCache:` follows a whole cache and a client that read
+//! `CACHE.GET UserCache 42` is told `UserCache:User:42` when that entry changes, expires, is
+//! evicted or is invalidated by an event.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,19 +16,36 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 
+use crate::server::clients::Clients;
 use crate::server::tracking::Tracking;
 use crate::tenant::Tenant;
 use hoard_l1::KeyObserver;
 
 /// Every tenant's [`Keyspace`], created on first use.
-#[derive(Default)]
 pub struct Keyspaces {
     by_tenant: Mutex<HashMap<String, Arc<Keyspace>>>,
+    /// Each tenant's bound on tracked keys (`tracking_table_max_keys`).
+    max_tracked_keys: usize,
+}
+
+impl Default for Keyspaces {
+    fn default() -> Self {
+        Keyspaces::new(crate::server::tracking::DEFAULT_MAX_KEYS)
+    }
 }
 
 impl Keyspaces {
-    /// The keyspace state of `tenant`, installing it as its plain table's observer the first
-    /// time.
+    /// No keyspace yet; each tenant's tracking table will remember at most
+    /// `max_tracked_keys` keys (0: unbounded).
+    pub fn new(max_tracked_keys: usize) -> Keyspaces {
+        Keyspaces {
+            by_tenant: Mutex::new(HashMap::new()),
+            max_tracked_keys,
+        }
+    }
+
+    /// The keyspace state of `tenant`, installing it as the observer of its plain table and
+    /// of its definitions' tables the first time.
     pub(crate) fn of(&self, tenant: &Tenant) -> Arc<Keyspace> {
         let mut map = self.by_tenant.lock();
         if let Some(k) = map.get(&tenant.name) {
@@ -32,11 +55,59 @@ impl Keyspaces {
             tenant: tenant.name.clone(),
             exclusive: RwLock::new(()),
             watches: Watches::default(),
-            tracking: Tracking::default(),
+            tracking: Tracking::new(self.max_tracked_keys),
+            clients: Clients::default(),
         });
         tenant.cache.plain().observe(keyspace.clone());
+        tenant
+            .cache
+            .observe_definitions(Arc::new(DefinitionTracking(Arc::clone(&keyspace))));
         map.insert(tenant.name.clone(), Arc::clone(&keyspace));
         keyspace
+    }
+}
+
+/// The name a definition entry is tracked and announced under: `<cache>:<entry key>`.
+/// Cache names are `[A-Za-z0-9_.-]`, so the first `:` always ends the cache name.
+pub(crate) fn entry_key(cache: &str, key: &[u8]) -> Bytes {
+    let mut name = Vec::with_capacity(cache.len() + 1 + key.len());
+    name.extend_from_slice(cache.as_bytes());
+    name.push(b':');
+    name.extend_from_slice(key);
+    Bytes::from(name)
+}
+
+/// Hands each definition's table an observer that reports to the tenant's tracking table.
+struct DefinitionTracking(Arc<Keyspace>);
+
+impl crate::cache::DefinitionObserver for DefinitionTracking {
+    fn for_cache(&self, name: &str) -> Arc<dyn KeyObserver> {
+        Arc::new(DefinitionEntries {
+            cache: name.to_owned(),
+            keyspace: Arc::clone(&self.0),
+        })
+    }
+}
+
+/// Observes one definition's table: its changes reach tracking clients (not `WATCH`, which
+/// is about plain keys) under [`entry_key`].
+struct DefinitionEntries {
+    cache: String,
+    keyspace: Arc<Keyspace>,
+}
+
+impl KeyObserver for DefinitionEntries {
+    fn changed(&self, key: &[u8]) {
+        let tracking = &self.keyspace.tracking;
+        if tracking.is_active() {
+            tracking.changed(&entry_key(&self.cache, key));
+        }
+    }
+
+    fn flushed(&self) {
+        // There is no "every key of one cache" push: clients are told to drop everything,
+        // which is more than needed and never less.
+        self.keyspace.tracking.flushed();
     }
 }
 
@@ -50,6 +121,8 @@ pub struct Keyspace {
     watches: Watches,
     /// Client-side caching: who is told about which key.
     pub(crate) tracking: Tracking,
+    /// The tenant's connections, for `CLIENT LIST` and `CLIENT KILL`.
+    pub(crate) clients: Clients,
 }
 
 impl std::fmt::Debug for Keyspace {

@@ -40,6 +40,7 @@ mod hello;
 mod incr;
 mod info;
 pub mod keyspace;
+mod long_double;
 mod mget;
 mod mset;
 mod multi;
@@ -64,6 +65,7 @@ use crate::cache::Cache;
 use crate::cache::error::CacheError;
 use crate::cache::outcome::Outcome;
 use crate::cache::transcode::{self, ValueFormat};
+use crate::server::clients::{ClientEntry, ClientState};
 use crate::server::tracking::{self, Invalidation};
 use crate::tenant::{Seat, Tenant, Tenants};
 use hoard_resp::{Frame, Parse, ParseError, Protocol};
@@ -109,11 +111,18 @@ pub struct Session {
     /// connection loop drains [`Session::take_pushes`].
     push_tx: Option<UnboundedSender<Invalidation>>,
     push_rx: Option<UnboundedReceiver<Invalidation>>,
+    /// Peer and local address and descriptor, for `CLIENT LIST` / `CLIENT KILL ADDR`.
+    socket: Option<(String, String, i64)>,
+    /// This connection in its tenant's registry (`CLIENT LIST`), once it has a tenant.
+    entry: Option<Arc<ClientEntry>>,
+    /// Notified by `CLIENT KILL`: the connection loop closes the connection.
+    kill: Arc<tokio::sync::Notify>,
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
         if let Some(keyspace) = &self.keyspace {
+            keyspace.clients.unregister(self.id);
             if self.tracking.is_some() {
                 keyspace.tracking.disable(self.id);
             }
@@ -145,7 +154,119 @@ impl Session {
             subscribed: false,
             push_tx: None,
             push_rx: None,
+            socket: None,
+            entry: None,
+            kill: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Records the connection's peer and local address and descriptor (`CLIENT LIST`).
+    pub fn set_socket(&mut self, addr: String, laddr: String, fd: i64) {
+        self.socket = Some((addr, laddr, fd));
+    }
+
+    /// What `CLIENT KILL` notifies; the connection loop closes the connection when it fires.
+    pub fn kill_signal(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.kill)
+    }
+
+    /// This connection's `CLIENT LIST` fields as of now, with `cmd` as its last command.
+    pub(crate) fn client_state(&self, cmd: &str) -> ClientState {
+        let mut state = ClientState {
+            cmd: cmd.to_owned(),
+            last_at: Some(Instant::now()),
+            ..ClientState::default()
+        };
+        self.fill(&mut state);
+        state
+    }
+
+    /// Copies the session's listed fields (all but `cmd` and `last_at`) into `state`, reusing
+    /// its buffers.
+    fn fill(&self, state: &mut ClientState) {
+        state.resp = match self.protocol {
+            Protocol::Resp2 => 2,
+            Protocol::Resp3 => 3,
+        };
+        state.multi = self.multi.as_ref().map_or(-1, |m| m.len() as i64);
+        state.watch = self.watch.as_ref().map_or(0, |w| w.keys().len());
+        state.subscribed = self.subscribed;
+        state.flags.clear();
+        if self.subscribed {
+            state.flags.push('P');
+        }
+        if self.multi.is_some() {
+            state.flags.push('x');
+        }
+        if self.tracking.is_some() {
+            state.flags.push('t');
+        }
+        state.redirect = self
+            .tracking
+            .as_ref()
+            .and_then(|t| t.mode.redirect)
+            .map_or(-1, |r| r as i64);
+        if state.name != self.name {
+            state.name.clone_from(&self.name);
+        }
+        if state.lib_name != self.lib_name {
+            state.lib_name.clone_from(&self.lib_name);
+        }
+        if state.lib_ver != self.lib_ver {
+            state.lib_ver.clone_from(&self.lib_ver);
+        }
+    }
+
+    /// This connection's registry entry, built from the socket facts and `tenant`.
+    fn new_entry(&self, tenant: &str) -> Arc<ClientEntry> {
+        let (addr, laddr, fd) = self
+            .socket
+            .clone()
+            .unwrap_or_else(|| (String::new(), String::new(), -1));
+        Arc::new(ClientEntry {
+            id: self.id,
+            addr,
+            laddr,
+            fd,
+            started: self.started,
+            // Redis's name for the user of a server without ACLs; here the default tenant.
+            user: if tenant.is_empty() {
+                "default".to_owned()
+            } else {
+                tenant.to_owned()
+            },
+            state: parking_lot::Mutex::new(self.client_state("")),
+            kill: Arc::clone(&self.kill),
+        })
+    }
+
+    /// Copies what other connections may see into the registry after a command (`head`: its
+    /// name and first argument, for `cmd`).
+    fn publish(&self, head: (Option<Bytes>, Option<Bytes>)) {
+        let Some(entry) = &self.entry else {
+            return;
+        };
+        let mut state = entry.state.lock();
+        let (name, sub) = head;
+        state.cmd.clear();
+        // Lower-cased into the entry's own buffer: no allocation per command.
+        let mut push_lower = |text: &[u8]| {
+            for c in String::from_utf8_lossy(text).chars() {
+                state.cmd.push(c.to_ascii_lowercase());
+            }
+        };
+        if let Some(name) = &name {
+            push_lower(name);
+            let container = ["client", "config", "command", "debug"]
+                .iter()
+                .any(|c| name.eq_ignore_ascii_case(c.as_bytes()));
+            if container && let Some(sub) = &sub {
+                push_lower(b"|");
+                push_lower(sub);
+            }
+        }
+        state.last_at = Some(Instant::now());
+        self.fill(&mut state);
     }
 
     /// The sender of this connection's invalidations, creating the channel on first use.
@@ -180,15 +301,20 @@ impl Session {
         match &self.keyspace {
             Some(k) if k.tenant == tenant.name => Arc::clone(k),
             old => {
-                // A new tenant (after AUTH): stop hearing the old one's keys.
+                // A new tenant (after AUTH): stop hearing the old one's keys, and be listed
+                // among the new one's connections only.
                 if let Some(old) = old {
                     old.tracking.disable(self.id);
                     old.tracking.unsubscribe(self.id);
+                    old.clients.unregister(self.id);
                 }
                 self.tracking = None;
                 self.subscribed = false;
                 let k = ctx.keyspaces.of(tenant);
                 self.keyspace = Some(Arc::clone(&k));
+                let entry = self.new_entry(&tenant.name);
+                k.clients.register(Arc::clone(&entry));
+                self.entry = Some(entry);
                 k
             }
         }
@@ -307,7 +433,9 @@ pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) ->
 async fn run(ctx: &Context, session: &mut Session, args: Vec<Bytes>) -> Reply {
     use std::sync::atomic::Ordering::Relaxed;
     ctx.counters.commands.fetch_add(1, Relaxed);
+    let head = (args.first().cloned(), args.get(1).cloned());
     let reply = dispatch_inner(ctx, session, args).await;
+    session.publish(head);
     if let Frame::Error(text) = &reply.frame
         && (text.starts_with("ERR unknown command")
             || text.starts_with("ERR wrong number of arguments")
@@ -372,7 +500,12 @@ async fn dispatch_inner(ctx: &Context, session: &mut Session, args: Vec<Bytes>) 
         _ if session.multi.is_some() => return multi::queue(session, args).into(),
         _ => {}
     }
-    let tracked_reads = tracked_reads(session, &name, &args);
+    let tracks_reads = tracks_reads(session);
+    // Remembered before the read runs, so a change racing with it is announced (the reply
+    // is written before the push) instead of leaving the client's copy untracked.
+    if tracks_reads && let Some(keys) = plain_reads(&name, &args) {
+        keyspace.tracking.read(session.id, &keys);
+    }
     let mut parse = Parse::new(args);
     let done = {
         let exclusive = matches!(name.as_str(), "MSET" | "MSETNX" | "RENAME");
@@ -384,37 +517,46 @@ async fn dispatch_inner(ctx: &Context, session: &mut Session, args: Vec<Bytes>) 
     if name != "CLIENT" {
         session.caching = None;
     }
-    if let Some(keys) = tracked_reads {
-        keyspace.tracking.read(session.id, &keys);
-    }
     if let Some(result) = done {
         return reply(result);
     }
     let cache = &tenant.cache;
-    let result = match name.as_str() {
-        "CACHE.SET" => cache_set::run(&mut parse, cache, session, false).await,
-        "CACHE.PSETEX" => cache_set::run(&mut parse, cache, session, true).await,
-        "CACHE.GET" => cache_get::run(&mut parse, cache, session).await,
-        "CACHE.GETMETA" => cache_get::run_meta(&mut parse, cache, session).await,
-        "CACHE.LEASE" => cache_lease::lease(&mut parse, cache, session).await,
-        "CACHE.FILL" => cache_lease::fill(&mut parse, cache, session).await,
-        "CACHE.DEL" => cache_del::run(&mut parse, cache).await,
-        "CACHE.KEY" => cache_key::run(&mut parse, cache).await,
-        "CACHE.TTL" => cache_ttl::run(&mut parse, cache).await,
-        "CACHE.VALIDATE" => cache_validate::run(&mut parse, cache, session).await,
-        "CACHE.PLAN" => cache_plan::run(&mut parse, cache, session).await,
-        "CACHE.EVENT" => cache_event::run(&mut parse, cache, session).await,
-        "PLUGIN.LOAD" | "PLUGIN.RELOAD" | "PLUGIN.UNLOAD" | "PLUGIN.LIST"
-            if !may_manage_plugins(ctx, session) =>
-        {
-            Ok(admin_required(ctx))
+    let id = session.id;
+    let track = |cache_name: &str, key: &str| {
+        if tracks_reads {
+            let key = keyspace::entry_key(cache_name, key.as_bytes());
+            keyspace.tracking.read(id, &[key]);
         }
-        "PLUGIN.LOAD" => plugin_load::run(&mut parse, &tenant, ctx).await,
-        "PLUGIN.RELOAD" => plugin_reload::run(&mut parse, &tenant).await,
-        "PLUGIN.UNLOAD" => plugin_unload::run(&mut parse, &tenant).await,
-        "PLUGIN.LIST" => plugin_list::run(&mut parse, &tenant),
-        _ => Ok(unknown_command(&name, &parse.rest())),
     };
+    let command = async {
+        match name.as_str() {
+            "CACHE.SET" => cache_set::run(&mut parse, cache, session, false).await,
+            "CACHE.PSETEX" => cache_set::run(&mut parse, cache, session, true).await,
+            "CACHE.GET" => cache_get::run(&mut parse, cache, session, track).await,
+            "CACHE.GETMETA" => cache_get::run_meta(&mut parse, cache, session, track).await,
+            "CACHE.LEASE" => cache_lease::lease(&mut parse, cache, session).await,
+            "CACHE.FILL" => cache_lease::fill(&mut parse, cache, session).await,
+            "CACHE.DEL" => cache_del::run(&mut parse, cache).await,
+            "CACHE.KEY" => cache_key::run(&mut parse, cache).await,
+            "CACHE.TTL" => cache_ttl::run(&mut parse, cache).await,
+            "CACHE.VALIDATE" => cache_validate::run(&mut parse, cache, session).await,
+            "CACHE.PLAN" => cache_plan::run(&mut parse, cache, session).await,
+            "CACHE.EVENT" => cache_event::run(&mut parse, cache, session).await,
+            "PLUGIN.LOAD" | "PLUGIN.RELOAD" | "PLUGIN.UNLOAD" | "PLUGIN.LIST"
+                if !may_manage_plugins(ctx, session) =>
+            {
+                Ok(admin_required(ctx))
+            }
+            "PLUGIN.LOAD" => plugin_load::run(&mut parse, &tenant, ctx).await,
+            "PLUGIN.RELOAD" => plugin_reload::run(&mut parse, &tenant).await,
+            "PLUGIN.UNLOAD" => plugin_unload::run(&mut parse, &tenant).await,
+            "PLUGIN.LIST" => plugin_list::run(&mut parse, &tenant),
+            _ => Ok(unknown_command(&name, &parse.rest())),
+        }
+    };
+    // Definition entries it changes are announced as this connection's writes.
+    let (result, acks) = tracking::run_as(id, command).await;
+    await_invalidations(acks).await;
     reply(result)
 }
 
@@ -485,10 +627,10 @@ fn run_sync(
         "DBSIZE" => dbsize::run(parse, cache),
         "DEBUG" => debug::run(parse, cache),
         "FLUSHALL" | "FLUSHDB" => flushall::run(parse, cache),
-        "INFO" => info::run(parse, cache, facts, &ctx.counters),
+        "INFO" => info::run(parse, cache, facts, &ctx.counters, keyspace),
         "COMMAND" => command::run(parse),
         "CLIENT" => client::run(parse, session, keyspace),
-        "CONFIG" => config_get::run(parse, cache),
+        "CONFIG" => config_get::run(parse, cache, keyspace),
         "SELECT" => select(parse),
         "UNWATCH" => Ok(multi::unwatch(session)),
         "CACHE.INFO" => cache_info::run(parse, cache),
@@ -498,12 +640,14 @@ fn run_sync(
     })
 }
 
-/// The keys a default-mode tracking connection reads with this command (`None` when its
-/// reads are not tracked): Redis remembers them so it can tell the connection when they
-/// change.
-fn tracked_reads(session: &Session, name: &str, args: &[Bytes]) -> Option<Vec<Bytes>> {
-    let tracking = session.tracking.as_ref()?;
-    let wanted = if tracking.mode.bcast {
+/// Whether this command's reads are remembered for the session (default-mode tracking, and
+/// `OPTIN`/`OPTOUT` as `CLIENT CACHING` says): Redis remembers them so it can tell the
+/// connection when they change.
+fn tracks_reads(session: &Session) -> bool {
+    let Some(tracking) = session.tracking.as_ref() else {
+        return false;
+    };
+    if tracking.mode.bcast {
         false
     } else if tracking.optin {
         session.caching == Some(true)
@@ -511,10 +655,11 @@ fn tracked_reads(session: &Session, name: &str, args: &[Bytes]) -> Option<Vec<By
         session.caching != Some(false)
     } else {
         true
-    };
-    if !wanted {
-        return None;
     }
+}
+
+/// The plain keys a read command reads (`None` for writes and keyless commands).
+fn plain_reads(name: &str, args: &[Bytes]) -> Option<Vec<Bytes>> {
     let spec = command::lookup(name)?;
     let keys = command::keys_of(spec, args);
     (command::is_read(spec) && !keys.is_empty()).then_some(keys)

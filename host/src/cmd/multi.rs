@@ -141,10 +141,22 @@ pub(super) fn exec(
         }
     }
     drop(watch);
+    // `CLIENT CACHING` before `MULTI` covers the whole transaction, as in Redis.
+    let tracks_reads = super::tracks_reads(session);
+    session.caching = None;
     let replies = multi
         .queued
         .into_iter()
         .map(|args| {
+            if tracks_reads {
+                let name = args
+                    .first()
+                    .map(|n| String::from_utf8_lossy(n).to_ascii_uppercase())
+                    .unwrap_or_default();
+                if let Some(keys) = super::plain_reads(&name, &args) {
+                    keyspace.tracking.read(session.id, &keys);
+                }
+            }
             let mut parse = Parse::new(args);
             let name = parse.command_name();
             match super::run_sync(&name, &mut parse, ctx, session, tenant, keyspace) {

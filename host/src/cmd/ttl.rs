@@ -27,9 +27,10 @@ pub(super) fn run(parse: &mut Parse, cache: &Cache, unit: Unit) -> Result<Frame,
                 // Redis rounds to the nearest second.
                 Unit::Seconds => (ms + 500) / 1000,
                 Unit::Millis => ms,
-                // Deadlines are kept on the monotonic clock, so the Unix time can come back a
-                // millisecond early; the +1 keeps `EXPIREAT t` answering exactly `t`.
-                Unit::UnixSeconds => (value::unix_ms().saturating_add(ms) + 1) / 1000,
+                // Redis rounds this one to the nearest second too (`PXAT 99999999999999` is
+                // 100000000000), which also absorbs the millisecond the monotonic clock may
+                // lose, so `EXPIREAT t` answers exactly `t`.
+                Unit::UnixSeconds => value::unix_ms().saturating_add(ms).saturating_add(500) / 1000,
                 Unit::UnixMillis => value::unix_ms().saturating_add(ms),
             }
         }

@@ -15,6 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+pub(crate) mod clients;
 pub(crate) mod tracking;
 
 use crate::cmd::{self, Session};
@@ -100,6 +101,19 @@ async fn handle(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut session = Session::new(id, context.commands.tenants.initial_seat());
+    {
+        use std::os::fd::AsRawFd;
+        let addr = stream
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let laddr = stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        session.set_socket(addr, laddr, i64::from(stream.as_raw_fd()));
+    }
+    let kill = session.kill_signal();
     // Before AUTH a client gets Redis's tighter limits: a stranger cannot make
     // the server buffer a 512 MiB argument.
     let mut authenticated = session.tenant.is_some();
@@ -110,8 +124,16 @@ async fn handle(
     };
     let mut connection = Connection::new(stream, limits);
     loop {
+        // Biased: a kill or shutdown wins over a command already buffered, and an
+        // invalidation goes out before the next command is read.
         let command = tokio::select! {
-            command = connection.read_command() => command,
+            biased;
+            () = kill.notified() => {
+                // `CLIENT KILL`: whatever reply is queued goes out, then the connection closes.
+                let _ = connection.flush().await;
+                break;
+            }
+            _ = stop.changed() => break,
             push = session.next_push() => {
                 // A client-side-caching invalidation: written at once, between replies.
                 connection.set_protocol(session.protocol);
@@ -123,7 +145,7 @@ async fn handle(
                 push.written();
                 continue;
             }
-            _ = stop.changed() => break,
+            command = connection.read_command() => command,
         };
         let args = match command {
             Ok(Some(args)) => args,

@@ -1,17 +1,24 @@
 //! Server-assisted client-side caching (`CLIENT TRACKING`): which connection is told about
-//! which key of one tenant's plain keyspace, and the delivery of those invalidations.
+//! which key of one tenant's keyspace, and the delivery of those invalidations.
 //!
 //! Default mode remembers, per key, the connections that read it since its last change and
 //! tells each of them once; `BCAST` mode tells every connection whose prefixes match, for
-//! every change. The table is per tenant, so a tenant never hears another's keys. Changes are
-//! reported by the table's observer with a shard lock held, so this file only does map
-//! lookups and non-blocking channel sends there.
+//! every change. The table is per tenant, so a tenant never hears another's keys. Plain keys
+//! are tracked under their own name, definition entries as `<cache>:<entry key>` (see
+//! `cmd/keyspace.rs`). Changes are reported by the tables' observers with a shard lock held,
+//! so this file only does map lookups and non-blocking channel sends there.
+//!
+//! The remembered keys are bounded (`tracking_table_max_keys`, as Redis's
+//! `tracking-table-max-keys`): past the bound a random key is forgotten and its readers are
+//! told it is invalid, so they drop it instead of holding a copy nobody will announce.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
+use indexmap::IndexMap;
 use parking_lot::Mutex;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
@@ -48,18 +55,44 @@ struct Client {
 #[derive(Default)]
 struct Inner {
     clients: HashMap<u64, Client>,
-    /// Default mode: key → connections that read it since its last change.
-    keys: HashMap<Bytes, HashSet<u64>>,
+    /// Default mode: key → connections that read it since its last change. Indexed, so a
+    /// random key can be evicted in O(1) when the table is over its bound.
+    keys: IndexMap<Bytes, HashSet<u64>, foldhash::fast::RandomState>,
     /// Connections subscribed to `__redis__:invalidate`, for redirects.
     subscribers: HashMap<u64, UnboundedSender<Invalidation>>,
+    /// xorshift state picking eviction victims.
+    rng: u64,
 }
 
+/// Redis's default `tracking-table-max-keys`.
+pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
+
 /// One tenant's tracking table.
-#[derive(Default)]
 pub(crate) struct Tracking {
     /// Tracking connections; changes skip the lock while it is zero.
     active: AtomicUsize,
+    /// Keys remembered at most (0: unbounded).
+    max_keys: usize,
     inner: Mutex<Inner>,
+}
+
+impl Default for Tracking {
+    fn default() -> Self {
+        Tracking::new(DEFAULT_MAX_KEYS)
+    }
+}
+
+/// What `INFO` reports about one tracking table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TrackingStats {
+    /// Connections with tracking on.
+    pub(crate) clients: usize,
+    /// Keys remembered for default-mode readers (`tracking_total_keys`).
+    pub(crate) keys: usize,
+    /// (key, reader) pairs (`tracking_total_items`).
+    pub(crate) items: usize,
+    /// `BCAST` prefixes (`tracking_total_prefixes`).
+    pub(crate) prefixes: usize,
 }
 
 thread_local! {
@@ -90,7 +123,78 @@ pub(crate) fn writing_as(id: u64) -> WriterGuard {
     WriterGuard(WRITER.with(|w| w.replace(id)))
 }
 
+/// The connection running a command on this thread (0: none), so work handed to another
+/// thread (an event's invalidation on a plugin thread) can write as the same connection.
+pub(crate) fn current_writer() -> u64 {
+    WRITER.with(Cell::get)
+}
+
+/// Adds invalidations caused on another thread to this thread's (see [`current_writer`]).
+pub(crate) fn keep_acks(acks: Vec<oneshot::Receiver<()>>) {
+    if !acks.is_empty() {
+        ACKS.with(|a| a.borrow_mut().extend(acks));
+    }
+}
+
+/// Runs an async command as connection `id`: every poll runs with `id` as the writer, so
+/// its changes honour `NOLOOP`, and the invalidations they cause are collected for the
+/// command to await before it replies, as the synchronous commands do. The thread-locals are
+/// set only for the length of one poll, so no other task ever sees them.
+pub(crate) async fn run_as<F: Future>(
+    id: u64,
+    command: F,
+) -> (F::Output, Vec<oneshot::Receiver<()>>) {
+    let mut command = std::pin::pin!(command);
+    let mut acks = Vec::new();
+    let output = std::future::poll_fn(|cx| {
+        let _writer = writing_as(id);
+        let polled = command.as_mut().poll(cx);
+        acks.extend(take_acks());
+        polled
+    })
+    .await;
+    (output, acks)
+}
+
 impl Tracking {
+    /// An empty table remembering at most `max_keys` keys (0: unbounded).
+    pub(crate) fn new(max_keys: usize) -> Tracking {
+        Tracking {
+            active: AtomicUsize::new(0),
+            max_keys,
+            inner: Mutex::new(Inner {
+                rng: 0x9E37_79B9_7F4A_7C15,
+                ..Inner::default()
+            }),
+        }
+    }
+
+    /// The bound on remembered keys (0: none), for `CONFIG GET tracking-table-max-keys`.
+    pub(crate) fn max_keys(&self) -> usize {
+        self.max_keys
+    }
+
+    /// Whether any connection tracks; lets observers skip building key names.
+    pub(crate) fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire) != 0
+    }
+
+    /// Counts for `INFO`.
+    pub(crate) fn stats(&self) -> TrackingStats {
+        let inner = self.inner.lock();
+        TrackingStats {
+            clients: inner.clients.len(),
+            keys: inner.keys.len(),
+            items: inner.keys.values().map(HashSet::len).sum(),
+            prefixes: inner
+                .clients
+                .values()
+                .filter(|c| c.mode.bcast)
+                .map(|c| c.mode.prefixes.len())
+                .sum(),
+        }
+    }
+
     /// Starts (or changes) tracking for `id`. `Err` when the redirect target is not subscribed.
     pub(crate) fn enable(
         &self,
@@ -111,25 +215,57 @@ impl Tracking {
         Ok(())
     }
 
-    /// Stops tracking for `id` and forgets what it read.
+    /// Stops tracking for `id`.
+    ///
+    /// Its id is left in the key sets, as Redis does: scanning up to `max_keys` keys here
+    /// would stall, under the lock, every write that reports a change. A stale id is delivered
+    /// to only if that connection turns tracking on again (a needless push, never a missed
+    /// one); it leaves with its key's next change or eviction, and the whole table is dropped
+    /// when the last tracking connection goes.
     pub(crate) fn disable(&self, id: u64) {
         let mut inner = self.inner.lock();
         if inner.clients.remove(&id).is_some() {
             self.active.fetch_sub(1, Ordering::AcqRel);
-            inner.keys.retain(|_, readers| {
-                readers.remove(&id);
-                !readers.is_empty()
-            });
+            if inner.clients.is_empty() {
+                inner.keys = IndexMap::default();
+            }
         }
     }
 
-    /// Remembers that `id` (default mode) read `keys`.
+    /// Remembers that `id` (default mode) read `keys`. Called before the read itself, so a
+    /// change racing with the read is announced (possibly needlessly) rather than missed.
     pub(crate) fn read(&self, id: u64, keys: &[Bytes]) {
         let mut inner = self.inner.lock();
         let default_mode = inner.clients.get(&id).is_some_and(|c| !c.mode.bcast);
         if default_mode {
             for key in keys {
                 inner.keys.entry(key.clone()).or_default().insert(id);
+            }
+            self.evict_over_bound(&mut inner);
+        }
+    }
+
+    /// Forgets random keys until the table is within its bound, telling their readers, as
+    /// Redis does when `tracking-table-max-keys` is exceeded.
+    fn evict_over_bound(&self, inner: &mut Inner) {
+        if self.max_keys == 0 {
+            return;
+        }
+        while inner.keys.len() > self.max_keys {
+            // xorshift64: cheap, and good enough to spread victims over the table.
+            let mut x = inner.rng;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            inner.rng = x;
+            let victim = (x % inner.keys.len() as u64) as usize;
+            let Some((key, readers)) = inner.keys.swap_remove_index(victim) else {
+                break;
+            };
+            for id in readers {
+                if let Some(client) = inner.clients.get(&id) {
+                    Self::deliver(inner, id, client, Some(vec![key.clone()]));
+                }
             }
         }
     }
@@ -173,10 +309,17 @@ impl Tracking {
         }
         let writer = WRITER.with(Cell::get);
         let mut inner = self.inner.lock();
-        let readers = inner.keys.remove(key).unwrap_or_default();
+        let readers = inner.keys.swap_remove(key).unwrap_or_default();
         let key = Bytes::copy_from_slice(key);
+        let mut still_reading = None;
         for (id, client) in &inner.clients {
             if client.mode.noloop && *id == writer {
+                // Not told about its own change, so it must stay a reader: a change by
+                // another connection later is still announced to it. (Redis forgets it; a
+                // read that writes, such as an L2 promotion, would then go untracked.)
+                if readers.contains(id) {
+                    still_reading = Some(*id);
+                }
                 continue;
             }
             let told = if client.mode.bcast {
@@ -188,6 +331,9 @@ impl Tracking {
             if told {
                 Self::deliver(&inner, *id, client, Some(vec![key.clone()]));
             }
+        }
+        if let Some(id) = still_reading {
+            inner.keys.entry(key).or_default().insert(id);
         }
     }
 

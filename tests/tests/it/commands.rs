@@ -177,6 +177,11 @@ fn expiry_options_and_absolute_times() -> Result<()> {
             ("PEXPIREAT p 4102444800123", int(1)),
             ("SET q v PXAT 4102444800000", ok()),
             ("EXPIRETIME q", int(4_102_444_800)),
+            // Rounded to the nearest second, as redis-server does.
+            ("SET q v PXAT 4102444800700", ok()),
+            ("EXPIRETIME q", int(4_102_444_801)),
+            ("SET q v PXAT 4102444800300", ok()),
+            ("EXPIRETIME q", int(4_102_444_800)),
             ("SET q v EXAT 1", ok()),
             ("EXISTS q", int(0)),
             ("SET q v", ok()),

@@ -114,12 +114,17 @@ fn command(rng: &mut Rng) -> Vec<String> {
         10 => vec!["INCRBY".into(), k(rng), n(rng)],
         11 => vec!["DECRBY".into(), k(rng), n(rng)],
         12 => vec!["DECR".into(), k(rng)],
-        // A key of its own: Redis adds in 80-bit long doubles, which only match f64 on
-        // values like these (type errors are covered in commands.rs).
+        // Redis adds in 80-bit long doubles and prints `%.17Lf`: these increments give the
+        // results where f64 would differ (0.1 + 0.2), long-double noise (1000.1), exponents,
+        // hex, and huge values. Any key: the stored text of other commands is parsed too.
         13 => vec![
             "INCRBYFLOAT".into(),
-            "fl".into(),
-            rng.pick(&["0.5", "-1.25", "3", "x"]).into(),
+            rng.pick(&["fl", "fl", "fl", "n0", "s0"]).into(),
+            rng.pick(&[
+                "0.1", "0.2", "-0.3", "0.5", "-1.25", "3", "x", "1000.1", "3.0e3", "-5.0e3",
+                "1e20", "-1e20", "1e300", "1.5e-7", "0x10", "inf", "nan", " 1",
+            ])
+            .into(),
         ],
         14 => vec!["APPEND".into(), k(rng), v(rng)],
         15 => vec!["STRLEN".into(), k(rng)],

@@ -281,3 +281,32 @@ fn watcher_reload_latency() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn tracking_clients_hear_when_a_reload_or_unload_drops_a_caches_entries() -> Result<()> {
+    use hoard_tests::raw::{RawClient, Reply};
+    let (server, _dir) = start(false)?;
+    let mut con = admin(&server)?;
+    con.cache_psetex("ReloadCache", 600_000, "\"a\"", &["a"])?;
+    let mut tracked = RawClient::connect(server.port)?;
+    tracked.cmd_str(&["HELLO", "3"])?;
+    tracked.cmd_str(&["CLIENT", "TRACKING", "ON"])?;
+    assert_eq!(
+        tracked.cmd_str(&["CACHE.GET", "ReloadCache", "a"])?,
+        Reply::bulk("\"a\"")
+    );
+    // A minor version that shares the table keeps the entries: nothing to announce.
+    assert_eq!(
+        con.plugin_load(&plugin_artifact("fixture_reload_v1_1"))?
+            .entries,
+        "kept"
+    );
+    assert_eq!(tracked.cmd_str(&["PING"])?, Reply::Simple("PONG".into()));
+    // Unloading drops them: Redis's flush form, a null key list.
+    con.plugin_unload("ReloadCache")?;
+    assert_eq!(
+        tracked.read()?,
+        Reply::Push(vec![Reply::bulk("invalidate"), Reply::Null])
+    );
+    Ok(())
+}

@@ -290,3 +290,105 @@ fn item_and_byte_quotas_evict_the_tenants_own_entries_only() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn client_list_and_kill_cover_the_tenants_own_connections_only() -> Result<()> {
+    use hoard_tests::raw::{RawClient, Reply};
+    let setup = start()?;
+    let port = setup.server.port;
+    let connect = |tenant: &str, password: &str| -> Result<(RawClient, i64)> {
+        let mut c = RawClient::connect(port)?;
+        assert_eq!(
+            c.cmd_str(&["AUTH", tenant, password])?,
+            Reply::Simple("OK".into())
+        );
+        let Reply::Int(id) = c.cmd_str(&["CLIENT", "ID"])? else {
+            anyhow::bail!("CLIENT ID");
+        };
+        Ok((c, id))
+    };
+    let text = |reply: Reply| -> Result<String> {
+        match reply {
+            Reply::Bulk(Some(b)) => Ok(String::from_utf8_lossy(&b).into_owned()),
+            Reply::Verbatim(t) => Ok(t),
+            other => anyhow::bail!("not text: {other:?}"),
+        }
+    };
+    let (mut g1, g1_id) = connect("globex", GLOBEX_PASSWORD)?;
+    let (mut g2, g2_id) = connect("globex", GLOBEX_PASSWORD)?;
+    let (mut other, other_id) = connect("initech", INITECH_PASSWORD)?;
+    g1.cmd_str(&["CLIENT", "SETNAME", "alpha"])?;
+    g2.cmd_str(&["CLIENT", "SETINFO", "LIB-NAME", "mylib"])?;
+    g2.cmd_str(&["GET", "x"])?;
+
+    let list = text(g1.cmd_str(&["CLIENT", "LIST"])?)?;
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "globex's two connections only: {list}");
+    let line_of = |id: i64| {
+        lines
+            .iter()
+            .find(|l| l.starts_with(&format!("id={id} ")))
+            .copied()
+            .unwrap_or_default()
+    };
+    let mine = line_of(g1_id);
+    let theirs = line_of(g2_id);
+    for field in ["name=alpha", "cmd=client|list", "user=globex", "resp=2"] {
+        assert!(mine.contains(field), "{field} in {mine}");
+    }
+    for field in [
+        "cmd=get",
+        "lib-name=mylib",
+        "user=globex",
+        "addr=127.0.0.1:",
+    ] {
+        assert!(theirs.contains(field), "{field} in {theirs}");
+    }
+    assert!(
+        theirs.contains(&format!(" laddr=127.0.0.1:{port} ")),
+        "{theirs}"
+    );
+    assert!(!list.contains(&format!("id={other_id} ")));
+
+    // Another tenant's connection cannot be killed (nor seen); the caller skips itself.
+    let kill = |c: &mut RawClient, id: i64| c.cmd_str(&["CLIENT", "KILL", "ID", &id.to_string()]);
+    assert_eq!(kill(&mut g1, other_id)?, Reply::Int(0));
+    assert_eq!(kill(&mut g1, g1_id)?, Reply::Int(0));
+    assert_eq!(kill(&mut g1, g2_id)?, Reply::Int(1));
+    assert!(
+        g2.cmd_str(&["PING"]).is_err(),
+        "killed connections are closed"
+    );
+
+    // The old form, by address.
+    let (mut g3, g3_id) = connect("globex", GLOBEX_PASSWORD)?;
+    let list = text(g1.cmd_str(&["CLIENT", "LIST", "ID", &g3_id.to_string()])?)?;
+    let addr = list
+        .split(' ')
+        .find_map(|f| f.strip_prefix("addr="))
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        g1.cmd_str(&["CLIENT", "KILL", "10.0.0.1:1"])?,
+        Reply::Error("ERR No such client".into())
+    );
+    assert_eq!(
+        g1.cmd_str(&["CLIENT", "KILL", &addr])?,
+        Reply::Simple("OK".into())
+    );
+    assert!(g3.cmd_str(&["PING"]).is_err());
+    // By type: only the subscribed connection is a pubsub one.
+    let (mut g4, _) = connect("globex", GLOBEX_PASSWORD)?;
+    g4.cmd_str(&["SUBSCRIBE", "__redis__:invalidate"])?;
+    assert_eq!(
+        g1.cmd_str(&["CLIENT", "KILL", "TYPE", "pubsub"])?,
+        Reply::Int(1)
+    );
+    assert!(g4.cmd_str(&["PING"]).is_err());
+    assert_eq!(
+        g1.cmd_str(&["CLIENT", "KILL", "TYPE", "bogus"])?,
+        Reply::Error("ERR Unknown client type 'bogus'".into())
+    );
+    assert_eq!(other.cmd_str(&["PING"])?, Reply::Simple("PONG".into()));
+    Ok(())
+}

@@ -524,3 +524,47 @@ fn a_hung_redis_costs_reads_the_soft_timeout_and_writes_the_hard_one() -> Result
     assert_eq!(level, "l2");
     Ok(())
 }
+
+#[test]
+fn a_tracking_client_hears_about_writes_and_events_on_another_node() -> Result<()> {
+    use hoard_tests::raw::{RawClient, Reply};
+    let redis = RedisServer::start()?;
+    let dir = tempfile::tempdir()?;
+    let a = node(&redis.url(), &dir, "a", "")?;
+    let b = node(&redis.url(), &dir, "b", "")?;
+    let (mut ca, mut cb) = (a.client()?, b.client()?);
+    wait_linked(&mut ca)?;
+    wait_linked(&mut cb)?;
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("u1", "old"), &["u1"])?,
+        "OK"
+    );
+
+    // NOLOOP: B's own promotion of the entry from L2 into its L1 is not announced to it.
+    let mut tracked = RawClient::connect(b.port)?;
+    tracked.cmd_str(&["HELLO", "3"])?;
+    assert_eq!(
+        tracked.cmd_str(&["CLIENT", "TRACKING", "ON", "NOLOOP"])?,
+        Reply::Simple("OK".into())
+    );
+    let read = tracked.cmd_str(&["CACHE.GET", "UserCache", "u1"])?;
+    assert!(matches!(read, Reply::Bulk(Some(_))), "{read:?}");
+    let push = Reply::Push(vec![
+        Reply::bulk("invalidate"),
+        Reply::Array(Some(vec![Reply::bulk("UserCache:User:u1")])),
+    ]);
+    // A write on A reaches B's L1 through the bus, and B's tracking client hears it.
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("u1", "new"), &["u1"])?,
+        "OK"
+    );
+    assert_eq!(tracked.read()?, push);
+    // So does an event published on A.
+    tracked.cmd_str(&["CACHE.GET", "UserCache", "u1"])?;
+    let _: Value = redis::cmd("CACHE.EVENT")
+        .arg("UserDeleted")
+        .arg(r#"{"userId":"u1"}"#)
+        .query(&mut ca)?;
+    assert_eq!(tracked.read()?, push);
+    Ok(())
+}
