@@ -52,6 +52,8 @@ pub struct TenantFigures {
     usage: Usage,
     quota: Quota,
     connections: usize,
+    /// This node's L2 and bus figures (the same for every tenant).
+    node: Option<crate::tier::NodeStats>,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +63,11 @@ struct CacheFigures {
     /// `None` for the plain keyspace, which has no definition.
     rejects: Option<u64>,
     plugin: Option<PluginFigures>,
+    /// Read-through, lease and write-through counters, for a definition with an origin.
+    origin: Option<Vec<(&'static str, u64)>>,
+    /// Reads by the level that answered, for an L2-backed definition:
+    /// l1, l2, none, stale, then partial writes.
+    levels: Option<[u64; 5]>,
 }
 
 #[derive(Debug, Clone)]
@@ -82,14 +89,33 @@ impl TenantFigures {
             stats: tenant.cache.plain().stats(),
             rejects: None,
             plugin: None,
+            origin: None,
+            levels: None,
         }];
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
         for cache in tenant.cache.catalog().iter() {
             let plugin = cache.plugin();
             let (calls, faults) = plugin.call_stats();
+            let name = &cache.definition().name;
+            let levels = match tenant.cache.tier() {
+                Some(tier) if tenant.cache.uses_l2(name) => {
+                    let c = tier.counters(name);
+                    Some([
+                        load(&c.l1_hits),
+                        load(&c.l2_hits),
+                        load(&c.misses),
+                        load(&c.stale_hits),
+                        load(&c.partial_writes),
+                    ])
+                }
+                _ => None,
+            };
             caches.push(CacheFigures {
-                name: clean(&cache.definition().name),
+                name: clean(name),
                 stats: cache.table().stats(),
                 rejects: Some(cache.rejects()),
+                origin: tenant.cache.origin_of(name).map(|o| o.counters.snapshot()),
+                levels,
                 plugin: Some(PluginFigures {
                     calls,
                     faults,
@@ -119,6 +145,7 @@ impl TenantFigures {
             usage: tenant.usage(),
             quota: tenant.quota(),
             connections: tenant.connections(),
+            node: tenant.cache.tier().map(|tier| tier.node_stats()),
         }
     }
 
@@ -144,12 +171,16 @@ impl TenantFigures {
             stats: stats.clone(),
             rejects: None,
             plugin: None,
+            origin: None,
+            levels: None,
         }];
         for i in 0..definitions {
             caches.push(CacheFigures {
                 name: format!("Definition{i}"),
                 stats: stats.clone(),
                 rejects: Some(3),
+                origin: None,
+                levels: None,
                 plugin: Some(PluginFigures {
                     calls: 200_000,
                     faults: 2,
@@ -168,6 +199,7 @@ impl TenantFigures {
             usage: Usage::default(),
             quota: Quota::default(),
             connections: 4,
+            node: None,
         }
     }
 }
@@ -231,6 +263,89 @@ impl Family {
         }
         Ok(())
     }
+}
+
+/// This node's L2 and bus figures (server-wide: one node, whatever the tenant).
+fn encode_node(
+    encoder: &mut DescriptorEncoder,
+    n: &crate::tier::NodeStats,
+) -> Result<(), std::fmt::Error> {
+    use MetricType::{Counter, Gauge};
+    // Labelled with the node's bus id: one series per process, and no empty
+    // `{}` label set (which some parsers refuse).
+    let node = format!("{:016x}", n.node);
+    let one = |name, help, kind, value: f64| {
+        let mut family = Family::new(name, help, kind);
+        family.add(vec![("node", node.clone())], value);
+        family
+    };
+    let open = matches!(n.breaker, crate::tier::breaker::BreakerState::Open);
+    for family in [
+        one("hoard_l2_calls", "Calls made to L2.", Counter, u(n.calls)),
+        one(
+            "hoard_l2_failures",
+            "L2 calls that failed or timed out.",
+            Counter,
+            u(n.failures),
+        ),
+        one(
+            "hoard_l2_latency_mean_seconds",
+            "Mean L2 call time.",
+            Gauge,
+            u(n.mean_us) / 1e6,
+        ),
+        one(
+            "hoard_l2_breaker_open",
+            "1 while the L2 circuit breaker refuses calls.",
+            Gauge,
+            if open { 1.0 } else { 0.0 },
+        ),
+        one(
+            "hoard_l2_breaker_opens",
+            "Times the L2 breaker opened.",
+            Counter,
+            u(n.breaker_opens),
+        ),
+        one(
+            "hoard_l2_replay_depth",
+            "Writes queued for L2, waiting to be replayed.",
+            Gauge,
+            u(n.replay_depth),
+        ),
+        one(
+            "hoard_l2_replayed",
+            "Queued writes replayed into L2.",
+            Counter,
+            u(n.replayed),
+        ),
+        one(
+            "hoard_bus_link_up",
+            "1 while the invalidation bus link is confirmed.",
+            Gauge,
+            if n.bus.link_ok { 1.0 } else { 0.0 },
+        ),
+        one(
+            "hoard_bus_lag_seconds",
+            "Time from publishing to receiving the node's own bus heartbeat.",
+            Gauge,
+            u(n.bus.lag_us) / 1e6,
+        ),
+        one(
+            "hoard_bus_gaps",
+            "Bus sequence gaps seen (each flushes L2-backed L1).",
+            Counter,
+            u(n.bus.gaps),
+        ),
+        one(
+            "hoard_bus_received",
+            "Bus messages received.",
+            Counter,
+            u(n.bus.received),
+        ),
+    ] {
+        family.encode(encoder)?;
+    }
+    Ok(())
 }
 
 fn u(n: u64) -> f64 {
@@ -317,6 +432,27 @@ impl prometheus_client::collector::Collector for Scrape {
             "Client connections holding the tenant's seat.",
             Gauge,
         );
+        let mut origin_ops = Family::new(
+            "hoard_origin_operations",
+            "Read-through, lease and write-through events of a definition's origin, by kind.",
+            Counter,
+        );
+        let mut origin_latency = Family::new(
+            "hoard_origin_latency_mean_seconds",
+            "Mean time of one origin call.",
+            Gauge,
+        );
+        let mut level_reads = Family::new(
+            "hoard_level_reads",
+            "Reads of an L2-backed definition by the level that answered.",
+            Counter,
+        );
+        let mut partial_writes = Family::new(
+            "hoard_l2_partial_writes",
+            "Writes kept in L1 and queued for L2 because L2 could not take them.",
+            Counter,
+        );
+        let mut node = None;
         let mut call_times: Vec<(Labels, Snapshot)> = Vec::new();
 
         for tenant in &self.tenants {
@@ -340,6 +476,25 @@ impl prometheus_client::collector::Collector for Scrape {
                     ops.add(l("set", "rejected"), u(rejects));
                 }
                 let cl = || vec![("tenant", t.clone()), ("cache", name.clone())];
+                if let Some(counters) = &cache.origin {
+                    for (kind, value) in counters {
+                        if *kind == "latency_mean_us" {
+                            origin_latency.add(cl(), u(*value) / 1e6);
+                        } else {
+                            let mut labels = cl();
+                            labels.push(("kind", (*kind).to_owned()));
+                            origin_ops.add(labels, u(*value));
+                        }
+                    }
+                }
+                if let Some(levels) = &cache.levels {
+                    for (level, value) in ["l1", "l2", "none", "stale"].iter().zip(levels) {
+                        let mut labels = cl();
+                        labels.push(("level", (*level).to_owned()));
+                        level_reads.add(labels, u(*value));
+                    }
+                    partial_writes.add(cl(), u(levels[4]));
+                }
                 items.add(cl(), u(s.items));
                 bytes.add(cl(), u(s.bytes));
                 evictions.add(cl(), u(s.evictions));
@@ -371,6 +526,9 @@ impl prometheus_client::collector::Collector for Scrape {
             tenant_max_items.add(tl(), u(tenant.quota.max_items));
             tenant_max_bytes.add(tl(), u(tenant.quota.max_bytes));
             connections.add(tl(), u(tenant.connections as u64));
+            if node.is_none() {
+                node.clone_from(&tenant.node);
+            }
         }
 
         for family in [
@@ -391,8 +549,17 @@ impl prometheus_client::collector::Collector for Scrape {
             &tenant_max_items,
             &tenant_max_bytes,
             &connections,
+            &origin_ops,
+            &origin_latency,
+            &level_reads,
+            &partial_writes,
         ] {
             family.encode(&mut encoder)?;
+        }
+        if self.server_wide
+            && let Some(n) = &node
+        {
+            encode_node(&mut encoder, n)?;
         }
 
         {
