@@ -61,7 +61,7 @@ impl DefinedCache {
         });
         let limits = plugin.limits();
         let budget = CallBudget::new(limits.definition_workers(), limits.definition_queue);
-        let inline = AtomicBool::new(plugin.inline_ticks().is_some());
+        let inline = AtomicBool::new(plugin.inline_budget().is_some());
         Self {
             inline,
             plugin,
@@ -101,11 +101,11 @@ impl DefinedCache {
         self.rejects.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The epoch budget for running this definition's calls inline on an
+    /// The CPU budget for running this definition's calls inline on an
     /// async worker, while they have shown they fit in it.
-    pub(crate) fn inline_ticks(&self) -> Option<u64> {
+    pub(crate) fn inline_budget(&self) -> Option<std::time::Duration> {
         if self.inline.load(Ordering::Relaxed) {
-            self.plugin.inline_ticks()
+            self.plugin.inline_budget()
         } else {
             None
         }

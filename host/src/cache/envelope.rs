@@ -42,8 +42,11 @@ pub fn pack(
         flags |= COMPRESSED;
     }
     if definition.encrypt {
-        body = sealer.seal(&body, key)?;
-        flags |= ENCRYPTED;
+        // Sealed straight into the envelope: one buffer, one copy.
+        let mut out = Vec::with_capacity(1 + Sealer::sealed_len(body.len()));
+        out.push(flags | ENCRYPTED);
+        sealer.seal_into(&mut out, &body, key)?;
+        return Ok(out);
     }
     let mut out = Vec::with_capacity(body.len() + 1);
     out.push(flags);

@@ -293,10 +293,11 @@ impl Cache {
     /// Runs `work` (which calls `cache`'s plugin) on `input`: the only way
     /// a request reaches a plugin. Returns the answer and the input back.
     ///
-    /// Inline first, on this async worker, under a small epoch budget
-    /// (`inline_budget_us`): a typical call takes a microsecond, far less
-    /// than handing it to another thread and back. A call that outgrows the
-    /// budget, or that needs a thread that may block (WASI streams block on
+    /// Inline first, on this async worker, under a small budget of this
+    /// thread's CPU time (`inline_budget_us`, checked at each epoch tick, so
+    /// a preempted worker does not count against the plugin): a typical
+    /// call takes a microsecond, far less than handing it to another thread
+    /// and back. A call that outgrows the budget, or that needs a thread that may block (WASI streams block on
     /// tokio, which panics on an async worker), is run again on a plugin
     /// thread, and the definition's calls go there from then on. Calls are
     /// pure from the host's point of view, so running one again is safe.
@@ -313,9 +314,9 @@ impl Cache {
         I: Send + 'static,
         R: Send + 'static,
     {
-        if let Some(ticks) = cache.inline_ticks() {
+        if let Some(budget) = cache.inline_budget() {
             let inline = catch_unwind(AssertUnwindSafe(|| {
-                crate::plugin::with_inline_budget(ticks, || work(cache, &input))
+                crate::plugin::with_inline_budget(budget, || work(cache, &input))
             }));
             match inline {
                 Ok(Err(CacheError::Plugin {

@@ -383,7 +383,7 @@ async fn a_fast_plugin_runs_inline_and_a_slow_one_moves_to_a_thread_without_a_fa
     s.lifecycle
         .load_file(&fixture("fixture_slow_but_legal"))
         .unwrap();
-    let inline = |name: &str| s.cache.catalog().get(name).unwrap().inline_ticks();
+    let inline = |name: &str| s.cache.catalog().get(name).unwrap().inline_budget();
     assert_eq!(
         s.cache.key("UserCache", parts(&["1"])).await.unwrap(),
         "User:1"

@@ -152,10 +152,10 @@ impl LoadedPlugin {
         &self.origin
     }
 
-    /// The epoch ticks a call may take when it runs inline on an async
+    /// The CPU time a call may take when it runs inline on an async
     /// worker; `None` when inline calls are off (`inline_budget_us` 0).
-    pub(crate) fn inline_ticks(&self) -> Option<u64> {
-        self.pool.inline_ticks()
+    pub(crate) fn inline_budget(&self) -> Option<Duration> {
+        self.pool.inline_budget()
     }
 
     /// The limits its calls run under.

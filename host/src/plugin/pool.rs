@@ -24,26 +24,27 @@ use super::bindings::{Plugin, PluginIndices, PluginPre};
 use super::breaker::{Admission, Breaker};
 use super::error::PluginError;
 use super::runtime::PluginRuntime;
-use super::state::PluginState;
+use super::state::{CallWatch, PluginState};
 
 thread_local! {
-    /// The epoch budget of calls made on this thread when they run inline
-    /// on an async worker (see [`with_inline_budget`]); `None`: the full deadline.
-    static INLINE_TICKS: Cell<Option<u64>> = const { Cell::new(None) };
+    /// The CPU budget of calls made on this thread when they run inline on
+    /// an async worker (see [`with_inline_budget`]); `None`: the full deadline.
+    static INLINE_BUDGET: Cell<Option<Duration>> = const { Cell::new(None) };
 }
 
 /// Runs `f` with every plugin call it makes on this thread bounded by
-/// `ticks` epoch ticks instead of the call deadline. A call that overruns
-/// ends with [`PluginError::OverInlineBudget`], which is not a fault: the
-/// caller runs it again where it may take its whole deadline.
-pub(crate) fn with_inline_budget<R>(ticks: u64, f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<u64>);
+/// `budget` of this thread's CPU time instead of the call deadline (see
+/// `state::CallWatch`). A call that overruns ends with
+/// [`PluginError::OverInlineBudget`], which is not a fault: the caller runs
+/// it again where it may take its whole deadline.
+pub(crate) fn with_inline_budget<R>(budget: Duration, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Duration>);
     impl Drop for Restore {
         fn drop(&mut self) {
-            INLINE_TICKS.with(|cell| cell.set(self.0));
+            INLINE_BUDGET.with(|cell| cell.set(self.0));
         }
     }
-    let _restore = Restore(INLINE_TICKS.with(|cell| cell.replace(Some(ticks.max(1)))));
+    let _restore = Restore(INLINE_BUDGET.with(|cell| cell.replace(Some(budget))));
     f()
 }
 
@@ -115,9 +116,9 @@ impl InstancePool {
         &self.runtime.limits
     }
 
-    /// See `LoadedPlugin::inline_ticks`.
-    pub(crate) fn inline_ticks(&self) -> Option<u64> {
-        self.runtime.inline_ticks()
+    /// See `LoadedPlugin::inline_budget`.
+    pub(crate) fn inline_budget(&self) -> Option<Duration> {
+        self.runtime.inline_budget()
     }
 
     /// Milliseconds since the pool was created: the breaker's clock.
@@ -167,6 +168,10 @@ impl InstancePool {
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_hostcall_fuel(limits.max_output_bytes);
+        // Reached only when a call meets its epoch deadline: the store's
+        // `CallWatch` decides (interrupt, or keep an inline call going while
+        // it stays within its CPU budget).
+        store.epoch_deadline_callback(|mut store| Ok(store.data_mut().at_epoch_deadline()));
         // A new store's deadline is 0: set it before instantiating, or the
         // start functions themselves are interrupted.
         store.set_epoch_deadline(self.runtime.deadline_ticks());
@@ -234,11 +239,16 @@ impl InstancePool {
             None => self.instantiate().inspect_err(|_| self.record_fault())?,
         };
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
-        let inline = INLINE_TICKS.with(Cell::get);
-        ready
-            .store
-            .set_epoch_deadline(inline.unwrap_or_else(|| self.runtime.deadline_ticks()));
-        ready.store.data_mut().begin_call();
+        let inline = INLINE_BUDGET.with(Cell::get);
+        let deadline = self.runtime.deadline_ticks();
+        // Inline, the call is looked at from the first tick on; otherwise
+        // only at its deadline.
+        let (watch, first) = match inline {
+            Some(budget) => (CallWatch::inline(budget, deadline), 1),
+            None => (CallWatch::Deadline, deadline),
+        };
+        ready.store.set_epoch_deadline(first);
+        ready.store.data_mut().begin_call(watch);
         match call(&mut ready) {
             Ok(value) => {
                 self.breaker.success();

@@ -133,14 +133,12 @@ impl PluginRuntime {
         self.limits.call_timeout_ms.div_ceil(tick) + 1
     }
 
-    /// The inline budget in epoch ticks: the interruption comes at the
-    /// first tick after it has passed, so a call gets between it and one
-    /// tick more. `None` when inline calls are off.
-    pub(crate) fn inline_ticks(&self) -> Option<u64> {
-        let tick = EPOCH_TICK.as_micros().max(1) as u64;
+    /// The CPU time a call may use inline on an async worker (see
+    /// `state::CallWatch::Inline`). `None` when inline calls are off.
+    pub(crate) fn inline_budget(&self) -> Option<Duration> {
         match self.limits.inline_budget_us {
             0 => None,
-            us => Some(us.div_ceil(tick) + 1),
+            us => Some(Duration::from_micros(us)),
         }
     }
 

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use wasmtime::UpdateDeadline;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -34,6 +35,59 @@ pub(crate) struct PluginState {
     /// no clocks, so calls then skip reading the time.
     call_budget: Option<Duration>,
     call_started: Instant,
+    /// How the current call's epoch deadline is judged.
+    watch: CallWatch,
+}
+
+/// What happens when a call meets its epoch deadline (wasmtime asks
+/// [`PluginState::at_epoch_deadline`] only then, so a call that ends
+/// before the next tick costs nothing here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CallWatch {
+    /// On a plugin thread, and while instantiating: the call is
+    /// interrupted at its deadline (`call_timeout_ms`, wall clock).
+    Deadline,
+    /// Inline on an async worker: looked at every tick, and interrupted
+    /// once it has used `budget` of this thread's CPU time (counted from its
+    /// first tick, so it may use up to one tick more), or once its whole
+    /// deadline has passed on the wall clock. CPU time, not wall time: an
+    /// async worker that the machine preempts mid-call (a shared box) has
+    /// not been stalled by the plugin, and a call that only waited must not
+    /// send its definition to plugin threads for good.
+    Inline {
+        budget: Duration,
+        ticks_left: u64,
+        cpu_from: Option<Duration>,
+    },
+}
+
+impl CallWatch {
+    /// The watch of an inline call with `budget` of CPU time and a deadline
+    /// of `deadline_ticks` epoch ticks.
+    pub(crate) fn inline(budget: Duration, deadline_ticks: u64) -> Self {
+        CallWatch::Inline {
+            budget,
+            ticks_left: deadline_ticks,
+            cpu_from: None,
+        }
+    }
+}
+
+/// CPU time this thread has used (Linux); elsewhere the wall clock, which
+/// makes the inline budget a wall-clock budget.
+#[cfg(target_os = "linux")]
+fn thread_cpu_time() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
+}
+
+#[cfg(not(target_os = "linux"))]
+fn thread_cpu_time() -> Duration {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed()
 }
 
 impl PluginState {
@@ -62,14 +116,43 @@ impl PluginState {
             plugin_id,
             log_budget: log_lines_per_call,
             log_lines_per_call,
+            watch: CallWatch::Deadline,
         }
     }
 
-    /// Called before each call so the log budget is per call, not per instance.
-    pub(super) fn begin_call(&mut self) {
+    /// Called before each call so the log budget (and the watch on its
+    /// deadline) is per call, not per instance.
+    pub(super) fn begin_call(&mut self, watch: CallWatch) {
+        self.watch = watch;
         self.log_budget = self.log_lines_per_call;
         if self.call_budget.is_some() {
             self.call_started = Instant::now();
+        }
+    }
+
+    /// The current call met its epoch deadline: interrupt it, or (inline,
+    /// within its CPU budget) give it one more tick.
+    pub(super) fn at_epoch_deadline(&mut self) -> UpdateDeadline {
+        let CallWatch::Inline {
+            budget,
+            ticks_left,
+            cpu_from,
+        } = &mut self.watch
+        else {
+            return UpdateDeadline::Interrupt;
+        };
+        *ticks_left = ticks_left.saturating_sub(1);
+        if *ticks_left == 0 {
+            return UpdateDeadline::Interrupt;
+        }
+        let now = thread_cpu_time();
+        match *cpu_from {
+            None => {
+                *cpu_from = Some(now);
+                UpdateDeadline::Continue(1)
+            }
+            Some(from) if now.saturating_sub(from) >= *budget => UpdateDeadline::Interrupt,
+            Some(_) => UpdateDeadline::Continue(1),
         }
     }
 
@@ -143,3 +226,49 @@ impl super::bindings::v2::hoard::definition::host::Host for PluginState {
 }
 
 impl super::bindings::v2::hoard::definition::types::Host for PluginState {}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    fn state() -> PluginState {
+        PluginState::new(Arc::from("test"), 1 << 20, 1, None)
+    }
+
+    #[test]
+    fn a_plugin_thread_call_is_interrupted_at_its_deadline() {
+        let mut s = state();
+        s.begin_call(CallWatch::Deadline);
+        assert!(matches!(s.at_epoch_deadline(), UpdateDeadline::Interrupt));
+    }
+
+    #[test]
+    fn an_inline_call_is_interrupted_by_the_cpu_it_used_not_by_waiting() {
+        let mut s = state();
+        s.begin_call(CallWatch::inline(Duration::from_millis(2), 1_000));
+        // First tick: the CPU clock starts.
+        assert!(matches!(s.at_epoch_deadline(), UpdateDeadline::Continue(1)));
+        // Off the CPU (what a preempted async worker looks like): still going.
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(matches!(s.at_epoch_deadline(), UpdateDeadline::Continue(1)));
+        // On the CPU past the budget: interrupted.
+        let from = thread_cpu_time();
+        while thread_cpu_time().saturating_sub(from) < Duration::from_millis(3) {
+            std::hint::black_box(0u64);
+        }
+        assert!(matches!(s.at_epoch_deadline(), UpdateDeadline::Interrupt));
+    }
+
+    #[test]
+    fn an_inline_call_still_ends_at_its_whole_deadline() {
+        let mut s = state();
+        s.begin_call(CallWatch::inline(Duration::from_secs(3600), 3));
+        assert!(matches!(s.at_epoch_deadline(), UpdateDeadline::Continue(1)));
+        assert!(matches!(s.at_epoch_deadline(), UpdateDeadline::Continue(1)));
+        assert!(matches!(s.at_epoch_deadline(), UpdateDeadline::Interrupt));
+        // The next call starts with a fresh watch.
+        s.begin_call(CallWatch::Deadline);
+        assert!(matches!(s.at_epoch_deadline(), UpdateDeadline::Interrupt));
+    }
+}
