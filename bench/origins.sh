@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
 # Origins: what read-through with single flight saves an origin, and what it costs.
 #
-#   bench/origins.sh                 # CLIENTS=200 SECS=10 KEYS=10000 ZIPF=1.1 TTL_MS=1000
+#   bench/origins.sh      # CLIENTS=200 SECS=10 KEYS=1000 ZIPF=1.1 TTL_MS=1000 LOAD_MS=20
 #
 # Starts a PostgreSQL (initdb in a temp dir) with KEYS users and a `loads`
 # counter that the load statement bumps (counted at the origin), and two
 # release hoards serving the UserDb example: A with the origin configured
 # (read-through, loaded entries fresh for TTL_MS), B without (plain cache).
+# The load query takes LOAD_MS (pg_sleep), as a real query with joins or
+# aggregates does; a herd is as large as the reads that arrive meanwhile.
 #  1. herd: CLIENTS connections read Zipf(ZIPF) keys for SECS seconds; on A
 #     each read is one CACHE.GET; on B each client does cache-aside by hand
 #     (GET, on a miss the query, then PSETEX TTL_MS). Origin queries/s and
 #     client p99, both from the same run.
 #  2. hit path: redis-benchmark CACHE.GET UserDb 1 (a hit) on A vs on B.
-#  3. miss latency: N_MISS read-through misses on A vs the same query sent
-#     straight to PostgreSQL by the bench client.
+#  3. miss latency: N_MISS read-through misses on C (a third hoard whose
+#     load query has no pg_sleep) vs the same query sent straight to
+#     PostgreSQL by the bench client.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CLIENTS="${CLIENTS:-200}"
 SECS="${SECS:-10}"
-KEYS="${KEYS:-10000}"
+KEYS="${KEYS:-1000}"
+LOAD_MS="${LOAD_MS:-20}"
 ZIPF="${ZIPF:-1.1}"
 TTL_MS="${TTL_MS:-1000}"
 N_HIT="${N_HIT:-200000}"
@@ -45,38 +49,44 @@ PG="host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres"
 psql_() { as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -At -c "$1"; }
 psql_ "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text, version bigint NOT NULL DEFAULT 0);
        INSERT INTO users (id, email, name) SELECT g, 'user' || g || '@example.com', 'User ' || g FROM generate_series(1, $KEYS) g;
-       CREATE TABLE loads (n bigint NOT NULL); INSERT INTO loads VALUES (0);" >/dev/null
+       CREATE TABLE loads (at timestamptz NOT NULL DEFAULT now());" >/dev/null
 log "PostgreSQL on $PGPORT with $KEYS users"
 
 mkdir -p "$BENCH_TMP/plugins"
 cp "$REPO_DIR/plugins/target/wasm32-wasip2/release/user_db.wasm" "$BENCH_TMP/plugins/"
-LOAD="WITH bump AS (UPDATE loads SET n = n + 1 RETURNING 1) SELECT id::text AS id, email, name FROM users WHERE id = \$1"
-cat >"$BENCH_TMP/a.toml" <<TOML
+PAUSE_S="$(awk -v ms="$LOAD_MS" 'BEGIN { printf "%g", ms / 1000 }')"
+load_sql() { echo "WITH bump AS (INSERT INTO loads DEFAULT VALUES RETURNING pg_sleep($1)) SELECT id::text AS id, email, name FROM users WHERE id = \$1"; }
+origin_config() { # origin_config PAUSE_S
+    cat <<TOML
 plugins = "$BENCH_TMP/plugins"
 [[origins]]
 name = "users-db"
 postgres = "$PG"
 definitions = ["UserDb"]
-connections = 8
+connections = ${ORIGIN_CONNECTIONS:-64}
 load_ttl_ms = $TTL_MS
 [origins.statements]
-user_by_id = "$LOAD"
+user_by_id = "$(load_sql "$1")"
 TOML
+}
+origin_config "$PAUSE_S" >"$BENCH_TMP/a.toml"
+origin_config 0 >"$BENCH_TMP/c.toml"
 cat >"$BENCH_TMP/b.toml" <<TOML
 plugins = "$BENCH_TMP/plugins"
 TOML
 start_hoard --config "$BENCH_TMP/a.toml"; PORT_A="$HOARD_PORT"; PID_A="$HOARD_PID"
 start_hoard --config "$BENCH_TMP/b.toml"; PORT_B="$HOARD_PORT"
+start_hoard --config "$BENCH_TMP/c.toml"; PORT_C="$HOARD_PORT"
 
 log "building the bench client (cargo bench --no-run)"
 (cd "$REPO_DIR" && cargo bench -p hoard --bench origin_herd --no-run) >&2 2>/dev/null
-client() { (cd "$REPO_DIR" && cargo bench -q -p hoard --bench origin_herd -- "$@" 2>/dev/null); }
+client() { (cd "$REPO_DIR" && cargo bench -q -p hoard --bench origin_herd -- "$@"); }
 
-echo "# bench/origins.sh  $(date -u +%FT%TZ)  clients=$CLIENTS secs=$SECS keys=$KEYS zipf=$ZIPF ttl_ms=$TTL_MS cores=$(nproc)"
+echo "# bench/origins.sh  $(date -u +%FT%TZ)  clients=$CLIENTS secs=$SECS keys=$KEYS zipf=$ZIPF ttl_ms=$TTL_MS load_ms=$LOAD_MS cores=$(nproc)"
 echo "## 1. herd (origin = PostgreSQL, counted at the origin)"
-HERD_A="$(client herd "$PORT_A" "$PG" readthrough "$CLIENTS" "$SECS" "$KEYS" "$ZIPF" "$TTL_MS")"
+HERD_A="$(client herd "$PORT_A" "$PG" readthrough "$CLIENTS" "$SECS" "$KEYS" "$ZIPF" "$TTL_MS" "$PAUSE_S")"
 echo "$HERD_A"
-HERD_B="$(client herd "$PORT_B" "$PG" naive "$CLIENTS" "$SECS" "$KEYS" "$ZIPF" "$TTL_MS")"
+HERD_B="$(client herd "$PORT_B" "$PG" naive "$CLIENTS" "$SECS" "$KEYS" "$ZIPF" "$TTL_MS" "$PAUSE_S")"
 echo "$HERD_B"
 field() { sed -E "s/.*$1=([0-9.]+).*/\1/" <<<"$2"; }
 awk -v qa="$(field origin_qps "$HERD_A")" -v qb="$(field origin_qps "$HERD_B")" \
@@ -100,7 +110,7 @@ ma="$(cut -f2 "$BENCH_TMP/hit.tsv" | median)"; mb="$(cut -f3 "$BENCH_TMP/hit.tsv
 awk -v a="$ma" -v b="$mb" 'BEGIN { printf "hit path: read-through %.0f rps / plain %.0f rps = %.2fx\n", a, b, a / b }'
 
 echo "## 3. miss latency: $N_MISS read-through misses vs the query sent straight to PostgreSQL"
-MISS="$(client miss "$PORT_A" "$PG" "$N_MISS")"
+MISS="$(client miss "$PORT_C" "$PG" "$N_MISS" "$KEYS")"
 echo "$MISS"
 awk -v t="$(field readthrough_p50_us "$MISS")" -v d="$(field direct_p50_us "$MISS")" \
     'BEGIN { printf "miss p50: read-through %d us / direct %d us = %.2fx\n", t, d, t / d }'

@@ -1,17 +1,18 @@
 //! The origin figures of `bench/origins.sh` (not a timed test: it prints
 //! numbers for the script to turn into same-run ratios).
 //!
-//! `herd HOARD_PORT PG readthrough|naive CLIENTS SECONDS KEYS ZIPF TTL_MS`:
+//! `herd HOARD_PORT PG readthrough|naive CLIENTS SECONDS KEYS ZIPF TTL_MS PAUSE_S`:
 //! CLIENTS connections read Zipf-distributed `UserDb` keys for SECONDS. In
 //! `readthrough` each read is one `CACHE.GET` (hoard loads on a miss); in
 //! `naive` each client does cache-aside by hand against a hoard without an
 //! origin: `CACHE.GET`, on a miss the query, then `CACHE.PSETEX` with
-//! TTL_MS. Prints reads, origin queries (PostgreSQL's `loads` counter) and
-//! client latency percentiles.
+//! TTL_MS. Prints reads, origin queries (rows added to PostgreSQL's `loads` table) and
+//! client latency percentiles. PAUSE_S is how long the load query takes
+//! (`pg_sleep`), the same in both modes and in hoard's configured statement.
 //!
-//! `miss HOARD_PORT PG N`: N read-through misses (`CACHE.DEL` then a timed
-//! `CACHE.GET`) against N identical queries sent straight to PostgreSQL by
-//! this client; prints both medians and p99s.
+//! `miss HOARD_PORT PG N KEYS`: N read-through misses (`CACHE.DEL` then a
+//! timed `CACHE.GET`) against N identical queries sent straight to
+//! PostgreSQL by this client; prints both medians and p99s.
 
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,12 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Zipf};
 use tokio_postgres::NoTls;
 
-const LOAD: &str = "WITH bump AS (UPDATE loads SET n = n + 1 RETURNING 1) SELECT id::text AS id, email, name FROM users WHERE id = $1";
+/// The load statement, as `bench/origins.sh` configures it in hoard.
+fn load_statement(pause_s: &str) -> String {
+    format!(
+        "WITH bump AS (INSERT INTO loads DEFAULT VALUES RETURNING pg_sleep({pause_s})) SELECT id::text AS id, email, name FROM users WHERE id = $1"
+    )
+}
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
@@ -42,13 +48,17 @@ async fn pg(conn: &str) -> Result<tokio_postgres::Client> {
 }
 
 async fn loads(client: &tokio_postgres::Client) -> Result<i64> {
-    Ok(client.query_one("SELECT n FROM loads", &[]).await?.get(0))
+    Ok(client
+        .query_one("SELECT count(*) FROM loads", &[])
+        .await?
+        .get(0))
 }
 
 async fn herd(args: &[String]) -> Result<()> {
-    let [port, conn, mode, clients, seconds, keys, zipf, ttl] = args else {
-        bail!("herd HOARD_PORT PG readthrough|naive CLIENTS SECONDS KEYS ZIPF TTL_MS");
+    let [port, conn, mode, clients, seconds, keys, zipf, ttl, pause] = args else {
+        bail!("herd HOARD_PORT PG readthrough|naive CLIENTS SECONDS KEYS ZIPF TTL_MS PAUSE_S");
     };
+    let load = load_statement(pause);
     let port: u16 = port.parse()?;
     let clients: usize = clients.parse()?;
     let seconds: u64 = seconds.parse()?;
@@ -68,6 +78,7 @@ async fn herd(args: &[String]) -> Result<()> {
     for seed in 0..clients {
         let mut con = redis.get_multiplexed_async_connection().await?;
         let db = if naive { Some(pg(conn).await?) } else { None };
+        let load = load.clone();
         tasks.push(tokio::spawn(async move {
             let mut rng = rand::rngs::StdRng::seed_from_u64(seed as u64);
             #[allow(clippy::cast_precision_loss)]
@@ -86,7 +97,7 @@ async fn herd(args: &[String]) -> Result<()> {
                     && let Some(db) = &db
                 {
                     let key: i64 = id.parse()?;
-                    let rows = db.query(LOAD, &[&key]).await?;
+                    let rows = db.query(load.as_str(), &[&key]).await?;
                     if let Some(row) = rows.first() {
                         let (id, email): (String, String) = (row.get(0), row.get(1));
                         let value = format!(r#"{{"id":"{id}","email":"{email}"}}"#);
@@ -127,17 +138,18 @@ async fn herd(args: &[String]) -> Result<()> {
 }
 
 async fn miss(args: &[String]) -> Result<()> {
-    let [port, conn, n] = args else {
-        bail!("miss HOARD_PORT PG N");
+    let [port, conn, n, keys] = args else {
+        bail!("miss HOARD_PORT PG N KEYS");
     };
     let n: usize = n.parse()?;
+    let keys: usize = keys.parse()?;
     let db = pg(conn).await?;
-    let statement = db.prepare(LOAD).await?;
+    let statement = db.prepare(&load_statement("0")).await?;
     let redis = redis::Client::open(format!("redis://127.0.0.1:{port}/"))?;
     let mut con = redis.get_multiplexed_async_connection().await?;
     let (mut through, mut direct) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for i in 0..n {
-        let id = (i % 1000 + 1).to_string();
+        let id = (i % keys + 1).to_string();
         let _: i64 = redis::cmd("CACHE.DEL")
             .arg("UserDb")
             .arg(&id)

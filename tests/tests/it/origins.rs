@@ -18,16 +18,15 @@ use redis::Value;
 
 const SCHEMA: &str = "
 CREATE TABLE users (id bigint PRIMARY KEY, email text UNIQUE NOT NULL, name text, version bigint NOT NULL DEFAULT 0);
-CREATE TABLE loads (n bigint NOT NULL);
-INSERT INTO loads VALUES (0);
+CREATE TABLE loads (at timestamptz NOT NULL DEFAULT now());
 INSERT INTO users (id, email, name) VALUES (1, 'ada@example.com', 'Ada');
 ";
 
-/// The operator's statements: the load bumps `loads.n` exactly once per
+/// The operator's statements: the load adds one row to `loads` exactly once per
 /// execution (a data-modifying CTE always runs) and takes `pause` seconds.
 fn statements(pause: f64, with_upsert: bool) -> String {
     let mut s = format!(
-        "[origins.statements]\nuser_by_id = \"WITH bump AS (UPDATE loads SET n = n + 1 RETURNING pg_sleep({pause})) SELECT id::text AS id, email, name FROM users WHERE id = $1\"\n"
+        "[origins.statements]\nuser_by_id = \"WITH bump AS (INSERT INTO loads DEFAULT VALUES RETURNING pg_sleep({pause})) SELECT id::text AS id, email, name FROM users WHERE id = $1\"\n"
     );
     if with_upsert {
         s.push_str("upsert_user = \"INSERT INTO users (id, email, name, version) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, version = EXCLUDED.version WHERE users.version < EXCLUDED.version\"\n");
@@ -56,7 +55,7 @@ fn pg_server(
 }
 
 fn loads(pg: &Postgres) -> Result<u64> {
-    Ok(pg.psql("SELECT n FROM loads")?.parse()?)
+    Ok(pg.psql("SELECT count(*) FROM loads")?.parse()?)
 }
 
 fn origin_counter(client: &mut Client, field: &str) -> Result<i64> {
