@@ -358,7 +358,9 @@ impl Cache {
         let this = self.clone();
         let cache = Arc::clone(cache);
         let origin = Arc::clone(origin);
-        tokio::spawn(async move {
+        // The load outlives the request that started it, but is traced as its child.
+        let traced = crate::observe::trace::current();
+        let load = async move {
             let name = cache.definition().name.clone();
             let (result, cluster_lease) = if this.uses_l2(&name) {
                 this.load_across_nodes(&cache, &origin, &key, parts).await
@@ -384,7 +386,11 @@ impl Cache {
                 tracing::debug!(cache = %name, %key, %error, "origin load failed");
             }
             let _ = publish.send(Some(Arc::new(result)));
-        });
+        };
+        match traced {
+            Some(context) => tokio::spawn(crate::observe::trace::scope(context, load)),
+            None => tokio::spawn(load),
+        };
     }
 
     /// A load of an L2-backed definition: one per key across the nodes.

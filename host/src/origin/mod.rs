@@ -159,6 +159,10 @@ impl Origin {
     /// Runs one request within the origin's hard timeout. A request of the
     /// other kind (SQL for an HTTP origin) is refused.
     pub async fn execute(&self, request: &OriginRequest) -> Result<OriginResponse, OriginError> {
+        let mut span = crate::observe::trace::child(match self.executor {
+            Executor::Postgres(_) => "origin postgres",
+            Executor::Http(_) => "origin http",
+        });
         let started = Instant::now();
         let timeout = Duration::from_millis(self.config.timeout_ms);
         let call = async {
@@ -194,6 +198,23 @@ impl Origin {
         self.counters.latency_count.fetch_add(1, Ordering::Relaxed);
         if answer.is_err() {
             self.counters.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(span) = &mut span {
+            use crate::observe::trace::Value;
+            span.attr("hoard.origin", Value::Str(self.config.name.clone()));
+            let what = match request {
+                OriginRequest::Sql { statement, .. } => statement.clone(),
+                OriginRequest::Http { method, .. } => method.as_str().to_owned(),
+            };
+            span.attr("hoard.origin.request", Value::Str(what));
+            match &answer {
+                Ok(_) => span.attr("hoard.outcome", Value::Str("ok".into())),
+                Err(error) => {
+                    span.attr("hoard.outcome", Value::Str("error".into()));
+                    span.attr("hoard.error", Value::Str(error.to_string()));
+                    span.fail();
+                }
+            }
         }
         answer
     }

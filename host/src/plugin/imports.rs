@@ -131,7 +131,9 @@ mod tests {
         assert!(p.is_allowed("hoard:definition/host@0.1.0"));
         assert!(p.is_allowed("wasi:io/streams@0.2.4"));
         assert!(p.is_allowed("wasi:cli/environment@0.2.0"));
-        assert!(!p.is_allowed("hoard:definition/host@0.2.0"));
+        // Both released contracts, and no version that does not exist.
+        assert!(p.is_allowed("hoard:definition/host@0.2.0"));
+        assert!(!p.is_allowed("hoard:definition/host@0.3.0"));
         assert!(!p.is_allowed("wasi:filesystem/types@0.2.4"));
         assert!(!p.is_allowed("wasi:sockets/tcp@0.2.4"));
         assert!(!p.is_allowed("wasi:clocks/wall-clock@0.2.4"));

@@ -816,3 +816,52 @@ fn metrics_show_origin_l2_and_bus_figures() -> Result<()> {
     assert!(value(&scrape, "hoard_origin_latency_mean_seconds", &[cache]) > 0.0);
     Ok(())
 }
+
+/// A read-through load is traced as the `CACHE.GET`'s child, with the
+/// origin I/O as a span of its own.
+#[test]
+fn a_read_through_load_traces_its_origin_call() -> Result<()> {
+    let receiver = start_receiver()?;
+    let origin = hoard_tests::http_origin::HttpOrigin::start()?;
+    origin.put("1", r#"{"id":"1","email":"ada@example.com"}"#);
+    let plugins = hoard_tests::plugin_dir(&["user_db"])?;
+    let server = start_with_admin(
+        &format!(
+            "[tracing]\notlp_endpoint = \"http://{}/v1/traces\"\nexport_interval_ms = 50\n[[origins]]\nname = \"api\"\nhttp = \"{}\"\ndefinitions = [\"UserDb\"]\n",
+            receiver.addr,
+            origin.base()
+        ),
+        Some(plugins.path()),
+    )?;
+    let mut con = server.client()?;
+    let got: Option<String> = redis::cmd("CACHE.GET")
+        .arg("UserDb")
+        .arg("1")
+        .query(&mut con)?;
+    assert!(got.is_some());
+    let mut spans: Vec<Span> = Vec::new();
+    let found = eventually(Duration::from_secs(20), || {
+        while let Ok(request) = receiver.requests.try_recv() {
+            for rs in request.resource_spans {
+                for ss in rs.scope_spans {
+                    spans.extend(ss.spans);
+                }
+            }
+        }
+        Ok(spans.iter().any(|s| s.name == "origin http")
+            && spans.iter().any(|s| s.name == "CACHE.GET"))
+    })?;
+    assert!(
+        found,
+        "spans: {:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    let get = spans.iter().find(|s| s.name == "CACHE.GET").unwrap();
+    let io = spans.iter().find(|s| s.name == "origin http").unwrap();
+    assert_eq!(io.parent_span_id, get.span_id);
+    assert_eq!(io.trace_id, get.trace_id);
+    assert_eq!(attr(io, "hoard.origin").as_deref(), Some("api"));
+    assert_eq!(attr(io, "hoard.origin.request").as_deref(), Some("GET"));
+    assert_eq!(attr(io, "hoard.outcome").as_deref(), Some("ok"));
+    Ok(())
+}
