@@ -47,6 +47,17 @@ async fn pg(conn: &str) -> Result<tokio_postgres::Client> {
     Ok(client)
 }
 
+async fn cache_get(
+    con: &mut redis::aio::MultiplexedConnection,
+    id: &str,
+) -> Result<Option<String>> {
+    Ok(redis::cmd("CACHE.GET")
+        .arg("UserDb")
+        .arg(id)
+        .query_async(con)
+        .await?)
+}
+
 async fn loads(client: &tokio_postgres::Client) -> Result<i64> {
     Ok(client
         .query_one("SELECT count(*) FROM loads", &[])
@@ -88,11 +99,7 @@ async fn herd(args: &[String]) -> Result<()> {
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let id = (dist.sample(&mut rng) as u64).to_string();
                 let started = Instant::now();
-                let got: Option<String> = redis::cmd("CACHE.GET")
-                    .arg("UserDb")
-                    .arg(&id)
-                    .query_async(&mut con)
-                    .await?;
+                let got = cache_get(&mut con, &id).await?;
                 if got.is_none()
                     && let Some(db) = &db
                 {
@@ -156,11 +163,7 @@ async fn miss(args: &[String]) -> Result<()> {
             .query_async(&mut con)
             .await?;
         let started = Instant::now();
-        let got: Option<String> = redis::cmd("CACHE.GET")
-            .arg("UserDb")
-            .arg(&id)
-            .query_async(&mut con)
-            .await?;
+        let got = cache_get(&mut con, &id).await?;
         through.push(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
         if got.is_none() {
             bail!("user {id} was not loaded");

@@ -6,7 +6,7 @@
 //! makes it answer 503.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -102,39 +102,11 @@ impl Drop for HttpOrigin {
 }
 
 fn serve(state: &State, stream: TcpStream) {
-    let Ok(write_half) = stream.try_clone() else {
+    let Ok(mut out) = stream.try_clone() else {
         return;
     };
-    let mut out = write_half;
     let mut reader = BufReader::new(stream);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut words = line.split_whitespace();
-        let method = words.next().unwrap_or("").to_owned();
-        let target = words.next().unwrap_or("").to_owned();
-        let mut length = 0usize;
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
+    while let Some(request) = crate::http1::read_request(&mut reader) {
         state.requests.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut closed) = state.gate_closed.lock() {
             while *closed {
@@ -147,7 +119,7 @@ fn serve(state: &State, stream: TcpStream) {
         let (status, reply) = if state.failing.load(Ordering::SeqCst) {
             ("503 Service Unavailable", String::from("down"))
         } else {
-            answer(state, &method, &target, &body)
+            answer(state, &request.method, &request.target, &request.body)
         };
         let response = format!(
             "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{reply}",

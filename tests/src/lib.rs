@@ -5,6 +5,7 @@
 //! handle drops.
 
 pub mod client;
+pub mod http1;
 pub mod http_origin;
 pub mod postgres;
 pub mod raw;

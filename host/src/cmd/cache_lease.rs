@@ -51,10 +51,8 @@ pub(super) async fn fill(
     let Ok(token) = token.parse::<u64>() else {
         return Ok(Frame::error("ERR the lease token is not a number"));
     };
-    let value = parse.next_bytes()?;
-    let parts = super::key_parts(parse)?;
-    let msgpack = match super::value_msgpack(cache, session, &value) {
-        Ok(m) => m,
+    let (msgpack, parts) = match super::value_and_parts(parse, cache, session)? {
+        Ok(read) => read,
         Err(frame) => return Ok(frame),
     };
     Ok(super::answer(

@@ -28,10 +28,8 @@ pub(super) async fn run(
     } else {
         None
     };
-    let value = parse.next_bytes()?;
-    let parts = super::key_parts(parse)?;
-    let msgpack = match super::value_msgpack(cache, session, &value) {
-        Ok(m) => m,
+    let (msgpack, parts) = match super::value_and_parts(parse, cache, session)? {
+        Ok(read) => read,
         Err(frame) => return Ok(frame),
     };
     Ok(super::answer(

@@ -784,6 +784,20 @@ pub(crate) fn value_msgpack(
     transcode::to_msgpack(session.format, value).map_err(|e| error_frame(&e.into()))
 }
 
+/// A value as MessagePack and the key parts after it, or the error reply to send.
+pub(crate) type ValueAndParts = Result<(Vec<u8>, Vec<String>), Frame>;
+
+/// A value argument then the key parts (`CACHE.SET`, `CACHE.FILL`).
+pub(crate) fn value_and_parts(
+    parse: &mut Parse,
+    cache: &Cache,
+    session: &Session,
+) -> Result<ValueAndParts, ParseError> {
+    let value = parse.next_bytes()?;
+    let parts = key_parts(parse)?;
+    Ok(value_msgpack(cache, session, &value).map(|msgpack| (msgpack, parts)))
+}
+
 /// The reply for a cache operation: its value's frame, or its error's.
 pub(crate) fn answer<T>(result: Result<T, CacheError>, frame: impl FnOnce(T) -> Frame) -> Frame {
     match result {

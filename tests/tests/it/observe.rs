@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::mpsc;
@@ -298,35 +298,12 @@ fn start_receiver() -> Result<Receiver> {
 
 fn serve_otlp(stream: TcpStream, tx: &mpsc::Sender<ExportTraceServiceRequest>) {
     let mut reader = BufReader::new(stream);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let post = line.starts_with("POST /v1/traces ");
-        let mut length = 0usize;
-        let mut protobuf = false;
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            let lower = header.to_ascii_lowercase();
-            if let Some(v) = lower.strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-            if lower == "content-type: application/x-protobuf" {
-                protobuf = true;
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
+    while let Some(request) = hoard_tests::http1::read_request(&mut reader) {
+        let post = request.method == "POST" && request.target == "/v1/traces";
+        let protobuf = request
+            .header("content-type")
+            .is_some_and(|t| t.eq_ignore_ascii_case("application/x-protobuf"));
+        let body = request.body;
         let status = if post && protobuf {
             match ExportTraceServiceRequest::decode(&body[..]) {
                 Ok(request) => {

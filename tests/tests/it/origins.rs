@@ -54,6 +54,18 @@ fn pg_server(
     Ok((server, plugins))
 }
 
+/// A PostgreSQL with `SCHEMA`, and a hoard serving `UserDb` from it.
+fn pg_case(
+    extra: &str,
+    pause: f64,
+    with_upsert: bool,
+) -> Result<(Postgres, Server, tempfile::TempDir)> {
+    let pg = Postgres::start()?;
+    pg.psql(SCHEMA)?;
+    let (server, plugins) = pg_server(&pg, extra, pause, with_upsert)?;
+    Ok((pg, server, plugins))
+}
+
 fn loads(pg: &Postgres) -> Result<u64> {
     Ok(pg.psql("SELECT count(*) FROM loads")?.parse()?)
 }
@@ -69,9 +81,7 @@ fn email_of(json: &str) -> String {
 
 #[test]
 fn read_through_loads_once_and_caches_not_found() -> Result<()> {
-    let pg = Postgres::start()?;
-    pg.psql(SCHEMA)?;
-    let (server, _plugins) = pg_server(&pg, "", 0.0, false)?;
+    let (pg, server, _plugins) = pg_case("", 0.0, false)?;
     let mut c = server.connect()?;
 
     let first = c
@@ -145,9 +155,7 @@ fn a_thousand_concurrent_misses_make_one_query() -> Result<()> {
 
 #[test]
 fn write_through_reaches_postgres_or_leaves_the_cache_alone() -> Result<()> {
-    let pg = Postgres::start()?;
-    pg.psql(SCHEMA)?;
-    let (server, _plugins) = pg_server(&pg, "write = \"through\"", 0.0, true)?;
+    let (pg, server, _plugins) = pg_case("write = \"through\"", 0.0, true)?;
     let mut c = server.connect()?;
 
     c.cache_set(
@@ -209,9 +217,7 @@ fn a_statement_the_operator_did_not_declare_is_refused() -> Result<()> {
 
 #[test]
 fn stale_is_served_when_postgres_is_down() -> Result<()> {
-    let pg = Postgres::start()?;
-    pg.psql(SCHEMA)?;
-    let (server, _plugins) = pg_server(&pg, "stale_ms = 60000", 0.0, false)?;
+    let (pg, server, _plugins) = pg_case("stale_ms = 60000", 0.0, false)?;
     let mut c = server.connect()?;
     // Fresh for 1 ms, kept 60 s past it.
     c.cache_psetex(
@@ -267,9 +273,7 @@ fn fill(c: &mut Client, token: &str, value: &str, id: &str) -> Result<i64> {
 
 #[test]
 fn a_lease_voided_by_an_invalidation_refuses_the_stale_fill() -> Result<()> {
-    let pg = Postgres::start()?;
-    pg.psql(SCHEMA)?;
-    let (server, _plugins) = pg_server(&pg, "", 0.0, false)?;
+    let (pg, server, _plugins) = pg_case("", 0.0, false)?;
     let mut a = server.connect()?;
     let mut b = server.connect()?;
 
