@@ -103,7 +103,37 @@ pub(crate) struct State {
     uptime_s: u64,
     /// `admin` or the tenant's name.
     viewer: String,
+    /// This node's L2 and bus, when `[l2]` is configured.
+    node: Option<NodeState>,
     tenants: Vec<TenantState>,
+}
+
+#[derive(Serialize)]
+struct NodeState {
+    breaker: &'static str,
+    l2_latency_mean_ms: f64,
+    l2_failures: u64,
+    replay_depth: u64,
+    bus_link: bool,
+    bus_lag_ms: f64,
+}
+
+/// Reads of an L2-backed definition by the level that answered.
+#[derive(Serialize)]
+struct LevelState {
+    l1: u64,
+    l2: u64,
+    none: u64,
+    stale: u64,
+    partial_writes: u64,
+}
+
+/// A definition's origin and what happened on it.
+#[derive(Serialize)]
+struct OriginState {
+    name: String,
+    kind: &'static str,
+    counters: Vec<(&'static str, u64)>,
 }
 
 #[derive(Serialize)]
@@ -144,6 +174,8 @@ struct DefinitionState {
     quarantine_left_ms: u64,
     quarantines: u64,
     exports: Vec<ExportState>,
+    levels: Option<LevelState>,
+    origin: Option<OriginState>,
 }
 
 #[derive(Serialize)]
@@ -172,7 +204,30 @@ pub(crate) fn snapshot(shared: &Shared, tenants: &[Arc<Tenant>], viewer: &str) -
                     let plugin = cache.plugin();
                     let (calls, faults) = plugin.call_stats();
                     let lookups = s.hits + s.misses;
+                    let load = |a: &std::sync::atomic::AtomicU64| {
+                        a.load(std::sync::atomic::Ordering::Relaxed)
+                    };
+                    let levels = match tenant.cache.tier() {
+                        Some(tier) if tenant.cache.uses_l2(&d.name) => {
+                            let c = tier.counters(&d.name);
+                            Some(LevelState {
+                                l1: load(&c.l1_hits),
+                                l2: load(&c.l2_hits),
+                                none: load(&c.misses),
+                                stale: load(&c.stale_hits),
+                                partial_writes: load(&c.partial_writes),
+                            })
+                        }
+                        _ => None,
+                    };
+                    let origin = tenant.cache.origin_of(&d.name).map(|o| OriginState {
+                        name: o.config().name.clone(),
+                        kind: o.kind(),
+                        counters: o.counters.snapshot(),
+                    });
                     DefinitionState {
+                        levels,
+                        origin,
                         name: d.name.clone(),
                         id: d.versioned_id(),
                         version: d.version.to_string(),
@@ -228,7 +283,21 @@ pub(crate) fn snapshot(shared: &Shared, tenants: &[Arc<Tenant>], viewer: &str) -
             }
         })
         .collect();
+    let node = shared
+        .setup
+        .tenants
+        .iter()
+        .find_map(|t| t.cache.tier().map(|tier| tier.node_stats()))
+        .map(|n| NodeState {
+            breaker: n.breaker.name(),
+            l2_latency_mean_ms: n.mean_us as f64 / 1000.0,
+            l2_failures: n.failures,
+            replay_depth: n.replay_depth,
+            bus_link: n.bus.link_ok,
+            bus_lag_ms: n.bus.lag_us as f64 / 1000.0,
+        });
     State {
+        node,
         now_unix_ms: unix_ms(),
         uptime_s: shared.setup.started.elapsed().as_secs(),
         viewer: viewer.to_owned(),

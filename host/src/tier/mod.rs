@@ -399,6 +399,27 @@ impl Tier {
         key: &str,
         has_fallback: bool,
     ) -> Result<L2Read, L2Error> {
+        let mut span = crate::observe::trace::child("l2 get");
+        let read = self.read_untraced(id, major, key, has_fallback).await;
+        if let Some(span) = &mut span {
+            traced(
+                span,
+                read.as_ref().map(|r| match r {
+                    L2Read::Found { .. } => "hit",
+                    L2Read::Missing => "miss",
+                }),
+            );
+        }
+        read
+    }
+
+    async fn read_untraced(
+        &self,
+        id: &str,
+        major: u64,
+        key: &str,
+        has_fallback: bool,
+    ) -> Result<L2Read, L2Error> {
         let ns = self.namespace(id, major);
         let node = Arc::clone(&self.node);
         let call = self.node.store.get(ns.key(key));
@@ -467,6 +488,7 @@ impl Tier {
             envelope: envelope.clone(),
         };
         let target = self.target(cache, id, major, key);
+        let mut span = crate::observe::trace::child("l2 set");
         let result = self
             .node
             .call(
@@ -475,6 +497,9 @@ impl Tier {
                     .set(target.namespace(), key.to_owned(), record, ttl_ms),
             )
             .await;
+        if let Some(span) = &mut span {
+            traced(span, result.as_ref().map(|()| "stored"));
+        }
         match &result {
             Ok(()) => {
                 let _ = self.node.replay.superseded(&target, seq);
@@ -502,6 +527,7 @@ impl Tier {
         let at_ms = now_ms();
         let seq = self.node.replay.next_seq();
         let target = self.target(cache, id, major, key);
+        let mut span = crate::observe::trace::child("l2 del");
         let result = self
             .node
             .call(self.node.store.delete(
@@ -511,6 +537,14 @@ impl Tier {
                 self.node.config.tombstone_ms,
             ))
             .await;
+        if let Some(span) = &mut span {
+            traced(
+                span,
+                result
+                    .as_ref()
+                    .map(|&removed| if removed { "removed" } else { "absent" }),
+            );
+        }
         match &result {
             Ok(_) => {
                 let _ = self.node.replay.superseded(&target, seq);
@@ -553,5 +587,18 @@ impl Tier {
             return Ok(());
         }
         self.node.bus.send(&self.tenant, effects).await
+    }
+}
+
+/// Marks an L2 span with its outcome (and the error, failed).
+fn traced(span: &mut crate::observe::trace::Span, outcome: Result<&'static str, &L2Error>) {
+    use crate::observe::trace::Value;
+    match outcome {
+        Ok(outcome) => span.attr("hoard.outcome", Value::Str(outcome.to_owned())),
+        Err(error) => {
+            span.attr("hoard.outcome", Value::Str("error".to_owned()));
+            span.attr("hoard.error", Value::Str(error.to_string()));
+            span.fail();
+        }
     }
 }

@@ -742,13 +742,15 @@ fn metrics_show_origin_l2_and_bus_figures() -> Result<()> {
     origin.put("1", r#"{"id":"1","email":"ada@example.com"}"#);
     let dir = tempfile::tempdir()?;
     let plugins = hoard_tests::plugin_dir(&["user_db"])?;
+    let receiver = start_receiver()?;
     let config = format!(
-        "{}\n[admin]\nhttp = \"127.0.0.1:0\"\n[[origins]]\nname = \"api\"\nhttp = \"{}\"\ndefinitions = [\"UserDb\"]\n",
+        "{}\n[admin]\nhttp = \"127.0.0.1:0\"\n[tracing]\notlp_endpoint = \"http://{}/v1/traces\"\nexport_interval_ms = 50\n[[origins]]\nname = \"api\"\nhttp = \"{}\"\ndefinitions = [\"UserDb\"]\n",
         hoard_tests::tier::l2_config(
             &format!("url = \"{}\"", redis.url()),
             &hoard_tests::tier::replay_file(&dir, "a"),
             ""
         ),
+        receiver.addr,
         origin.base()
     );
     let server = Server::start_with(ServerOptions {
@@ -791,6 +793,49 @@ fn metrics_show_origin_l2_and_bus_figures() -> Result<()> {
     assert!(value(&scrape, "hoard_l2_calls_total", &[]) >= 2.0);
     assert_eq!(value(&scrape, "hoard_l2_breaker_open", &[]), 0.0);
     assert!(value(&scrape, "hoard_origin_latency_mean_seconds", &[cache]) > 0.0);
+
+    // The page's data carries the same figures.
+    let (status, body) = http_get(admin(&server)?, "/api/state", None)?;
+    assert_eq!(status, 200);
+    let state: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(state["node"]["breaker"], "closed");
+    assert_eq!(state["node"]["bus_link"], true);
+    let defs = state["tenants"][0]["definitions"].as_array().unwrap();
+    let db = defs.iter().find(|d| d["name"] == "UserDb").unwrap();
+    assert_eq!(db["levels"]["l1"], 1);
+    assert_eq!(db["origin"]["name"], "api");
+    assert!(
+        db["origin"]["counters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c[0] == "loads" && c[1] == 1)
+    );
+
+    // The L2 lookups are traced as children of the command.
+    let mut spans: Vec<Span> = Vec::new();
+    let found = eventually(Duration::from_secs(20), || {
+        while let Ok(request) = receiver.requests.try_recv() {
+            for rs in request.resource_spans {
+                for ss in rs.scope_spans {
+                    spans.extend(ss.spans);
+                }
+            }
+        }
+        Ok(spans.iter().any(|s| s.name == "l2 get") && spans.iter().any(|s| s.name == "l2 set"))
+    })?;
+    assert!(
+        found,
+        "spans: {:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    let lookup = spans.iter().find(|s| s.name == "l2 get").unwrap();
+    let get = spans
+        .iter()
+        .find(|s| s.span_id == lookup.parent_span_id)
+        .expect("the l2 get span has its command as parent");
+    assert_eq!(get.name, "CACHE.GET");
+    assert_eq!(attr(lookup, "hoard.outcome").as_deref(), Some("miss"));
     Ok(())
 }
 

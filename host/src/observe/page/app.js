@@ -80,10 +80,28 @@ function quota(used, max, fmt) {
   return el("span", {}, `${fmt(used)} of ${fmt(max)}`, bar);
 }
 
+// Where reads were answered (L2-backed definitions) and what the origin did.
+function tiers(d) {
+  const parts = [];
+  if (d.levels) {
+    const l = d.levels;
+    parts.push(el("div", { class: "levels" },
+      `L1 ${l.l1} · L2 ${l.l2} · miss ${l.none} · stale ${l.stale}` +
+      (l.partial_writes ? ` · ${l.partial_writes} partial write(s)` : "")));
+  }
+  if (d.origin) {
+    const c = Object.fromEntries(d.origin.counters);
+    parts.push(el("div", { class: "origin" },
+      `${d.origin.kind} origin ${d.origin.name}: ${c.loads} loads, ${c.coalesced} coalesced, ` +
+      `${c.stale_served} stale, ${c.errors} errors, ${(c.latency_mean_us / 1000).toFixed(1)} ms`));
+  }
+  return parts.length ? parts : "–";
+}
+
 function definitionsTable(defs) {
   if (!defs.length) return el("p", { class: "empty" }, "No definitions loaded.");
   const head = el("tr", {}, ...["Definition", "Version", "Plugin", "Items", "Memory", "Hit ratio",
-    "p99 generate-key", "p99 validate", "p99 on-event", "Calls", "Faults", "Health"].map(h => el("th", {}, h)));
+    "p99 generate-key", "p99 validate", "p99 on-event", "Calls", "Faults", "Health", "Tiers and origin"].map(h => el("th", {}, h)));
   const rows = defs.map(d => {
     const p99 = name => { const e = d.exports.find(x => x.export === name); return e ? ms(e.p99_ms) : "–"; };
     const health = d.quarantined
@@ -101,7 +119,8 @@ function definitionsTable(defs) {
       el("td", { class: "num" }, p99("on-event")),
       el("td", { class: "num" }, d.calls),
       el("td", { class: "num" }, d.faults),
-      el("td", { class: "health" }, health, d.quarantines ? el("small", {}, ` · ${d.quarantines} quarantine(s)`) : null));
+      el("td", { class: "health" }, health, d.quarantines ? el("small", {}, ` · ${d.quarantines} quarantine(s)`) : null),
+      el("td", { class: "tiers" }, tiers(d)));
   });
   return el("table", { class: "definitions" }, el("thead", {}, head), el("tbody", {}, ...rows));
 }
@@ -121,6 +140,14 @@ function render(state) {
   document.getElementById("viewer").textContent =
     `signed in as ${state.viewer} · up ${Math.floor(state.uptime_s / 60)} min ${state.uptime_s % 60} s`;
   const main = document.getElementById("tenants");
+  const node = document.getElementById("node");
+  if (node) {
+    const n = state.node;
+    node.textContent = n
+      ? `L2: breaker ${n.breaker}, ${n.l2_latency_mean_ms.toFixed(2)} ms mean, ${n.l2_failures} failures, ` +
+        `${n.replay_depth} queued · bus ${n.bus_link ? "up" : "DOWN"}, lag ${n.bus_lag_ms.toFixed(1)} ms`
+      : "";
+  }
   const sections = state.tenants.map(t => {
     const { ratio, rate } = series(t.history);
     return el("section", { class: "tenant", "data-tenant": t.name },
