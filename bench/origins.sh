@@ -114,3 +114,6 @@ MISS="$(client miss "$PORT_C" "$PG" "$N_MISS" "$KEYS")"
 echo "$MISS"
 awk -v t="$(field readthrough_p50_us "$MISS")" -v d="$(field direct_p50_us "$MISS")" \
     'BEGIN { printf "miss p50: read-through %d us / direct %d us = %.2fx\n", t, d, t / d }'
+
+# Anything the servers said about leaving the inline path (a cost the figures above include).
+grep -h "plugin threads" "$BENCH_TMP"/*.err 2>/dev/null | sed 's/^/note: /' || true
