@@ -813,22 +813,7 @@ fn metrics_show_origin_l2_and_bus_figures() -> Result<()> {
     );
 
     // The L2 lookups are traced as children of the command.
-    let mut spans: Vec<Span> = Vec::new();
-    let found = eventually(Duration::from_secs(20), || {
-        while let Ok(request) = receiver.requests.try_recv() {
-            for rs in request.resource_spans {
-                for ss in rs.scope_spans {
-                    spans.extend(ss.spans);
-                }
-            }
-        }
-        Ok(spans.iter().any(|s| s.name == "l2 get") && spans.iter().any(|s| s.name == "l2 set"))
-    })?;
-    assert!(
-        found,
-        "spans: {:?}",
-        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
-    );
+    let spans = spans_named(&receiver, &["l2 get", "l2 set"])?;
     let lookup = spans.iter().find(|s| s.name == "l2 get").unwrap();
     let get = spans
         .iter()
@@ -861,6 +846,20 @@ fn a_read_through_load_traces_its_origin_call() -> Result<()> {
         .arg("1")
         .query(&mut con)?;
     assert!(got.is_some());
+    let spans = spans_named(&receiver, &["origin http", "CACHE.GET"])?;
+    let get = spans.iter().find(|s| s.name == "CACHE.GET").unwrap();
+    let io = spans.iter().find(|s| s.name == "origin http").unwrap();
+    assert_eq!(io.parent_span_id, get.span_id);
+    assert_eq!(io.trace_id, get.trace_id);
+    assert_eq!(attr(io, "hoard.origin").as_deref(), Some("api"));
+    assert_eq!(attr(io, "hoard.origin.request").as_deref(), Some("GET"));
+    assert_eq!(attr(io, "hoard.outcome").as_deref(), Some("ok"));
+    Ok(())
+}
+
+/// Spans the receiver got, gathered until every one of `names` is among
+/// them (or 20 s passed: then the test fails, listing what came).
+fn spans_named(receiver: &Receiver, names: &[&str]) -> Result<Vec<Span>> {
     let mut spans: Vec<Span> = Vec::new();
     let found = eventually(Duration::from_secs(20), || {
         while let Ok(request) = receiver.requests.try_recv() {
@@ -870,20 +869,12 @@ fn a_read_through_load_traces_its_origin_call() -> Result<()> {
                 }
             }
         }
-        Ok(spans.iter().any(|s| s.name == "origin http")
-            && spans.iter().any(|s| s.name == "CACHE.GET"))
+        Ok(names.iter().all(|n| spans.iter().any(|s| s.name == *n)))
     })?;
     assert!(
         found,
         "spans: {:?}",
         spans.iter().map(|s| &s.name).collect::<Vec<_>>()
     );
-    let get = spans.iter().find(|s| s.name == "CACHE.GET").unwrap();
-    let io = spans.iter().find(|s| s.name == "origin http").unwrap();
-    assert_eq!(io.parent_span_id, get.span_id);
-    assert_eq!(io.trace_id, get.trace_id);
-    assert_eq!(attr(io, "hoard.origin").as_deref(), Some("api"));
-    assert_eq!(attr(io, "hoard.origin.request").as_deref(), Some("GET"));
-    assert_eq!(attr(io, "hoard.outcome").as_deref(), Some("ok"));
-    Ok(())
+    Ok(spans)
 }

@@ -46,12 +46,17 @@ fn pg_server(
         pg.connection_string(),
         statements(pause, with_upsert)
     );
-    let server = Server::start_with(
-        ServerOptions::new()
-            .with_plugins(plugins.path())
-            .with_config(config),
-    )?;
+    let server = serve(plugins.path(), config)?;
     Ok((server, plugins))
+}
+
+/// A hoard serving the plugins of `plugins` with `config`.
+fn serve(plugins: &std::path::Path, config: String) -> Result<Server> {
+    Server::start_with(
+        ServerOptions::new()
+            .with_plugins(plugins)
+            .with_config(config),
+    )
 }
 
 /// A PostgreSQL with `SCHEMA`, and a hoard serving `UserDb` from it.
@@ -320,11 +325,7 @@ fn http_server(origin: &HttpOrigin, extra: &str) -> Result<(Server, tempfile::Te
         "[[origins]]\nname = \"users-api\"\nhttp = \"{}\"\ndefinitions = [\"UserDb\"]\n{extra}\n",
         origin.base()
     );
-    let server = Server::start_with(
-        ServerOptions::new()
-            .with_plugins(plugins.path())
-            .with_config(config),
-    )?;
+    let server = serve(plugins.path(), config)?;
     Ok((server, plugins))
 }
 
@@ -435,11 +436,7 @@ fn a_rogue_mapping_costs_one_error_reply_and_reaches_nothing_it_may_not() -> Res
         "[plugin]\ncall_timeout_ms = 300\n[[origins]]\nname = \"api\"\nhttp = \"{}\"\ndefinitions = [\"RogueCache\"]\n",
         origin.base()
     );
-    let server = Server::start_with(
-        ServerOptions::new()
-            .with_plugins(plugins.path())
-            .with_config(config),
-    )?;
+    let server = serve(plugins.path(), config)?;
     let mut c = server.connect()?;
     let get = |c: &mut Client, part: &str| -> redis::RedisResult<Option<String>> {
         redis::cmd("CACHE.GET")
@@ -483,11 +480,7 @@ fn a_plugin_cannot_run_a_statement_its_operator_did_not_declare() -> Result<()> 
         pg.connection_string(),
         statements(0.0, false)
     );
-    let server = Server::start_with(
-        ServerOptions::new()
-            .with_plugins(plugins.path())
-            .with_config(config),
-    )?;
+    let server = serve(plugins.path(), config)?;
     let mut c = server.connect()?;
     let error: redis::RedisError = redis::cmd("CACHE.GET")
         .arg("RogueCache")
@@ -551,11 +544,7 @@ fn two_nodes_sharing_l2_load_a_missing_key_once() -> Result<()> {
             pg.connection_string(),
             statements(0.3, false)
         );
-        Server::start_with(
-            ServerOptions::new()
-                .with_plugins(plugins.path())
-                .with_config(config),
-        )
+        serve(plugins.path(), config)
     };
     let a = node("a")?;
     let b = node("b")?;
@@ -606,11 +595,7 @@ fn a_python_mapping_reads_and_writes_through_postgres() -> Result<()> {
         pg.connection_string(),
         statements(0.0, true)
     );
-    let server = Server::start_with(
-        ServerOptions::new()
-            .with_plugins(plugins.path())
-            .with_config(config),
-    )?;
+    let server = serve(plugins.path(), config)?;
     let mut c = server.connect()?;
     assert_eq!(
         email_of(&c.cache_get("UserDb", &["1"])?.unwrap()),
