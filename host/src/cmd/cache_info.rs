@@ -92,39 +92,27 @@ pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError>
         ("plugin-imports", list(&info.origin.imports)),
     ];
     let mut fields = fields;
+    // Named after the counters (`stale_served` is `origin-stale-served`).
+    let mut origin_fields: Vec<(String, Frame)> = Vec::new();
     if let Some(origin) = cache.origin_of(&name) {
         fields.push(("origin", Frame::bulk(origin.config().name.clone())));
         fields.push(("origin-kind", Frame::bulk(origin.kind())));
         for (counter, value) in origin.counters.snapshot() {
-            let field = match counter {
-                "loads" => "origin-loads",
-                "coalesced" => "origin-coalesced",
-                "stale_served" => "origin-stale-served",
-                "refreshes" => "origin-refreshes",
-                "leases_granted" => "origin-leases-granted",
-                "leases_waited" => "origin-leases-waited",
-                "fills_refused" => "origin-fills-refused",
-                "writes" => "origin-writes",
-                "errors" => "origin-errors",
-                "calls" => "origin-calls",
-                _ => "origin-latency-mean-us",
-            };
-            fields.push((field, int(value)));
+            origin_fields.push((format!("origin-{}", counter.replace('_', "-")), int(value)));
         }
     }
     if cache.uses_l2(&name)
         && let Some(tier) = cache.tier()
     {
-        let c = tier.counters(&name);
+        let c = tier.counters(&name).snapshot();
         let n = tier.node_stats();
-        let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
         fields.extend([
             ("l2", Frame::Boolean(true)),
-            ("l1-hits", int(load(&c.l1_hits))),
-            ("l2-hits", int(load(&c.l2_hits))),
-            ("level-misses", int(load(&c.misses))),
-            ("stale-hits", int(load(&c.stale_hits))),
-            ("partial-writes", int(load(&c.partial_writes))),
+            ("l1-hits", int(c.l1_hits)),
+            ("l2-hits", int(c.l2_hits)),
+            ("level-misses", int(c.misses)),
+            ("stale-hits", int(c.stale_hits)),
+            ("partial-writes", int(c.partial_writes)),
             ("l1-ttl-ms", int(tier.l1_ttl_ms(&name))),
             ("l2-breaker", Frame::bulk(n.breaker.name())),
             ("l2-latency-mean-us", int(n.mean_us)),
@@ -140,6 +128,7 @@ pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError>
         fields
             .into_iter()
             .map(|(k, v)| (Frame::bulk(k), v))
+            .chain(origin_fields.into_iter().map(|(k, v)| (Frame::bulk(k), v)))
             .collect(),
     ))
 }

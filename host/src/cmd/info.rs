@@ -150,18 +150,11 @@ pub(super) fn run(
                 if cache.uses_l2(&name)
                     && let Some(tier) = cache.tier()
                 {
-                    let c = tier.counters(&name);
-                    let load = |a: &std::sync::atomic::AtomicU64| {
-                        a.load(std::sync::atomic::Ordering::Relaxed)
-                    };
+                    let c = tier.counters(&name).snapshot();
                     let _ = write!(
                         text,
                         "{name}_tiers:l1_hits={},l2_hits={},misses={},stale_hits={},partial_writes={}\r\n",
-                        load(&c.l1_hits),
-                        load(&c.l2_hits),
-                        load(&c.misses),
-                        load(&c.stale_hits),
-                        load(&c.partial_writes),
+                        c.l1_hits, c.l2_hits, c.misses, c.stale_hits, c.partial_writes,
                     );
                 }
             }

@@ -65,9 +65,8 @@ struct CacheFigures {
     plugin: Option<PluginFigures>,
     /// Read-through, lease and write-through counters, for a definition with an origin.
     origin: Option<Vec<(&'static str, u64)>>,
-    /// Reads by the level that answered, for an L2-backed definition:
-    /// l1, l2, none, stale, then partial writes.
-    levels: Option<[u64; 5]>,
+    /// Reads by the level that answered, for an L2-backed definition.
+    levels: Option<crate::tier::LevelSnapshot>,
 }
 
 #[derive(Debug, Clone)]
@@ -92,22 +91,12 @@ impl TenantFigures {
             origin: None,
             levels: None,
         }];
-        let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
         for cache in tenant.cache.catalog().iter() {
             let plugin = cache.plugin();
             let (calls, faults) = plugin.call_stats();
             let name = &cache.definition().name;
             let levels = match tenant.cache.tier() {
-                Some(tier) if tenant.cache.uses_l2(name) => {
-                    let c = tier.counters(name);
-                    Some([
-                        load(&c.l1_hits),
-                        load(&c.l2_hits),
-                        load(&c.misses),
-                        load(&c.stale_hits),
-                        load(&c.partial_writes),
-                    ])
-                }
+                Some(tier) if tenant.cache.uses_l2(name) => Some(tier.counters(name).snapshot()),
                 _ => None,
             };
             caches.push(CacheFigures {
@@ -487,13 +476,18 @@ impl prometheus_client::collector::Collector for Scrape {
                         }
                     }
                 }
-                if let Some(levels) = &cache.levels {
-                    for (level, value) in ["l1", "l2", "none", "stale"].iter().zip(levels) {
+                if let Some(l) = &cache.levels {
+                    for (level, value) in [
+                        ("l1", l.l1_hits),
+                        ("l2", l.l2_hits),
+                        ("none", l.misses),
+                        ("stale", l.stale_hits),
+                    ] {
                         let mut labels = cl();
-                        labels.push(("level", (*level).to_owned()));
-                        level_reads.add(labels, u(*value));
+                        labels.push(("level", level.to_owned()));
+                        level_reads.add(labels, u(value));
                     }
-                    partial_writes.add(cl(), u(levels[4]));
+                    partial_writes.add(cl(), u(l.partial_writes));
                 }
                 items.add(cl(), u(s.items));
                 bytes.add(cl(), u(s.bytes));

@@ -118,16 +118,6 @@ struct NodeState {
     bus_lag_ms: f64,
 }
 
-/// Reads of an L2-backed definition by the level that answered.
-#[derive(Serialize)]
-struct LevelState {
-    l1: u64,
-    l2: u64,
-    none: u64,
-    stale: u64,
-    partial_writes: u64,
-}
-
 /// A definition's origin and what happened on it.
 #[derive(Serialize)]
 struct OriginState {
@@ -174,7 +164,8 @@ struct DefinitionState {
     quarantine_left_ms: u64,
     quarantines: u64,
     exports: Vec<ExportState>,
-    levels: Option<LevelState>,
+    /// Reads by level, for an L2-backed definition.
+    levels: Option<crate::tier::LevelSnapshot>,
     origin: Option<OriginState>,
 }
 
@@ -204,19 +195,9 @@ pub(crate) fn snapshot(shared: &Shared, tenants: &[Arc<Tenant>], viewer: &str) -
                     let plugin = cache.plugin();
                     let (calls, faults) = plugin.call_stats();
                     let lookups = s.hits + s.misses;
-                    let load = |a: &std::sync::atomic::AtomicU64| {
-                        a.load(std::sync::atomic::Ordering::Relaxed)
-                    };
                     let levels = match tenant.cache.tier() {
                         Some(tier) if tenant.cache.uses_l2(&d.name) => {
-                            let c = tier.counters(&d.name);
-                            Some(LevelState {
-                                l1: load(&c.l1_hits),
-                                l2: load(&c.l2_hits),
-                                none: load(&c.misses),
-                                stale: load(&c.stale_hits),
-                                partial_writes: load(&c.partial_writes),
-                            })
+                            Some(tier.counters(&d.name).snapshot())
                         }
                         _ => None,
                     };

@@ -48,6 +48,40 @@ pub struct LevelCounters {
     pub partial_writes: AtomicU64,
 }
 
+/// [`LevelCounters`] read at one moment, for `INFO`, `CACHE.INFO`,
+/// `/metrics` and the admin page (whose JSON uses the short names).
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct LevelSnapshot {
+    /// Reads answered by L1.
+    #[serde(rename = "l1")]
+    pub l1_hits: u64,
+    /// Reads answered by L2.
+    #[serde(rename = "l2")]
+    pub l2_hits: u64,
+    /// Reads neither level had.
+    #[serde(rename = "none")]
+    pub misses: u64,
+    /// Reads answered stale.
+    #[serde(rename = "stale")]
+    pub stale_hits: u64,
+    /// Writes queued for L2.
+    pub partial_writes: u64,
+}
+
+impl LevelCounters {
+    /// The counters now (relaxed loads).
+    pub fn snapshot(&self) -> LevelSnapshot {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        LevelSnapshot {
+            l1_hits: load(&self.l1_hits),
+            l2_hits: load(&self.l2_hits),
+            misses: load(&self.misses),
+            stale_hits: load(&self.stale_hits),
+            partial_writes: load(&self.partial_writes),
+        }
+    }
+}
+
 /// The process-wide L2 state.
 pub struct Node {
     config: L2Config,
