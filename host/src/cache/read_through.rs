@@ -223,14 +223,7 @@ impl Cache {
                 Entry::Miss => None,
             }
         };
-        let config = origin.config();
-        let waiting = match self.inner.leases.acquire(
-            &name,
-            &key,
-            self.now(),
-            config.lease_ms.max(config.timeout_ms),
-            true,
-        ) {
+        let waiting = match self.acquire_load(&name, &key, origin) {
             Acquired::Granted { token, publish } => {
                 let (tx, rx) = match publish {
                     Some(tx) => {
@@ -259,22 +252,33 @@ impl Cache {
                 rx
             }
         };
-        self.wait_load(origin, waiting, stale, cache.definition().allow_null)
-            .await
+        self.wait_load(cache, origin, waiting, stale).await
+    }
+
+    /// The host's lease to load `key`: held for as long as a load may take.
+    fn acquire_load(&self, name: &str, key: &str, origin: &Origin) -> Acquired {
+        let config = origin.config();
+        self.inner.leases.acquire(
+            name,
+            key,
+            self.now(),
+            config.lease_ms.max(config.timeout_ms),
+            true,
+        )
     }
 
     /// Waits for a load: the stale value at the soft timeout (if there is
     /// one), the load's answer, or the stale value when the load failed.
     async fn wait_load(
         &self,
+        cache: &DefinedCache,
         origin: &Origin,
         mut rx: tokio::sync::watch::Receiver<Shared>,
         stale: Option<Vec<u8>>,
-        allow_null: bool,
     ) -> Result<Lookup, CacheError> {
         let config = origin.config();
-        let hard =
-            Duration::from_millis(config.timeout_ms) + self.plugin_budget().saturating_mul(3);
+        let allow_null = cache.definition().allow_null;
+        let hard = load_budget(cache, origin);
         let wait = async {
             loop {
                 if let Some(done) = rx.borrow_and_update().clone() {
@@ -309,16 +313,6 @@ impl Cache {
         }
     }
 
-    /// The longest a plugin call may take (its deadline).
-    fn plugin_budget(&self) -> Duration {
-        self.catalog()
-            .iter()
-            .next()
-            .map_or(Duration::from_secs(1), |c| {
-                c.plugin().limits().call_timeout()
-            })
-    }
-
     /// Eager refresh: one background reload per entry, while reads go on.
     fn refresh_ahead(
         &self,
@@ -327,18 +321,11 @@ impl Cache {
         key: &str,
         parts: Vec<String>,
     ) {
-        let name = &cache.definition().name;
-        let config = origin.config();
         if let Acquired::Granted {
             token,
             publish: Some(tx),
-        } = self.inner.leases.acquire(
-            name,
-            key,
-            self.now(),
-            config.lease_ms.max(config.timeout_ms),
-            true,
-        ) {
+        } = self.acquire_load(&cache.definition().name, key, origin)
+        {
             origin.counters.refreshes.fetch_add(1, Ordering::Relaxed);
             self.spawn_load(cache, origin, key.to_owned(), parts, Some(token), tx);
         }
@@ -411,8 +398,7 @@ impl Cache {
             return (self.load(cache, origin, key, parts).await, false);
         };
         let d = cache.definition();
-        let budget = Duration::from_millis(origin.config().timeout_ms)
-            + self.plugin_budget().saturating_mul(3);
+        let budget = load_budget(cache, origin);
         let lease_ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX);
         if let Ok(false) = tier.lease_load(&d.id, d.version.major, key, lease_ms).await {
             origin.counters.coalesced.fetch_add(1, Ordering::Relaxed);
@@ -480,26 +466,37 @@ impl Cache {
             self.origin_of(&definition.name)
                 .and_then(|o| o.config().load_ttl_ms),
         );
+        self.store_leased(cache, key, token, value, ttl).await?;
+        Ok(())
+    }
+
+    /// Stores `value` under `key` if lease `token` still holds (checked and
+    /// stored under the lease table's lock); whether it stored. With L2 the
+    /// lease guards the decision, and L2's own newest-wins rules the write.
+    async fn store_leased(
+        &self,
+        cache: &DefinedCache,
+        key: &str,
+        token: u64,
+        value: Vec<u8>,
+        ttl_ms: u64,
+    ) -> Result<bool, CacheError> {
+        let definition = cache.definition();
         if self.uses_l2(&definition.name) {
-            // L2 has its own newest-wins rules; the lease still guards L1.
             let stored = envelope::pack(definition, &self.inner.sealer, key.as_bytes(), value)?;
-            let mut ok = false;
-            self.inner
-                .leases
-                .fill(&definition.name, key, token, || ok = true);
-            if ok {
-                self.tiered_store(cache, key.to_owned(), stored, ttl)
-                    .await?;
+            if !self.inner.leases.fill(&definition.name, key, token, || {}) {
+                return Ok(false);
             }
-            return Ok(());
+            self.tiered_store(cache, key.to_owned(), stored, ttl_ms)
+                .await?;
+            return Ok(true);
         }
-        let (stored, l1_ttl) = self.pack_entry(cache, key, value, ttl)?;
-        self.inner.leases.fill(&definition.name, key, token, || {
+        let (stored, l1_ttl) = self.pack_entry(cache, key, value, ttl_ms)?;
+        Ok(self.inner.leases.fill(&definition.name, key, token, || {
             cache
                 .table()
                 .insert(key.as_bytes(), &stored, Some(l1_ttl), SetCondition::Always);
-        });
-        Ok(())
+        }))
     }
 
     /// One load: mapping → origin → mapping → the host's checks and `validate`.
@@ -528,7 +525,7 @@ impl Cache {
             .await
             .map_err(mapping)?;
         let request = request.map_err(OriginError::Mapping)?;
-        let response = origin.execute(&request).await?;
+        let response = origin.execute(request).await?;
         let (loaded, _) = self
             .call(cache, (parts, response), |c, (parts, response)| {
                 c.plugin()
@@ -629,38 +626,17 @@ impl Cache {
             cache.count_reject();
             return Ok(Filled::Rejected(errors));
         }
-        let definition = cache.definition();
-        let ttl = definition.effective_ttl_ms(ttl_ms);
-        let refused = |this: &Self| {
-            if let Some(origin) = this.origin_of(name) {
-                origin
-                    .counters
-                    .fills_refused
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(Filled::Refused)
-        };
-        if self.uses_l2(name) {
-            let stored = envelope::pack(definition, &self.inner.sealer, key.as_bytes(), value)?;
-            let mut ok = false;
-            self.inner.leases.fill(name, &key, token, || ok = true);
-            if !ok {
-                return refused(self);
-            }
-            self.tiered_store(&cache, key, stored, ttl).await?;
+        let ttl = cache.definition().effective_ttl_ms(ttl_ms);
+        if self.store_leased(&cache, &key, token, value, ttl).await? {
             return Ok(Filled::Stored);
         }
-        let (stored, l1_ttl) = self.pack_entry(&cache, &key, value, ttl)?;
-        let filled = self.inner.leases.fill(name, &key, token, || {
-            cache
-                .table()
-                .insert(key.as_bytes(), &stored, Some(l1_ttl), SetCondition::Always);
-        });
-        if filled {
-            Ok(Filled::Stored)
-        } else {
-            refused(self)
+        if let Some(origin) = self.origin_of(name) {
+            origin
+                .counters
+                .fills_refused
+                .fetch_add(1, Ordering::Relaxed);
         }
+        Ok(Filled::Refused)
     }
 
     /// Write-through: the origin first; the cache only if it took the write.
@@ -691,7 +667,7 @@ impl Cache {
             )
             .await?;
         let request = request.map_err(|e| CacheError::Origin(OriginError::Mapping(e)))?;
-        let response = origin.execute(&request).await.map_err(CacheError::Origin)?;
+        let response = origin.execute(request).await.map_err(CacheError::Origin)?;
         Origin::write_outcome(&response).map_err(|e| {
             origin.counters.errors.fetch_add(1, Ordering::Relaxed);
             CacheError::Origin(e)
@@ -707,6 +683,13 @@ impl Cache {
         }
         self.lookup(cache, key)
     }
+}
+
+/// The longest one load may take: the origin's hard timeout plus the
+/// deadlines of its three plugin calls (two mappings and `validate`).
+fn load_budget(cache: &DefinedCache, origin: &Origin) -> Duration {
+    Duration::from_millis(origin.config().timeout_ms)
+        + cache.plugin().limits().call_timeout().saturating_mul(3)
 }
 
 fn no_mapping(cache: &DefinedCache) -> OriginError {

@@ -157,18 +157,33 @@ impl Origin {
     }
 
     /// Runs one request within the origin's hard timeout. A request of the
-    /// other kind (SQL for an HTTP origin) is refused.
-    pub async fn execute(&self, request: &OriginRequest) -> Result<OriginResponse, OriginError> {
+    /// other kind (SQL for an HTTP origin) is refused. Takes the request so
+    /// an HTTP body goes out without a copy.
+    pub async fn execute(&self, request: OriginRequest) -> Result<OriginResponse, OriginError> {
         let mut span = crate::observe::trace::child(match self.executor {
             Executor::Postgres(_) => "origin postgres",
             Executor::Http(_) => "origin http",
         });
+        if let Some(span) = &mut span {
+            let what = match &request {
+                OriginRequest::Sql { statement, .. } => statement.clone(),
+                OriginRequest::Http { method, .. } => method.as_str().to_owned(),
+            };
+            span.attr(
+                "hoard.origin",
+                crate::observe::trace::Value::Str(self.config.name.clone()),
+            );
+            span.attr(
+                "hoard.origin.request",
+                crate::observe::trace::Value::Str(what),
+            );
+        }
         let started = Instant::now();
         let timeout = Duration::from_millis(self.config.timeout_ms);
         let call = async {
             match (&self.executor, request) {
                 (Executor::Postgres(pg), OriginRequest::Sql { statement, params }) => {
-                    pg.run(statement, params).await
+                    pg.run(&statement, &params).await
                 }
                 (
                     Executor::Http(origin),
@@ -178,7 +193,7 @@ impl Origin {
                         headers,
                         body,
                     },
-                ) => origin.send(*method, path, headers, body.clone()).await,
+                ) => origin.send(method, &path, &headers, body).await,
                 (_, request) => Err(OriginError::Refused(format!(
                     "origin `{}` is {}, the mapping asked for {}",
                     self.config.name,
@@ -201,12 +216,6 @@ impl Origin {
         }
         if let Some(span) = &mut span {
             use crate::observe::trace::Value;
-            span.attr("hoard.origin", Value::Str(self.config.name.clone()));
-            let what = match request {
-                OriginRequest::Sql { statement, .. } => statement.clone(),
-                OriginRequest::Http { method, .. } => method.as_str().to_owned(),
-            };
-            span.attr("hoard.origin.request", Value::Str(what));
             match &answer {
                 Ok(_) => span.attr("hoard.outcome", Value::Str("ok".into())),
                 Err(error) => {
