@@ -53,6 +53,13 @@ impl Cache {
         self.inner.tier.as_ref()
     }
 
+    /// Reads of L2-backed cache `name` by the level that answered (`None`
+    /// for a cache that does not use L2).
+    pub fn level_snapshot(&self, name: &str) -> Option<crate::tier::LevelSnapshot> {
+        let tier = self.inner.tier.as_ref()?;
+        self.uses_l2(name).then(|| tier.counters(name).snapshot())
+    }
+
     /// Whether cache `name` keeps its entries in L2 (and so must be read
     /// and written through the `tiered_*` methods).
     pub fn uses_l2(&self, name: &str) -> bool {

@@ -147,10 +147,7 @@ pub(super) fn run(
                         counters.join(",")
                     );
                 }
-                if cache.uses_l2(&name)
-                    && let Some(tier) = cache.tier()
-                {
-                    let c = tier.counters(&name).snapshot();
+                if let Some(c) = cache.level_snapshot(&name) {
                     let _ = write!(
                         text,
                         "{name}_tiers:l1_hits={},l2_hits={},misses={},stale_hits={},partial_writes={}\r\n",

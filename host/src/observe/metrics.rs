@@ -95,10 +95,7 @@ impl TenantFigures {
             let plugin = cache.plugin();
             let (calls, faults) = plugin.call_stats();
             let name = &cache.definition().name;
-            let levels = match tenant.cache.tier() {
-                Some(tier) if tenant.cache.uses_l2(name) => Some(tier.counters(name).snapshot()),
-                _ => None,
-            };
+            let levels = tenant.cache.level_snapshot(name);
             caches.push(CacheFigures {
                 name: clean(name),
                 stats: cache.table().stats(),

@@ -195,12 +195,7 @@ pub(crate) fn snapshot(shared: &Shared, tenants: &[Arc<Tenant>], viewer: &str) -
                     let plugin = cache.plugin();
                     let (calls, faults) = plugin.call_stats();
                     let lookups = s.hits + s.misses;
-                    let levels = match tenant.cache.tier() {
-                        Some(tier) if tenant.cache.uses_l2(&d.name) => {
-                            Some(tier.counters(&d.name).snapshot())
-                        }
-                        _ => None,
-                    };
+                    let levels = tenant.cache.level_snapshot(&d.name);
                     let origin = tenant.cache.origin_of(&d.name).map(|o| OriginState {
                         name: o.config().name.clone(),
                         kind: o.kind(),

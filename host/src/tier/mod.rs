@@ -487,17 +487,23 @@ impl Tier {
         key: &str,
         ttl_ms: u64,
     ) -> Result<bool, L2Error> {
-        let lease = format!("{}:load-lease", self.namespace(id, major).key(key));
-        let owner = format!("{:016x}", self.node.bus.node());
+        let (lease, owner) = self.load_lease(id, major, key);
         self.node
             .call(self.node.store.try_lease(lease, owner, ttl_ms))
             .await
     }
 
+    /// The Redis key of `key`'s load lease, and this node's name as its owner.
+    fn load_lease(&self, id: &str, major: u64, key: &str) -> (String, String) {
+        (
+            format!("{}:load-lease", self.namespace(id, major).key(key)),
+            format!("{:016x}", self.node.bus.node()),
+        )
+    }
+
     /// Gives the load lease of `key` back (if this node still holds it).
     pub async fn release_load(&self, id: &str, major: u64, key: &str) {
-        let lease = format!("{}:load-lease", self.namespace(id, major).key(key));
-        let owner = format!("{:016x}", self.node.bus.node());
+        let (lease, owner) = self.load_lease(id, major, key);
         let _ = self
             .node
             .call(self.node.store.release_lease(lease, owner))
