@@ -59,6 +59,9 @@ pub struct Config {
     /// Origins behind definitions (`[[origins]]`): read-through, leases,
     /// write-through. With `[[tenants]]`, each tenant lists its own.
     pub origins: Vec<crate::origin::OriginConfig>,
+    /// The node's durable write-behind queue and flusher (`[write_behind]`),
+    /// used by origins with `write = "behind"`.
+    pub write_behind: crate::write_behind::WriteBehindConfig,
     /// Keys each tenant's client-tracking table remembers for default-mode readers (Redis's
     /// `tracking-table-max-keys`); past it random keys are forgotten and their readers told
     /// to drop them, so tracking memory stays bounded. 0: unbounded.
@@ -279,6 +282,7 @@ impl Default for Config {
             tracing: TracingConfig::default(),
             l2: None,
             origins: Vec::new(),
+            write_behind: crate::write_behind::WriteBehindConfig::default(),
             tracking_table_max_keys: 1_000_000,
         }
     }
@@ -359,6 +363,16 @@ impl Config {
 
     /// The configuration one tenant's cache is built with: this one, with the
     /// tenant's plugin directory and limits.
+    /// Whether any origin (of any tenant) writes behind: only then is the
+    /// queue file opened.
+    pub fn writes_behind(&self) -> bool {
+        self.origins
+            .iter()
+            .chain(self.tenants.iter().flat_map(|t| &t.origins))
+            .any(|o| o.write == crate::origin::WriteMode::Behind)
+    }
+
+    /// [`Config`] as one tenant sees it.
     pub fn for_tenant(&self, tenant: &TenantConfig) -> Config {
         let mut config = self.clone();
         config.tenants.clear();

@@ -26,6 +26,7 @@ pub mod startup;
 pub mod tenant;
 pub mod tier;
 pub mod tooling;
+pub mod write_behind;
 
 #[cfg(test)]
 mod test_dir;

@@ -203,7 +203,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let admin_credential = config.admin.credential()?.map(Arc::new);
     let l2 = hoard::startup::build_l2(&config)?;
-    let tenants = hoard::startup::build_tenants_on(&config, l2.as_ref())?;
+    let write_behind = hoard::startup::build_write_behind(&config, config.port)?;
+    let tenants = hoard::startup::build_tenants_on(&config, l2.as_ref(), write_behind.as_ref())?;
     // Kept alive for the life of the server: dropping them stops the watching.
     let mut watchers = Vec::new();
     if config.watch_plugins {
@@ -250,6 +251,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         if let Some(node) = &l2 {
             node.start();
         }
+        if let Some(wb) = &write_behind {
+            wb.start();
+        }
         let housekeeping = server::housekeeping::start(
             all_tenants,
             Duration::from_millis(config.expiry.sweep_interval_ms),
@@ -271,6 +275,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_clients: config.max_clients,
         };
         server::run(listener, context, shutdown_signal()).await;
+        if let Some(wb) = &write_behind {
+            // Connections are drained: no write is in flight. What the origin
+            // does not take within the grace period stays on disk.
+            wb.shutdown().await;
+        }
         drop(housekeeping);
         observer.stop().await;
         tracing::info!("shut down");

@@ -15,6 +15,7 @@ use crate::plugin::PluginRuntime;
 use crate::reload::lifecycle::Lifecycle;
 use crate::tenant::{Quota, Tenant, Tenants};
 use crate::tier::{Node, Tier};
+use crate::write_behind::WriteBehind;
 use hoard_l1::{Clock, ExpiryMode, SystemClock, TableConfig};
 
 /// A cache and the lifecycle that can change its plugins while it serves.
@@ -28,7 +29,7 @@ pub struct Started {
 /// Builds the cache. Plugins that fail to load are logged and left out;
 /// the others serve.
 pub fn build_cache(config: &Config) -> anyhow::Result<Started> {
-    build_labelled(config, "", false, None)
+    build_labelled(config, "", false, None, None)
 }
 
 /// [`build_cache`] for one tenant: `label` names its plugin threads; with
@@ -40,6 +41,7 @@ fn build_labelled(
     label: &str,
     strict: bool,
     tier: Option<Arc<Tier>>,
+    write_behind: Option<&Arc<WriteBehind>>,
 ) -> anyhow::Result<Started> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let runtime = Arc::new(PluginRuntime::new(config.plugin.clone())?);
@@ -90,6 +92,8 @@ fn build_labelled(
         ),
         None => Sealer::random().context("generating an encryption key")?,
     };
+    let origins =
+        Arc::new(crate::origin::Origins::new(&config.origins).map_err(anyhow::Error::msg)?);
     let cache = Cache::builder(Arc::clone(&clock), sealer)
         .plain(TableConfig {
             max_items: config.plain.max_items,
@@ -103,11 +107,13 @@ fn build_labelled(
         .plugin_threads(config.plugin.tenant_workers(), config.plugin.worker_nice)
         .label(label)
         .tier(tier)
-        .origins(Arc::new(
-            crate::origin::Origins::new(&config.origins).map_err(anyhow::Error::msg)?,
-        ))
+        .origins(Arc::clone(&origins))
+        .write_behind(write_behind.cloned())
         .build()
         .context("starting the plugin threads")?;
+    if let Some(wb) = write_behind {
+        wb.register(label, origins);
+    }
     for origin in &config.origins {
         for name in &origin.definitions {
             match cache.catalog().get(name) {
@@ -133,7 +139,20 @@ fn build_labelled(
 /// Builds every tenant: one per `[[tenants]]` entry, or the single default
 /// tenant when there are none.
 pub fn build_tenants(config: &Config) -> anyhow::Result<Tenants> {
-    build_tenants_on(config, None)
+    build_tenants_on(config, None, None)
+}
+
+/// The node's write-behind queue, when an origin writes behind (not
+/// flushing yet: [`WriteBehind::start`] does that inside the runtime).
+pub fn build_write_behind(config: &Config, port: u16) -> anyhow::Result<Option<Arc<WriteBehind>>> {
+    if !config.writes_behind() {
+        return Ok(None);
+    }
+    config.write_behind.check().map_err(anyhow::Error::msg)?;
+    let path = config.write_behind.path(port);
+    let wb = WriteBehind::open(config.write_behind.clone(), port)
+        .with_context(|| format!("opening the write-behind queue {}", path.display()))?;
+    Ok(Some(wb))
 }
 
 /// The L2 node `[l2]` asks for (not connected yet: [`Node::start`] does
@@ -146,10 +165,15 @@ pub fn build_l2(config: &Config) -> anyhow::Result<Option<Arc<Node>>> {
         .transpose()
 }
 
-/// [`build_tenants`] whose caches share `node`'s L2 and bus.
-pub fn build_tenants_on(config: &Config, node: Option<&Arc<Node>>) -> anyhow::Result<Tenants> {
+/// [`build_tenants`] whose caches share `node`'s L2 and bus, and the
+/// node's write-behind queue.
+pub fn build_tenants_on(
+    config: &Config,
+    node: Option<&Arc<Node>>,
+    write_behind: Option<&Arc<WriteBehind>>,
+) -> anyhow::Result<Tenants> {
     if config.tenants.is_empty() {
-        let started = build_labelled(config, "", false, node.map(|n| n.tier("")))?;
+        let started = build_labelled(config, "", false, node.map(|n| n.tier("")), write_behind)?;
         if let Some(node) = node {
             node.register("", started.cache.clone());
         }
@@ -179,6 +203,7 @@ pub fn build_tenants_on(config: &Config, node: Option<&Arc<Node>>) -> anyhow::Re
             &tenant.name,
             true,
             node.map(|n| n.tier(&tenant.name)),
+            write_behind,
         )
         .with_context(|| format!("tenant {}", tenant.name))?;
         if let Some(node) = node {

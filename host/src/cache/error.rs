@@ -53,6 +53,10 @@ pub enum CacheError {
     /// The definition's origin failed, refused, timed out, or its mapping failed.
     #[error("{0}")]
     Origin(#[from] crate::origin::OriginError),
+    /// The write-behind queue could not take the write (disk full, I/O
+    /// error, shutdown): nothing was acknowledged, nothing changed.
+    #[error("{0}")]
+    Queue(String),
     /// The plugin thread running the call was lost (a host bug, or shutdown).
     #[error("internal error while running the plugin call")]
     Internal,
@@ -69,6 +73,7 @@ impl CacheError {
             CacheError::Busy { .. } => "BUSY",
             CacheError::TooLarge { .. } => "QUOTA",
             CacheError::Origin(_) => "ORIGIN",
+            CacheError::Queue(_) => "QUEUE",
             CacheError::Transcode(_) | CacheError::Envelope(_) | CacheError::Internal => "ERR",
         }
     }

@@ -27,6 +27,7 @@ pub mod outcome;
 pub mod read_through;
 pub mod tiered;
 pub mod transcode;
+pub mod write_behind;
 
 #[cfg(test)]
 mod tests;
@@ -69,6 +70,10 @@ struct Inner {
     leases: crate::origin::lease::Leases,
     /// Sequence numbers of writes to origins.
     write_sequence: read_through::WriteSequence,
+    /// The node's write-behind queue, when an origin writes behind.
+    write_behind: Option<Arc<crate::write_behind::WriteBehind>>,
+    /// The tenant's name (its plugin threads' label; "" for the single tenant).
+    tenant: String,
     /// Told about every definition entry's change (client tracking); held while the
     /// catalog is swapped, so no table of a new catalog misses it.
     definition_observer: parking_lot::Mutex<Option<Arc<dyn DefinitionObserver>>>,
@@ -95,9 +100,19 @@ pub struct CacheBuilder {
     label: String,
     tier: Option<Arc<crate::tier::Tier>>,
     origins: Arc<crate::origin::Origins>,
+    write_behind: Option<Arc<crate::write_behind::WriteBehind>>,
 }
 
 impl CacheBuilder {
+    /// The node's write-behind queue, for definitions whose origin writes behind.
+    pub fn write_behind(
+        mut self,
+        write_behind: Option<Arc<crate::write_behind::WriteBehind>>,
+    ) -> Self {
+        self.write_behind = write_behind;
+        self
+    }
+
     /// The tenant's origins (`[[origins]]`): read-through, leases, write-through.
     pub fn origins(mut self, origins: Arc<crate::origin::Origins>) -> Self {
         self.origins = origins;
@@ -158,6 +173,8 @@ impl CacheBuilder {
                 origins: self.origins,
                 leases: crate::origin::lease::Leases::default(),
                 write_sequence: read_through::WriteSequence::default(),
+                write_behind: self.write_behind,
+                tenant: self.label,
                 definition_observer: parking_lot::Mutex::new(None),
             }),
         })
@@ -212,6 +229,7 @@ impl Cache {
             label: String::new(),
             tier: None,
             origins: Arc::default(),
+            write_behind: None,
         }
     }
 
@@ -467,17 +485,28 @@ impl Cache {
         let cache = self.find(name)?;
         let memoized = cache.memoized_key(&parts);
         let origin = self.origin_of(name);
+        let behind = self.behind(&cache, origin.as_ref())?;
         let origin_parts = origin.as_ref().map(|_| parts.clone());
-        let ((key, verdict), (_, _, value)) = self
+        let ((key, verdict, mapped), (_, _, value, _)) = self
             .call(
                 &cache,
-                (memoized, parts, value),
-                |c, (memoized, parts, value)| {
+                (memoized, parts, value, behind.map(|b| (b.sequence, b.sql))),
+                |c, (memoized, parts, value, behind)| {
                     let key = match memoized {
                         Some(key) => key.clone(),
                         None => c.generate_key(parts)?,
                     };
-                    Ok((key, judge(c, value)?))
+                    let verdict = judge(c, value)?;
+                    // Write-behind: the write's origin request, made in the same trip.
+                    let mapped = match (behind, &verdict) {
+                        (Some((sequence, sql)), Verdict::Accepted) => Some(
+                            c.plugin()
+                                .origin_write_request(*sql, parts, value, *sequence)
+                                .map_err(|e| c.plugin_error(e))?,
+                        ),
+                        _ => None,
+                    };
+                    Ok((key, verdict, mapped))
                 },
             )
             .await?;
@@ -485,8 +514,15 @@ impl Cache {
             cache.count_reject();
             return Ok(Stored::Rejected { errors });
         }
-        let value = match (&origin, origin_parts) {
-            (Some(origin), Some(parts)) => self.write_through(&cache, origin, parts, value).await?,
+        let value = match (&origin, origin_parts, behind, mapped) {
+            (Some(origin), Some(_), Some(behind), Some(mapped)) => {
+                self.enqueue_behind(&cache, origin, &key, behind, mapped)
+                    .await?;
+                value
+            }
+            (Some(origin), Some(parts), _, _) => {
+                self.write_through(&cache, origin, parts, value).await?
+            }
             _ => value,
         };
         let definition = cache.definition();

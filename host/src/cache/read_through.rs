@@ -692,7 +692,7 @@ fn load_budget(cache: &DefinedCache, origin: &Origin) -> Duration {
         + cache.plugin().limits().call_timeout().saturating_mul(3)
 }
 
-fn no_mapping(cache: &DefinedCache) -> OriginError {
+pub(crate) fn no_mapping(cache: &DefinedCache) -> OriginError {
     OriginError::Mapping(format!(
         "{} has an origin but its plugin exports no mapping (hoard:definition/origin@0.2.0)",
         cache.definition().name

@@ -100,6 +100,19 @@ pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError>
         for (counter, value) in origin.counters.snapshot() {
             origin_fields.push((format!("origin-{}", counter.replace('_', "-")), int(value)));
         }
+        fields.push((
+            "origin-write",
+            Frame::bulk(format!("{:?}", origin.config().write).to_lowercase()),
+        ));
+        if origin.config().write == crate::origin::WriteMode::Behind
+            && let Some(depth) = cache.write_behind_depth(Some(&name))
+        {
+            fields.extend([
+                ("write-behind-pending", int(depth.pending)),
+                ("write-behind-oldest-pending-ms", int(depth.oldest_ms)),
+                ("write-behind-dead-letters", int(depth.dead)),
+            ]);
+        }
     }
     if cache.uses_l2(&name)
         && let Some(tier) = cache.tier()

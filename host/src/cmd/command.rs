@@ -127,6 +127,7 @@ pub(crate) const COMMANDS: &[Spec] = &[
     spec("cache.get", -1, R, NONE, "hoard", "Reads an entry of a definition."),
     spec("cache.lease", -1, R, NONE, "hoard", "Reads an entry, or leases the right to fill it."),
     spec("cache.fill", -1, W, NONE, "hoard", "Stores a leased entry unless it was invalidated since."),
+    spec("cache.dlq", -2, W, NONE, "hoard", "Lists, retries or drops write-behind dead letters."),
     spec("cache.del", -1, D, NONE, "hoard", "Deletes an entry of a definition."),
     spec("cache.key", -1, R, NONE, "hoard", "Shows the key a definition builds."),
     spec("cache.ttl", -1, R, NONE, "hoard", "Returns an entry's time to live."),

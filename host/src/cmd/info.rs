@@ -114,6 +114,15 @@ pub(super) fn run(
             n.bus.received,
         );
     }
+    if wants("writebehind")
+        && let Some(lines) = cache.write_behind_info()
+    {
+        let _ = write!(text, "# WriteBehind\r\n");
+        for (name, value) in lines {
+            let _ = write!(text, "{name}:{value}\r\n");
+        }
+        let _ = write!(text, "\r\n");
+    }
     if wants("caches") {
         let _ = write!(text, "# Caches\r\n");
         for (name, id) in cache.list() {

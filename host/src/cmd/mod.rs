@@ -13,6 +13,7 @@
 mod append;
 mod auth;
 mod cache_del;
+mod cache_dlq;
 mod cache_event;
 mod cache_format;
 mod cache_get;
@@ -536,6 +537,7 @@ async fn dispatch_inner(ctx: &Context, session: &mut Session, args: Vec<Bytes>) 
             "CACHE.GETMETA" => cache_get::run_meta(&mut parse, cache, session, track).await,
             "CACHE.LEASE" => cache_lease::lease(&mut parse, cache, session).await,
             "CACHE.FILL" => cache_lease::fill(&mut parse, cache, session).await,
+            "CACHE.DLQ" => cache_dlq::run(&mut parse, cache).await,
             "CACHE.DEL" => cache_del::run(&mut parse, cache).await,
             "CACHE.KEY" => cache_key::run(&mut parse, cache).await,
             "CACHE.TTL" => cache_ttl::run(&mut parse, cache).await,

@@ -30,6 +30,7 @@ pub(crate) const COMMANDS: &[&str] = &[
     "CACHE.FORMAT",
     "CACHE.LEASE",
     "CACHE.FILL",
+    "CACHE.DLQ",
     "DEL",
     "UNLINK",
     "EXISTS",

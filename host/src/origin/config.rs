@@ -16,6 +16,10 @@ pub enum WriteMode {
     /// `CACHE.SET` writes the origin first, then the cache; an origin that
     /// refuses or is down makes the reply an error and leaves the cache as it was.
     Through,
+    /// `CACHE.SET` appends the write to the node's durable queue (fsynced
+    /// before the reply), updates the cache, and the flusher writes it to
+    /// the origin later: batched, coalesced per key, retried, dead-lettered.
+    Behind,
 }
 
 /// One origin and the definitions that may use it.

@@ -115,12 +115,12 @@ impl HttpOrigin {
         let stream = tokio::net::TcpStream::connect(&self.base.authority)
             .await
             .map_err(|e| {
-                OriginError::Unavailable(format!("connect {}: {e}", self.base.authority))
+                OriginError::Unreachable(format!("connect {}: {e}", self.base.authority))
             })?;
         let _ = stream.set_nodelay(true);
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| OriginError::Unavailable(format!("handshake: {e}")))?;
+            .map_err(|e| OriginError::Unreachable(format!("handshake: {e}")))?;
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -156,7 +156,7 @@ impl HttpOrigin {
         let response = sender
             .send_request(request)
             .await
-            .map_err(|e| OriginError::Unavailable(format!("request: {e}")))?;
+            .map_err(|e| OriginError::Unreachable(format!("request: {e}")))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()

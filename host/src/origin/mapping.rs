@@ -3,7 +3,7 @@
 //! so the executors (`postgres.rs`, `http.rs`) never see wasmtime types.
 
 /// A value crossing to or from SQL.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum SqlValue {
     /// SQL `NULL`.
     Null,
@@ -20,7 +20,7 @@ pub enum SqlValue {
 }
 
 /// The HTTP methods a mapping may use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum HttpMethod {
     /// GET
     Get,
@@ -47,8 +47,9 @@ impl HttpMethod {
     }
 }
 
-/// What a plugin asks the host to run against its origin.
-#[derive(Clone, Debug, PartialEq)]
+/// What a plugin asks the host to run against its origin. Serializable:
+/// a write-behind write is kept on disk as its request.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum OriginRequest {
     /// A statement the operator declared, by name, with parameters.
     Sql {

@@ -34,6 +34,10 @@ pub enum OriginError {
     /// the origin (a constraint, a 4xx). Retrying will not help.
     #[error("origin refused: {0}")]
     Refused(String),
+    /// The origin could not be reached at all (no connection, or it broke):
+    /// the whole origin is down, not one request.
+    #[error("origin unavailable (unreachable): {0}")]
+    Unreachable(String),
     /// No answer within the origin's `timeout_ms`.
     #[error("origin did not answer within {0} ms")]
     Timeout(u64),
@@ -194,12 +198,7 @@ impl Origin {
                         body,
                     },
                 ) => origin.send(method, &path, &headers, body).await,
-                (_, request) => Err(OriginError::Refused(format!(
-                    "origin `{}` is {}, the mapping asked for {}",
-                    self.config.name,
-                    self.kind(),
-                    request.kind()
-                ))),
+                (_, request) => Err(self.wrong_kind(&request)),
             }
         };
         let answer = match tokio::time::timeout(timeout, call).await {
@@ -226,6 +225,95 @@ impl Origin {
             }
         }
         answer
+    }
+
+    /// Runs a batch of writes (write-behind), each answer read with
+    /// [`Origin::write_outcome`]. On PostgreSQL the batch is one transaction
+    /// on the writer connection; over HTTP the requests go concurrently.
+    /// `Err` means the origin could not be reached at all (or the batch
+    /// outlived the hard timeout): nothing can be said of any single write.
+    pub async fn execute_writes(
+        &self,
+        requests: Vec<OriginRequest>,
+    ) -> Result<Vec<Result<(), OriginError>>, OriginError> {
+        let started = Instant::now();
+        let timeout = Duration::from_millis(self.config.timeout_ms);
+        let count = requests.len();
+        let call = async {
+            match &self.executor {
+                Executor::Postgres(pg) => {
+                    let mut sql = Vec::with_capacity(count);
+                    let mut slots = Vec::with_capacity(count);
+                    let mut answers: Vec<Option<Result<(), OriginError>>> = vec![None; count];
+                    for (i, request) in requests.into_iter().enumerate() {
+                        match request {
+                            OriginRequest::Sql { statement, params } => {
+                                sql.push((statement, params));
+                                slots.push(i);
+                            }
+                            other => answers[i] = Some(Err(self.wrong_kind(&other))),
+                        }
+                    }
+                    let ran = pg.run_batch(&sql).await?;
+                    for (i, answer) in slots.into_iter().zip(ran) {
+                        answers[i] = Some(answer.and_then(|r| Origin::write_outcome(&r)));
+                    }
+                    Ok(answers
+                        .into_iter()
+                        .map(|a| a.unwrap_or_else(|| Err(OriginError::Unavailable("lost".into()))))
+                        .collect())
+                }
+                Executor::Http(_) => {
+                    let answers = futures_util::future::join_all(requests.into_iter().map(
+                        |request| async move {
+                            let response = self.execute(request).await?;
+                            Origin::write_outcome(&response).inspect_err(|_| {
+                                self.counters.errors.fetch_add(1, Ordering::Relaxed);
+                            })
+                        },
+                    ))
+                    .await;
+                    // Every request failed to connect: the origin is down.
+                    if let Some(Err(down @ OriginError::Unreachable(_))) = answers.first()
+                        && answers
+                            .iter()
+                            .all(|a| matches!(a, Err(OriginError::Unreachable(_))))
+                    {
+                        return Err(down.clone());
+                    }
+                    Ok(answers)
+                }
+            }
+        };
+        let answer = match tokio::time::timeout(timeout, call).await {
+            Ok(answer) => answer,
+            Err(_) => Err(OriginError::Timeout(self.config.timeout_ms)),
+        };
+        let ok = answer
+            .as_ref()
+            .map_or(0, |a| a.iter().filter(|a| a.is_ok()).count() as u64);
+        self.counters.writes.fetch_add(ok, Ordering::Relaxed);
+        // HTTP requests were timed and counted one by one by `execute`.
+        if matches!(self.executor, Executor::Postgres(_)) {
+            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.counters
+                .latency_us_sum
+                .fetch_add(micros, Ordering::Relaxed);
+            self.counters.latency_count.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .errors
+                .fetch_add(count as u64 - ok, Ordering::Relaxed);
+        }
+        answer
+    }
+
+    fn wrong_kind(&self, request: &OriginRequest) -> OriginError {
+        OriginError::Refused(format!(
+            "origin `{}` is {}, the mapping asked for {}",
+            self.config.name,
+            self.kind(),
+            request.kind()
+        ))
     }
 
     /// What a write's response means: HTTP 4xx is a refusal, 5xx an
@@ -276,6 +364,11 @@ impl Origins {
             origins.all.push(origin);
         }
         Ok(origins)
+    }
+
+    /// The origin called `name` (write-behind routes queued writes by it).
+    pub fn by_name(&self, name: &str) -> Option<&Arc<Origin>> {
+        self.all.iter().find(|o| o.config.name == name)
     }
 
     /// The origin of definition `name`, if it has one.

@@ -35,6 +35,9 @@ pub struct PgOrigin {
     config: tokio_postgres::Config,
     statements: BTreeMap<String, String>,
     slots: Vec<Mutex<Option<Arc<Conn>>>>,
+    /// The write-behind flusher's own connection: its batches are
+    /// transactions, which must not interleave with other callers' queries.
+    writer: Mutex<Option<Arc<Conn>>>,
     next: AtomicUsize,
     max_response_bytes: usize,
 }
@@ -57,6 +60,7 @@ impl PgOrigin {
             config,
             statements,
             slots: (0..connections.max(1)).map(|_| Mutex::new(None)).collect(),
+            writer: Mutex::new(None),
             next: AtomicUsize::new(0),
             max_response_bytes,
         })
@@ -70,23 +74,86 @@ impl PgOrigin {
         {
             return Ok(Arc::clone(conn));
         }
+        let conn = self.connect().await?;
+        *held = Some(Arc::clone(&conn));
+        Ok(conn)
+    }
+
+    async fn connect(&self) -> Result<Arc<Conn>, OriginError> {
         let (client, connection) = self
             .config
             .connect(NoTls)
             .await
-            .map_err(|e| OriginError::Unavailable(format!("connect: {e}")))?;
+            .map_err(|e| OriginError::Unreachable(format!("connect: {e}")))?;
         let name = self.name.clone();
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::warn!(origin = %name, %error, "PostgreSQL connection closed");
             }
         });
-        let conn = Arc::new(Conn {
+        Ok(Arc::new(Conn {
             client,
             prepared: parking_lot::Mutex::new(HashMap::new()),
-        });
-        *held = Some(Arc::clone(&conn));
-        Ok(conn)
+        }))
+    }
+
+    /// Runs `writes` (declared statements with parameters) as one
+    /// transaction on the writer connection: one commit, one WAL flush for
+    /// the batch. When one of them fails, the transaction is rolled back and
+    /// each is run again on its own, so the others still land and the
+    /// failing one gets its own error. `Err` means the whole batch did not
+    /// run (the database could not be reached).
+    pub async fn run_batch(
+        &self,
+        writes: &[(String, Vec<SqlValue>)],
+    ) -> Result<Vec<Result<OriginResponse, OriginError>>, OriginError> {
+        let mut held = self.writer.lock().await;
+        // Taken out while in use: if this future is dropped mid-transaction
+        // (timeout), the connection goes with it and the server rolls back.
+        let conn = match held.take() {
+            Some(conn) if !conn.client.is_closed() => conn,
+            _ => self.connect().await?,
+        };
+        let unreachable = |e: tokio_postgres::Error| match e.as_db_error() {
+            Some(_) => classify(&e, "BEGIN/COMMIT"),
+            None => OriginError::Unreachable(e.to_string()),
+        };
+        conn.client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(unreachable)?;
+        let answers = futures_util::future::join_all(
+            writes
+                .iter()
+                .map(|(statement, params)| self.run_on(&conn, statement, params)),
+        )
+        .await;
+        if answers.iter().all(Result::is_ok) {
+            conn.client
+                .batch_execute("COMMIT")
+                .await
+                .map_err(unreachable)?;
+            *held = Some(conn);
+            return Ok(answers);
+        }
+        if let Some(Err(down @ OriginError::Unreachable(_))) = answers
+            .iter()
+            .find(|a| matches!(a, Err(OriginError::Unreachable(_))))
+        {
+            return Err(down.clone());
+        }
+        conn.client
+            .batch_execute("ROLLBACK")
+            .await
+            .map_err(unreachable)?;
+        let alone = futures_util::future::join_all(
+            writes
+                .iter()
+                .map(|(statement, params)| self.run_on(&conn, statement, params)),
+        )
+        .await;
+        *held = Some(conn);
+        Ok(alone)
     }
 
     /// Runs the declared statement `statement` with `params`.
@@ -95,18 +162,22 @@ impl PgOrigin {
         statement: &str,
         params: &[SqlValue],
     ) -> Result<OriginResponse, OriginError> {
-        let Some(sql) = self.statements.get(statement) else {
-            return Err(OriginError::Refused(format!(
-                "statement `{statement}` is not declared for origin `{}` (declared: {})",
-                self.name,
-                self.statements
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        };
+        if !self.statements.contains_key(statement) {
+            return Err(self.undeclared(statement));
+        }
         let conn = self.conn().await?;
+        self.run_on(&conn, statement, params).await
+    }
+
+    async fn run_on(
+        &self,
+        conn: &Conn,
+        statement: &str,
+        params: &[SqlValue],
+    ) -> Result<OriginResponse, OriginError> {
+        let Some(sql) = self.statements.get(statement) else {
+            return Err(self.undeclared(statement));
+        };
         let prepared = conn.prepared.lock().get(statement).cloned();
         let stmt = match prepared {
             Some(stmt) => stmt,
@@ -168,16 +239,36 @@ impl PgOrigin {
     }
 }
 
+impl PgOrigin {
+    fn undeclared(&self, statement: &str) -> OriginError {
+        OriginError::Refused(format!(
+            "statement `{statement}` is not declared for origin `{}` (declared: {})",
+            self.name,
+            self.statements
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
+}
+
 /// A database error is a refusal (the origin answered no: a constraint,
-/// bad SQL), anything else means the origin could not be reached.
+/// bad SQL), except the classes that say "not now" (connection, transaction
+/// rollback such as a serialization failure or deadlock, insufficient
+/// resources, operator intervention, system error): those are worth
+/// retrying. No error at all from the database means it could not be reached.
 fn classify(error: &tokio_postgres::Error, statement: &str) -> OriginError {
     match error.as_db_error() {
-        Some(db) => OriginError::Refused(format!(
-            "statement `{statement}`: {} ({})",
-            db.message(),
-            db.code().code()
-        )),
-        None => OriginError::Unavailable(format!("statement `{statement}`: {error}")),
+        Some(db) => {
+            let code = db.code().code();
+            let text = format!("statement `{statement}`: {} ({code})", db.message());
+            match code.get(..2) {
+                Some("08" | "40" | "53" | "57" | "58") => OriginError::Unavailable(text),
+                _ => OriginError::Refused(text),
+            }
+        }
+        None => OriginError::Unreachable(format!("statement `{statement}`: {error}")),
     }
 }
 

@@ -28,3 +28,4 @@ mod tenants;
 mod tiers;
 mod tracking;
 mod transactions;
+mod write_behind;

@@ -1,0 +1,786 @@
+//! The durable write queue: one redb file per node holding every
+//! write-behind write the origin has not confirmed yet, and the dead letters.
+//!
+//! Rules:
+//! - **Acknowledged means on disk.** [`WriteQueue::enqueue`] returns only
+//!   after the commit that holds the write was fsynced. One committer thread
+//!   takes every write waiting at that moment into one transaction (group
+//!   commit), so concurrent writers share an fsync.
+//! - **One pending write per key** (coalescing): a newer write of a key
+//!   replaces the queued one; an older one (by sequence) never replaces a
+//!   newer one.
+//! - **Settling is conditional**: the flusher confirms, reschedules or
+//!   buries a write only if the key still holds that write's sequence, so a
+//!   write that arrived while its predecessor was in flight is never lost.
+//! - Dead letters keep the write (request and sequence) until an operator
+//!   retries or drops them.
+//!
+//! The pending writes are also kept in memory (the index), so the flusher
+//! never reads the file; the file is read once, at start (replay).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use redb::{Database, Durability, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use crate::origin::OriginRequest;
+
+/// Pending writes: slot → sequence (8 bytes, big-endian) + MessagePack [`Write`].
+const PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("pending");
+/// Dead letters: id → MessagePack [`DeadLetter`].
+const DEAD: TableDefinition<u64, &[u8]> = TableDefinition::new("dead");
+
+/// The sequence high-water mark: no sequence handed out is ever below it
+/// after a restart, even if the clock went back.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const HIGH_WATER: &str = "sequence";
+
+/// Most writes one group commit takes.
+const MAX_GROUP: usize = 8_192;
+
+/// The queue file could not be read or written, or a request about it was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// redb refused (boxed: redb's error is large).
+    #[error("write-behind queue: {0}")]
+    Store(Box<redb::Error>),
+    /// A stored record did not decode.
+    #[error("write-behind queue record: {0}")]
+    Decode(String),
+    /// The queue's committer is gone (shutdown).
+    #[error("write-behind queue is closed")]
+    Closed,
+    /// No dead letter with this id (for this tenant).
+    #[error("no dead letter {0}")]
+    NoSuchLetter(u64),
+    /// A newer write of the same key is pending: retrying the old one
+    /// would be undone by it anyway.
+    #[error("dead letter {0} is superseded by a newer pending write of its key")]
+    Superseded(u64),
+}
+
+fn store(error: impl Into<redb::Error>) -> QueueError {
+    QueueError::Store(Box::new(error.into()))
+}
+
+/// Which entry a write is for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Slot {
+    /// Tenant name ("" for the single tenant).
+    pub tenant: String,
+    /// Cache (definition) name.
+    pub cache: String,
+    /// The key the plugin made.
+    pub key: String,
+}
+
+impl Slot {
+    fn encode(&self) -> String {
+        format!("{}\0{}\0{}", self.tenant, self.cache, self.key)
+    }
+}
+
+/// One write on its way to an origin.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Write {
+    /// Its entry.
+    pub slot: Slot,
+    /// The origin's name (within the tenant).
+    pub origin: String,
+    /// What the plugin's mapping made of it (with `sequence` inside).
+    pub request: OriginRequest,
+    /// Grows with every write of the node, across restarts: the order of writes.
+    pub sequence: u64,
+    /// When this write was acknowledged (Unix ms).
+    pub queued_ms: u64,
+    /// When the oldest write of this key not yet confirmed was acknowledged.
+    pub since_ms: u64,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Not before this time (Unix ms): backoff.
+    pub next_ms: u64,
+    /// Why the last attempt failed.
+    pub last_error: String,
+    /// When each failed attempt was made (Unix ms): the backoff, as it happened.
+    #[serde(default)]
+    pub attempted_ms: Vec<u64>,
+}
+
+/// A write the flusher gave up on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// Its id in `CACHE.DLQ` (the write's sequence).
+    pub id: u64,
+    /// The write.
+    pub write: Write,
+    /// When it was buried (Unix ms).
+    pub buried_ms: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// What the flusher decided about a write it sent.
+#[derive(Clone, Debug)]
+pub enum Settle {
+    /// The origin took it.
+    Confirmed,
+    /// It failed; try again at `next_ms`.
+    Retry {
+        /// Failed attempts, this one included.
+        attempts: u32,
+        /// Not before (Unix ms).
+        next_ms: u64,
+        /// Why it failed.
+        error: String,
+    },
+    /// Move it to the dead-letter queue.
+    Bury {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Counters of the queue, for `INFO`, `CACHE.INFO` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct QueueCounters {
+    /// Writes acknowledged.
+    pub enqueued: AtomicU64,
+    /// Writes that replaced a pending write of the same key.
+    pub coalesced: AtomicU64,
+    /// Group commits (each one fsync).
+    pub fsyncs: AtomicU64,
+    /// Batches sent to origins.
+    pub batches: AtomicU64,
+    /// Writes the origin confirmed.
+    pub flushed: AtomicU64,
+    /// Failed attempts that will be retried.
+    pub retries: AtomicU64,
+    /// Writes moved to the dead-letter queue.
+    pub dead_lettered: AtomicU64,
+    /// Times an origin could not be reached at all (the queue then waits).
+    pub origin_outages: AtomicU64,
+    /// fsyncs in the last whole second, and the second being counted.
+    fsync_second: AtomicU64,
+    fsyncs_this_second: AtomicU64,
+    fsyncs_last_second: AtomicU64,
+}
+
+impl QueueCounters {
+    fn count_fsync(&self) {
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        let now = now_ms() / 1000;
+        let current = self.fsync_second.load(Ordering::Relaxed);
+        if now != current {
+            let last = if now == current + 1 {
+                self.fsyncs_this_second.load(Ordering::Relaxed)
+            } else {
+                0
+            };
+            self.fsyncs_last_second.store(last, Ordering::Relaxed);
+            self.fsyncs_this_second.store(0, Ordering::Relaxed);
+            self.fsync_second.store(now, Ordering::Relaxed);
+        }
+        self.fsyncs_this_second.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// fsyncs during the last whole second.
+    pub fn fsyncs_per_second(&self) -> u64 {
+        let now = now_ms() / 1000;
+        let current = self.fsync_second.load(Ordering::Relaxed);
+        if now == current {
+            self.fsyncs_last_second.load(Ordering::Relaxed)
+        } else if now == current + 1 {
+            self.fsyncs_this_second.load(Ordering::Relaxed)
+        } else {
+            0
+        }
+    }
+}
+
+/// What `INFO` and `CACHE.INFO` show of the queue (for a tenant, a cache, or all).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Depth {
+    /// Pending writes.
+    pub pending: u64,
+    /// Age of the oldest pending write, ms.
+    pub oldest_ms: u64,
+    /// Dead letters.
+    pub dead: u64,
+}
+
+/// The origin a group of writes goes to: tenant and origin name.
+pub type Route = (String, String);
+
+#[derive(Default)]
+struct Index {
+    pending: HashMap<String, Arc<Write>>,
+    /// Per route, pending slots by sequence (oldest first).
+    order: HashMap<Route, BTreeMap<u64, String>>,
+    /// Dead letters: id → (tenant, cache).
+    dead: BTreeMap<u64, (String, String)>,
+}
+
+impl Index {
+    /// Puts `write` unless a newer write of its slot is there; returns
+    /// whether it replaced one.
+    fn put(&mut self, slot: String, write: Arc<Write>) -> Option<bool> {
+        let replaced = match self.pending.get(&slot) {
+            Some(old) if old.sequence > write.sequence => return None,
+            Some(old) => {
+                let old = Arc::clone(old);
+                self.unorder(&old);
+                true
+            }
+            None => false,
+        };
+        self.order
+            .entry(route_of(&write))
+            .or_default()
+            .insert(write.sequence, slot.clone());
+        self.pending.insert(slot, write);
+        Some(replaced)
+    }
+
+    fn unorder(&mut self, write: &Write) {
+        let route = route_of(write);
+        if let Some(order) = self.order.get_mut(&route) {
+            order.remove(&write.sequence);
+            if order.is_empty() {
+                self.order.remove(&route);
+            }
+        }
+    }
+
+    /// Removes the slot's write if it is still `sequence`.
+    fn remove(&mut self, slot: &str, sequence: u64) -> Option<Arc<Write>> {
+        match self.pending.get(slot) {
+            Some(w) if w.sequence == sequence => {
+                let w = self.pending.remove(slot)?;
+                self.unorder(&w);
+                Some(w)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn route_of(write: &Write) -> Route {
+    (write.slot.tenant.clone(), write.origin.clone())
+}
+
+/// Unix time in ms.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn encode_pending(write: &Write) -> Result<Vec<u8>, QueueError> {
+    let mut out = write.sequence.to_be_bytes().to_vec();
+    rmp_serde::encode::write(&mut out, write).map_err(|e| QueueError::Decode(e.to_string()))?;
+    Ok(out)
+}
+
+fn pending_sequence(bytes: &[u8]) -> u64 {
+    bytes
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
+fn decode_pending(bytes: &[u8]) -> Result<Write, QueueError> {
+    rmp_serde::from_slice(bytes.get(8..).unwrap_or_default())
+        .map_err(|e| QueueError::Decode(e.to_string()))
+}
+
+/// What settling did to one write.
+enum Applied {
+    Gone,
+    Replaced(Arc<Write>),
+    Buried,
+}
+
+struct Job {
+    write: Write,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// The node's queue.
+pub struct WriteQueue {
+    db: Arc<Database>,
+    jobs: Mutex<Option<crossbeam_channel::Sender<Job>>>,
+    index: Arc<Mutex<Index>>,
+    next_sequence: AtomicU64,
+    /// What it did.
+    pub counters: Arc<QueueCounters>,
+    /// Woken on every enqueue and every dead letter retried.
+    pub(crate) wake: Arc<tokio::sync::Notify>,
+    committer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl WriteQueue {
+    /// Opens (or creates) the queue file and loads what it holds: writes
+    /// still pending from an earlier run are flushed again (replay).
+    pub fn open(path: &Path) -> Result<Arc<WriteQueue>, QueueError> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| store(redb::StorageError::Io(e)))?;
+        }
+        let db = Database::create(path).map_err(store)?;
+        let mut index = Index::default();
+        let mut max_sequence = 0u64;
+        {
+            let tx = db.begin_write().map_err(store)?;
+            tx.open_table(PENDING).map_err(store)?;
+            tx.open_table(DEAD).map_err(store)?;
+            tx.open_table(META).map_err(store)?;
+            tx.commit().map_err(store)?;
+            let tx = db.begin_read().map_err(store)?;
+            let meta = tx.open_table(META).map_err(store)?;
+            if let Some(high) = meta.get(HIGH_WATER).map_err(store)? {
+                max_sequence = high.value();
+            }
+            let pending = tx.open_table(PENDING).map_err(store)?;
+            for row in pending.iter().map_err(store)? {
+                let (slot, bytes) = row.map_err(store)?;
+                let mut write = decode_pending(bytes.value())?;
+                // A replayed write is due now, whatever backoff it had.
+                write.next_ms = 0;
+                max_sequence = max_sequence.max(write.sequence);
+                index.put(slot.value().to_owned(), Arc::new(write));
+            }
+            let dead = tx.open_table(DEAD).map_err(store)?;
+            for row in dead.iter().map_err(store)? {
+                let (id, bytes) = row.map_err(store)?;
+                let letter: DeadLetter = rmp_serde::from_slice(bytes.value())
+                    .map_err(|e| QueueError::Decode(e.to_string()))?;
+                max_sequence = max_sequence.max(letter.id);
+                index.dead.insert(
+                    id.value(),
+                    (letter.write.slot.tenant, letter.write.slot.cache),
+                );
+            }
+        }
+        if !index.pending.is_empty() {
+            tracing::info!(
+                pending = index.pending.len(),
+                dead = index.dead.len(),
+                file = %path.display(),
+                "write-behind: replaying writes the origin has not confirmed"
+            );
+        }
+        // Sequences grow across restarts, and from the wall clock (µs) so a
+        // node whose file was lost still writes newer sequences than before.
+        let micros = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        let db = Arc::new(db);
+        let index = Arc::new(Mutex::new(index));
+        let counters = Arc::new(QueueCounters::default());
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let (tx, rx) = crossbeam_channel::unbounded::<Job>();
+        let committer = {
+            let (db, index, counters, wake) = (
+                Arc::clone(&db),
+                Arc::clone(&index),
+                Arc::clone(&counters),
+                Arc::clone(&wake),
+            );
+            std::thread::Builder::new()
+                .name("hoard-wb-commit".into())
+                .spawn(move || commit_loop(&db, &index, &counters, &wake, &rx))
+                .map_err(|e| store(redb::StorageError::Io(e)))?
+        };
+        Ok(Arc::new(WriteQueue {
+            db,
+            jobs: Mutex::new(Some(tx)),
+            index,
+            next_sequence: AtomicU64::new(max_sequence.max(micros)),
+            counters,
+            wake,
+            committer: Mutex::new(Some(committer)),
+        }))
+    }
+
+    /// The next write's sequence.
+    pub fn next_sequence(&self) -> u64 {
+        self.next_sequence.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Appends `write` and returns once it is on disk (the acknowledgement).
+    pub async fn enqueue(&self, write: Write) -> Result<(), QueueError> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        {
+            let jobs = self.jobs.lock();
+            let Some(jobs) = jobs.as_ref() else {
+                return Err(QueueError::Closed);
+            };
+            jobs.send(Job { write, done })
+                .map_err(|_| QueueError::Closed)?;
+        }
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(QueueError::Decode(error)),
+            Err(_) => Err(QueueError::Closed),
+        }
+    }
+
+    /// Stops taking writes and waits for the committer to finish the ones
+    /// it holds (shutdown).
+    pub fn close(&self) {
+        drop(self.jobs.lock().take());
+        if let Some(handle) = self.committer.lock().take() {
+            let _ = handle.join();
+        }
+    }
+
+    /// Up to `max` writes due at `now_ms`, oldest first, skipping routes in
+    /// `paused`, and when the earliest skipped one becomes due.
+    pub fn due(
+        &self,
+        now_ms: u64,
+        max: usize,
+        paused: &HashMap<Route, u64>,
+    ) -> (Vec<Arc<Write>>, Option<u64>) {
+        let index = self.index.lock();
+        let mut picked = Vec::new();
+        let mut next: Option<u64> = None;
+        let mut later = |at: u64| next = Some(next.map_or(at, |n: u64| n.min(at)));
+        let mut candidates: Vec<(u64, &String)> = Vec::new();
+        for (route, order) in &index.order {
+            if let Some(until) = paused.get(route)
+                && *until > now_ms
+            {
+                later(*until);
+                continue;
+            }
+            for (sequence, slot) in order {
+                let Some(write) = index.pending.get(slot) else {
+                    continue;
+                };
+                if write.next_ms > now_ms {
+                    later(write.next_ms);
+                    continue;
+                }
+                candidates.push((*sequence, slot));
+                if candidates.len() >= max * 4 {
+                    break;
+                }
+            }
+        }
+        candidates.sort_unstable_by_key(|(sequence, _)| *sequence);
+        for (_, slot) in candidates.into_iter().take(max) {
+            if let Some(write) = index.pending.get(slot) {
+                picked.push(Arc::clone(write));
+            }
+        }
+        (picked, next)
+    }
+
+    /// Records what happened to writes the flusher sent. Confirmations are
+    /// not fsynced: losing one on a crash only sends the write again, which
+    /// the sequence makes harmless.
+    pub fn settle(&self, outcomes: Vec<(Arc<Write>, Settle)>) -> Result<(), QueueError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let buries = outcomes
+            .iter()
+            .any(|(_, s)| matches!(s, Settle::Bury { .. }));
+        let now = now_ms();
+        let mut applied = Vec::with_capacity(outcomes.len());
+        let mut tx = self.db.begin_write().map_err(store)?;
+        tx.set_durability(if buries {
+            Durability::Immediate
+        } else {
+            Durability::Eventual
+        });
+        {
+            let mut pending = tx.open_table(PENDING).map_err(store)?;
+            let mut dead = tx.open_table(DEAD).map_err(store)?;
+            for (write, settle) in outcomes {
+                let slot = write.slot.encode();
+                let current = pending
+                    .get(slot.as_str())
+                    .map_err(store)?
+                    .map(|v| pending_sequence(v.value()));
+                if current != Some(write.sequence) {
+                    continue;
+                }
+                match &settle {
+                    Settle::Confirmed => {
+                        pending.remove(slot.as_str()).map_err(store)?;
+                    }
+                    Settle::Retry {
+                        attempts,
+                        next_ms,
+                        error,
+                    } => {
+                        let mut next = (*write).clone();
+                        next.attempts = *attempts;
+                        next.next_ms = *next_ms;
+                        next.last_error.clone_from(error);
+                        next.attempted_ms.push(now);
+                        pending
+                            .insert(slot.as_str(), encode_pending(&next)?.as_slice())
+                            .map_err(store)?;
+                        applied.push((slot, write, Applied::Replaced(Arc::new(next))));
+                        continue;
+                    }
+                    Settle::Bury { reason } => {
+                        pending.remove(slot.as_str()).map_err(store)?;
+                        let mut buried = (*write).clone();
+                        buried.attempts += 1;
+                        buried.attempted_ms.push(now);
+                        let letter = DeadLetter {
+                            id: write.sequence,
+                            write: buried,
+                            buried_ms: now,
+                            reason: reason.clone(),
+                        };
+                        let bytes = rmp_serde::to_vec(&letter)
+                            .map_err(|e| QueueError::Decode(e.to_string()))?;
+                        dead.insert(letter.id, bytes.as_slice()).map_err(store)?;
+                        applied.push((slot, write, Applied::Buried));
+                        continue;
+                    }
+                }
+                applied.push((slot, write, Applied::Gone));
+            }
+        }
+        tx.commit().map_err(store)?;
+        if buries {
+            self.counters.count_fsync();
+        }
+        let mut index = self.index.lock();
+        for (slot, write, applied) in applied {
+            index.remove(&slot, write.sequence);
+            match applied {
+                Applied::Replaced(next) => {
+                    index.put(slot, next);
+                }
+                Applied::Buried => {
+                    self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                    index.dead.insert(
+                        write.sequence,
+                        (write.slot.tenant.clone(), write.slot.cache.clone()),
+                    );
+                }
+                Applied::Gone => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Pending writes, oldest age and dead letters: of `tenant` (and
+    /// `cache`), or of the whole node.
+    pub fn depth(&self, tenant: Option<&str>, cache: Option<&str>) -> Depth {
+        let index = self.index.lock();
+        let now = now_ms();
+        let mut depth = Depth::default();
+        let mut oldest = u64::MAX;
+        let wanted =
+            |t: &str, c: &str| tenant.is_none_or(|x| x == t) && cache.is_none_or(|x| x == c);
+        for write in index.pending.values() {
+            if wanted(&write.slot.tenant, &write.slot.cache) {
+                depth.pending += 1;
+                oldest = oldest.min(write.since_ms);
+            }
+        }
+        depth.dead = index.dead.values().filter(|(t, c)| wanted(t, c)).count() as u64;
+        if depth.pending > 0 {
+            depth.oldest_ms = now.saturating_sub(oldest);
+        }
+        depth
+    }
+
+    /// The dead letters of `tenant`, oldest first, at most `count`.
+    pub fn dead_letters(&self, tenant: &str, count: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        let ids: Vec<u64> = {
+            let index = self.index.lock();
+            index
+                .dead
+                .iter()
+                .filter(|(_, (t, _))| t == tenant)
+                .map(|(id, _)| *id)
+                .take(count)
+                .collect()
+        };
+        let tx = self.db.begin_read().map_err(store)?;
+        let dead = tx.open_table(DEAD).map_err(store)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(bytes) = dead.get(id).map_err(store)? {
+                out.push(
+                    rmp_serde::from_slice(bytes.value())
+                        .map_err(|e| QueueError::Decode(e.to_string()))?,
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// The ids of `tenant`'s dead letters.
+    pub fn dead_ids(&self, tenant: &str) -> Vec<u64> {
+        let index = self.index.lock();
+        index
+            .dead
+            .iter()
+            .filter(|(_, (t, _))| t == tenant)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Puts dead letter `id` of `tenant` back in the queue, due now, with
+    /// its attempts reset; fsynced before it returns.
+    pub fn retry_dead(&self, tenant: &str, id: u64) -> Result<(), QueueError> {
+        self.owned(tenant, id)?;
+        let tx = self.db.begin_write().map_err(store)?;
+        let write = {
+            let mut pending = tx.open_table(PENDING).map_err(store)?;
+            let mut dead = tx.open_table(DEAD).map_err(store)?;
+            let letter: DeadLetter = match dead.remove(id).map_err(store)? {
+                Some(bytes) => rmp_serde::from_slice(bytes.value())
+                    .map_err(|e| QueueError::Decode(e.to_string()))?,
+                None => return Err(QueueError::NoSuchLetter(id)),
+            };
+            let slot = letter.write.slot.encode();
+            if let Some(current) = pending.get(slot.as_str()).map_err(store)?
+                && pending_sequence(current.value()) > id
+            {
+                return Err(QueueError::Superseded(id));
+            }
+            let mut write = letter.write;
+            write.attempts = 0;
+            write.next_ms = 0;
+            write.last_error.clear();
+            write.attempted_ms.clear();
+            write.since_ms = now_ms();
+            pending
+                .insert(slot.as_str(), encode_pending(&write)?.as_slice())
+                .map_err(store)?;
+            write
+        };
+        tx.commit().map_err(store)?;
+        self.counters.count_fsync();
+        let mut index = self.index.lock();
+        index.dead.remove(&id);
+        index.put(write.slot.encode(), Arc::new(write));
+        drop(index);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Deletes dead letter `id` of `tenant` for good.
+    pub fn drop_dead(&self, tenant: &str, id: u64) -> Result<(), QueueError> {
+        self.owned(tenant, id)?;
+        let tx = self.db.begin_write().map_err(store)?;
+        {
+            let mut dead = tx.open_table(DEAD).map_err(store)?;
+            dead.remove(id).map_err(store)?;
+        }
+        tx.commit().map_err(store)?;
+        self.counters.count_fsync();
+        self.index.lock().dead.remove(&id);
+        Ok(())
+    }
+
+    /// A tenant may only touch its own letters; another's is "no such letter".
+    fn owned(&self, tenant: &str, id: u64) -> Result<(), QueueError> {
+        match self.index.lock().dead.get(&id) {
+            Some((t, _)) if t == tenant => Ok(()),
+            _ => Err(QueueError::NoSuchLetter(id)),
+        }
+    }
+}
+
+/// The committer: takes every write waiting, commits them in one
+/// transaction (one fsync), then acknowledges them all.
+fn commit_loop(
+    db: &Database,
+    index: &Mutex<Index>,
+    counters: &QueueCounters,
+    wake: &tokio::sync::Notify,
+    jobs: &crossbeam_channel::Receiver<Job>,
+) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        // The oldest unconfirmed write of a key is carried over, for the age.
+        {
+            let index = index.lock();
+            for job in &mut group {
+                if let Some(old) = index.pending.get(&job.write.slot.encode()) {
+                    job.write.since_ms = job.write.since_ms.min(old.since_ms);
+                }
+            }
+        }
+        let committed = commit_group(db, &group);
+        if committed.is_ok() {
+            counters.count_fsync();
+            let mut index = index.lock();
+            for job in &group {
+                let write = Arc::new(job.write.clone());
+                counters.enqueued.fetch_add(1, Ordering::Relaxed);
+                if index.put(job.write.slot.encode(), write) == Some(true) {
+                    counters.coalesced.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            drop(index);
+            wake.notify_one();
+        } else if let Err(error) = &committed {
+            tracing::error!(%error, writes = group.len(), "write-behind queue: commit failed; the writes are refused");
+        }
+        for job in group {
+            let _ = job
+                .done
+                .send(committed.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        }
+    }
+}
+
+fn commit_group(db: &Database, group: &[Job]) -> Result<(), QueueError> {
+    let mut tx = db.begin_write().map_err(store)?;
+    tx.set_durability(Durability::Immediate);
+    {
+        let high = group.iter().map(|j| j.write.sequence).max().unwrap_or(0);
+        let mut meta = tx.open_table(META).map_err(store)?;
+        let stored = meta
+            .get(HIGH_WATER)
+            .map_err(store)?
+            .map_or(0, |v| v.value());
+        if high > stored {
+            meta.insert(HIGH_WATER, high).map_err(store)?;
+        }
+        drop(meta);
+        let mut pending = tx.open_table(PENDING).map_err(store)?;
+        for job in group {
+            let slot = job.write.slot.encode();
+            // An older write (by sequence) never replaces a newer one.
+            if let Some(current) = pending.get(slot.as_str()).map_err(store)?
+                && pending_sequence(current.value()) > job.write.sequence
+            {
+                continue;
+            }
+            pending
+                .insert(slot.as_str(), encode_pending(&job.write)?.as_slice())
+                .map_err(store)?;
+        }
+    }
+    tx.commit().map_err(store)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
