@@ -146,7 +146,7 @@ rcli() { # rcli PORT args...
 
 # rb PORT LABEL redis-benchmark-args...
 # Runs redis-benchmark with --csv and -e (show server errors). Prints one
-# "test<TAB>rps<TAB>p50_ms<TAB>errors" line per test. Error lines go to
+# "test<TAB>rps<TAB>p50_ms<TAB>errors<TAB>p99_ms" line per test. Error lines go to
 # $BENCH_TMP/errors.log and are also echoed (first 3) to stderr.
 rb() {
     local port="$1" label="$2"; shift 2
@@ -168,7 +168,7 @@ rb() {
     # count fields from the end.
     grep '^"' "$out" | grep -v '^"test"' |
         awk -F'","' -v e="$nerr" '{ gsub(/^"|"$/, ""); t=$1; for (i=2;i<=NF-7;i++) t=t "\",\"" $i;
-            printf "%s\t%s\t%s\t%s\n", t, $(NF-6), $(NF-3), e }'
+            printf "%s\t%s\t%s\t%s\t%s\n", t, $(NF-6), $(NF-3), e, $(NF-1) }'
 }
 
 # median of numbers on stdin
@@ -177,3 +177,29 @@ median() {
 }
 
 vmrss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
+
+# start_pg [postgres -c options...] -> sets PG (connection string), PGPORT,
+# and psql_ SQL (runs SQL, unaligned tuples-only). A throwaway cluster in
+# $BENCH_TMP/pg (initdb as the `postgres` user when run as root), stopped
+# with -m immediate on exit.
+start_pg() {
+    PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+    [[ -x "$PGBIN/initdb" ]] || die "PostgreSQL is not installed (scripts/toolchains installs it)"
+    PGDIR="$BENCH_TMP/pg"
+    mkdir -p "$PGDIR"
+    chmod 755 "$BENCH_TMP"  # the postgres user must reach its data directory
+    [[ "$(id -u)" == 0 ]] && chown -R postgres:postgres "$PGDIR"
+    as_pg "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U postgres --no-sync -E UTF8 >/dev/null
+    PGPORT="$(free_port)"
+    local opts="-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=400"
+    local o
+    for o in "$@"; do opts="$opts -c $o"; done
+    PG_OPTS="$opts"
+    as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w -o "$opts" start >/dev/null
+    trap 'stop_pg; bench_cleanup' EXIT
+    PG="host=127.0.0.1 port=$PGPORT user=postgres dbname=postgres"
+}
+as_pg() { if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+stop_pg() { as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate -w stop >/dev/null 2>&1 || true; }
+restart_pg() { as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w -o "$PG_OPTS" start >/dev/null; }
+psql_() { as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -At "$@"; }

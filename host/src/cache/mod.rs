@@ -474,6 +474,7 @@ impl Cache {
     /// Validates and stores a MessagePack value under the key of `parts`,
     /// with the definition's default TTL or `ttl_ms` (clamped to its max).
     /// The key and the verdict take one trip to a plugin thread together.
+    /// A write-behind write returns once it is on disk.
     pub async fn set(
         &self,
         name: &str,
@@ -481,6 +482,26 @@ impl Cache {
         parts: Vec<String>,
         ttl_ms: Option<u64>,
     ) -> Result<Stored, CacheError> {
+        let (stored, ack) = self.set_durable_later(name, value, parts, ttl_ms).await?;
+        if let Some(ack) = ack {
+            ack.wait().await?;
+        }
+        Ok(stored)
+    }
+
+    /// [`Cache::set`], but a write-behind write returns as soon as it is
+    /// queued and stored, with the [`Ack`](write_behind::Ack) to wait for
+    /// before telling the client: a connection keeps running the commands
+    /// pipelined behind it, so their writes share one fsync. Readers may
+    /// see the value before it is durable, as Redis's `appendfsync always`
+    /// allows; if the fsync fails, the entry is removed again.
+    pub async fn set_durable_later(
+        &self,
+        name: &str,
+        value: Vec<u8>,
+        parts: Vec<String>,
+        ttl_ms: Option<u64>,
+    ) -> Result<(Stored, Option<write_behind::Ack>), CacheError> {
         self.check_size(&value)?;
         let cache = self.find(name)?;
         let memoized = cache.memoized_key(&parts);
@@ -512,18 +533,17 @@ impl Cache {
             .await?;
         if let Verdict::Refused(errors) = verdict {
             cache.count_reject();
-            return Ok(Stored::Rejected { errors });
+            return Ok((Stored::Rejected { errors }, None));
         }
-        let value = match (&origin, origin_parts, behind, mapped) {
+        let (value, ack) = match (&origin, origin_parts, behind, mapped) {
             (Some(origin), Some(_), Some(behind), Some(mapped)) => {
-                self.enqueue_behind(&cache, origin, &key, behind, mapped)
-                    .await?;
-                value
+                let ack = self.enqueue_behind(&cache, origin, &key, behind, mapped)?;
+                (value, Some(ack))
             }
             (Some(origin), Some(parts), _, _) => {
-                self.write_through(&cache, origin, parts, value).await?
+                (self.write_through(&cache, origin, parts, value).await?, None)
             }
-            _ => value,
+            _ => (value, None),
         };
         let definition = cache.definition();
         let ttl = definition.effective_ttl_ms(ttl_ms);
@@ -533,7 +553,7 @@ impl Cache {
         if self.uses_l2(name) {
             drop(invalidating);
             let stored = envelope::pack(definition, &self.inner.sealer, key.as_bytes(), value)?;
-            return self.tiered_store(&cache, key, stored, ttl).await;
+            return Ok((self.tiered_store(&cache, key, stored, ttl).await?, ack));
         }
         let (stored, l1_ttl) = self.pack_entry(&cache, &key, value, ttl)?;
         let span = crate::observe::trace::child("l1 set");
@@ -541,7 +561,7 @@ impl Cache {
             .table()
             .insert(key.as_bytes(), &stored, Some(l1_ttl), SetCondition::Always);
         drop(span);
-        Ok(Stored::Stored)
+        Ok((Stored::Stored, ack))
     }
 
     /// Removes the entry for `parts`; returns how many were removed (0 or 1).

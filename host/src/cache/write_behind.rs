@@ -18,6 +18,38 @@ pub(crate) struct Behind {
     pub(crate) sql: bool,
 }
 
+/// A write-behind write on its way to disk: the reply to its `CACHE.SET`
+/// waits for it.
+pub struct Ack {
+    committed: crate::write_behind::queue::Committed,
+    undo: (Cache, String, String),
+}
+
+impl std::fmt::Debug for Ack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ack")
+            .field("cache", &self.undo.1)
+            .field("key", &self.undo.2)
+            .finish()
+    }
+}
+
+impl Ack {
+    /// Waits for the fsync; if it failed, removes the entry the write had
+    /// already put in the cache and returns the error.
+    pub async fn wait(self) -> Result<(), CacheError> {
+        let span = crate::observe::trace::child("write-behind fsync");
+        let result = self.committed.wait().await;
+        drop(span);
+        if let Err(error) = result {
+            let (cache, name, key) = self.undo;
+            cache.forget(&name, &key).await;
+            return Err(error.into());
+        }
+        Ok(())
+    }
+}
+
 impl From<QueueError> for CacheError {
     fn from(error: QueueError) -> Self {
         CacheError::Queue(error.to_string())
@@ -48,15 +80,16 @@ impl Cache {
         }))
     }
 
-    /// Puts the mapped write in the queue; returns once it is on disk.
-    pub(crate) async fn enqueue_behind(
+    /// Hands the mapped write to the queue's committer; the [`Ack`] says
+    /// when it is on disk.
+    pub(crate) fn enqueue_behind(
         &self,
         cache: &DefinedCache,
         origin: &Origin,
         key: &str,
         behind: Behind,
         mapped: Result<OriginRequest, String>,
-    ) -> Result<(), CacheError> {
+    ) -> Result<Ack, CacheError> {
         let request = mapped.map_err(|e| CacheError::Origin(OriginError::Mapping(e)))?;
         let wb = self
             .inner
@@ -64,27 +97,40 @@ impl Cache {
             .as_ref()
             .ok_or(CacheError::Queue("no write-behind queue".into()))?;
         let now = now_ms();
-        let span = crate::observe::trace::child("write-behind enqueue");
-        wb.queue
-            .enqueue(Write {
-                slot: Slot {
-                    tenant: self.inner.tenant.clone(),
-                    cache: cache.definition().name.clone(),
-                    key: key.to_owned(),
-                },
-                origin: origin.config().name.clone(),
-                request,
-                sequence: behind.sequence,
-                queued_ms: now,
-                since_ms: now,
-                attempts: 0,
-                next_ms: 0,
-                last_error: String::new(),
-                attempted_ms: Vec::new(),
-            })
-            .await?;
-        drop(span);
-        Ok(())
+        let name = cache.definition().name.clone();
+        let committed = wb.queue.submit(Write {
+            slot: Slot {
+                tenant: self.inner.tenant.clone(),
+                cache: name.clone(),
+                key: key.to_owned(),
+            },
+            origin: origin.config().name.clone(),
+            request,
+            sequence: behind.sequence,
+            queued_ms: now,
+            since_ms: now,
+            attempts: 0,
+            next_ms: 0,
+            last_error: String::new(),
+            attempted_ms: Vec::new(),
+        })?;
+        Ok(Ack {
+            committed,
+            undo: (self.clone(), name, key.to_owned()),
+        })
+    }
+
+    /// Removes an entry whose write-behind write could not be made durable.
+    async fn forget(&self, name: &str, key: &str) {
+        let Ok(cache) = self.find(name) else {
+            return;
+        };
+        tracing::error!(cache = %name, %key, "write-behind: the queue refused a write; removing it from the cache");
+        if self.uses_l2(name) {
+            self.tiered_remove(&cache, key).await;
+        } else {
+            cache.table().remove(key.as_bytes());
+        }
     }
 
     fn queue(&self) -> Result<&crate::write_behind::WriteBehind, CacheError> {

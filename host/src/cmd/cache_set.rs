@@ -32,8 +32,19 @@ pub(super) async fn run(
         Ok(read) => read,
         Err(frame) => return Ok(frame),
     };
+    let stored = cache
+        .set_durable_later(&name, msgpack, parts, ttl_ms)
+        .await
+        .map(|(stored, ack)| {
+            // The reply waits for the fsync; the connection meanwhile runs
+            // what the client pipelined (see `Reply::durable`).
+            if let Some(ack) = ack {
+                session.durable.lock().push(ack);
+            }
+            stored
+        });
     Ok(super::answer(
-        cache.set(&name, msgpack, parts, ttl_ms).await,
+        stored,
         |stored| match stored {
             Stored::Stored => Frame::ok(),
             // Kept in L1 and queued for L2: a distinct reply a client can branch on.

@@ -118,6 +118,9 @@ pub struct Session {
     entry: Option<Arc<ClientEntry>>,
     /// Notified by `CLIENT KILL`: the connection loop closes the connection.
     kill: Arc<tokio::sync::Notify>,
+    /// Write-behind writes of the command being run whose fsync the reply
+    /// must wait for (taken into [`Reply::durable`]).
+    pub(crate) durable: parking_lot::Mutex<Vec<crate::cache::write_behind::Ack>>,
 }
 
 impl Drop for Session {
@@ -158,6 +161,7 @@ impl Session {
             socket: None,
             entry: None,
             kill: Arc::new(tokio::sync::Notify::new()),
+            durable: parking_lot::Mutex::new(Vec::new()),
         }
     }
 
@@ -363,14 +367,34 @@ pub struct Reply {
     pub frame: Frame,
     /// Close the connection after sending it (`QUIT`).
     pub close: bool,
+    /// Writes the reply must not be sent before: a write-behind `CACHE.SET`
+    /// is answered after its fsync. The connection keeps running the
+    /// commands a client pipelined meanwhile (their writes share the
+    /// fsync), and sends every reply in order (see `server::run`).
+    pub durable: Vec<crate::cache::write_behind::Ack>,
 }
+
 
 impl From<Frame> for Reply {
     fn from(frame: Frame) -> Self {
         Reply {
             frame,
             close: false,
+            durable: Vec::new(),
         }
+    }
+}
+
+impl Reply {
+    /// The frame to send once every write it waits for is on disk: its own,
+    /// or the error of the first write that could not be made durable.
+    pub async fn settled_frame(self) -> Frame {
+        for ack in self.durable {
+            if let Err(error) = ack.wait().await {
+                return error_frame(&error);
+            }
+        }
+        self.frame
     }
 }
 
@@ -417,7 +441,9 @@ pub struct ServerFacts {
 /// metrics or tracing are on, `observe` times and traces it.
 pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) -> Reply {
     let Some(probe) = crate::observe::CommandProbe::start(&args) else {
-        return run(ctx, session, args).await;
+        let mut reply = run(ctx, session, args).await;
+        reply.durable = std::mem::take(&mut *session.durable.lock());
+        return reply;
     };
     let reply = match probe.context() {
         Some(span) => crate::observe::trace::scope(span, run(ctx, session, args)).await,
@@ -427,6 +453,8 @@ pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) ->
         &reply.frame,
         session.tenant.as_ref().map(|t| t.name.as_str()),
     );
+    let mut reply = reply;
+    reply.durable = std::mem::take(&mut *session.durable.lock());
     reply
 }
 
@@ -460,6 +488,7 @@ async fn dispatch_inner(ctx: &Context, session: &mut Session, args: Vec<Bytes>) 
             return Reply {
                 frame: Frame::ok(),
                 close: true,
+                durable: Vec::new(),
             };
         }
         _ => {}

@@ -32,6 +32,10 @@ pub struct ServerContext {
     pub max_clients: usize,
 }
 
+/// Replies a connection holds back while write-behind fsyncs are pending,
+/// at most: past it, the connection waits for them before reading on.
+const MAX_HELD_REPLIES: usize = 1024;
+
 /// Serves `listener` until `shutdown` resolves, then stops accepting and
 /// gives open connections a moment to finish.
 pub async fn run(
@@ -123,7 +127,16 @@ async fn handle(
         Limits::unauthenticated()
     };
     let mut connection = Connection::new(stream, limits);
+    let mut held: std::collections::VecDeque<cmd::Reply> = std::collections::VecDeque::new();
     loop {
+        // Never wait for the client with replies held back.
+        if !held.is_empty()
+            && !connection.has_buffered_command()
+            && let Err(error) = send_held(&mut connection, &mut held).await
+        {
+            tracing::debug!(id, %error, "write failed");
+            break;
+        }
         // Biased: a kill or shutdown wins over a command already buffered, and an
         // invalidation goes out before the next command is read.
         let command = tokio::select! {
@@ -171,16 +184,37 @@ async fn handle(
             authenticated = true;
             connection.set_limits(context.limits.clone());
         }
-        connection.queue(&reply.frame);
-        if (reply.close || !connection.has_buffered_command())
-            && let Err(error) = connection.flush().await
+        let close = reply.close;
+        // A reply waiting for a write-behind fsync holds back the replies
+        // after it (they go in order), but not the commands after it: those
+        // the client already pipelined run now, so their writes join the
+        // same group commit.
+        if reply.durable.is_empty() && held.is_empty() {
+            connection.queue(&reply.frame);
+        } else {
+            held.push_back(reply);
+        }
+        if (close || !connection.has_buffered_command() || held.len() >= MAX_HELD_REPLIES)
+            && let Err(error) = send_held(&mut connection, &mut held).await
         {
             tracing::debug!(id, %error, "write failed");
             break;
         }
-        if reply.close {
+        if close {
             break;
         }
     }
     tracing::debug!(id, "connection closed");
+}
+
+/// Queues the held replies in order, each once its writes are on disk, then
+/// flushes everything queued.
+async fn send_held(
+    connection: &mut Connection,
+    held: &mut std::collections::VecDeque<cmd::Reply>,
+) -> std::io::Result<()> {
+    while let Some(reply) = held.pop_front() {
+        connection.queue(&reply.settled_frame().await);
+    }
+    connection.flush().await
 }

@@ -83,6 +83,15 @@ async fn run(wb: Arc<WriteBehind>, mut draining: watch::Receiver<bool>) {
             None => false,
         };
         if !send {
+            if oldest.is_none() {
+                // Idle: make the settles so far durable.
+                let idle = Arc::clone(&queue);
+                match tokio::task::spawn_blocking(move || idle.checkpoint()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => tracing::warn!(%error, "write-behind: checkpoint failed"),
+                    Err(error) => tracing::warn!(%error, "write-behind: checkpoint panicked"),
+                }
+            }
             let wait_until = match oldest {
                 Some(oldest) => Some(oldest + config.batch_delay_ms),
                 None => next_ms,

@@ -91,7 +91,13 @@ impl WriteBehind {
             running.drain(grace).await;
         }
         let queue = Arc::clone(&self.queue);
-        let _ = tokio::task::spawn_blocking(move || queue.close()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Err(error) = queue.checkpoint() {
+                tracing::warn!(%error, "write-behind: final checkpoint failed");
+            }
+            queue.close();
+        })
+        .await;
         let left = self.queue.depth(None, None);
         if left.pending > 0 {
             tracing::warn!(

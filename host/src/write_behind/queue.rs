@@ -40,6 +40,9 @@ const DEAD: TableDefinition<u64, &[u8]> = TableDefinition::new("dead");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const HIGH_WATER: &str = "sequence";
 
+/// Longest time settles stay committed without an fsync.
+const CHECKPOINT_MS: u64 = 1_000;
+
 /// Most writes one group commit takes.
 const MAX_GROUP: usize = 8_192;
 
@@ -52,6 +55,9 @@ pub enum QueueError {
     /// A stored record did not decode.
     #[error("write-behind queue record: {0}")]
     Decode(String),
+    /// The commit holding the write failed (disk full, I/O error).
+    #[error("write-behind queue: the commit failed: {0}")]
+    Commit(String),
     /// The queue's committer is gone (shutdown).
     #[error("write-behind queue is closed")]
     Closed,
@@ -310,6 +316,20 @@ struct Job {
     done: tokio::sync::oneshot::Sender<Result<(), String>>,
 }
 
+/// A submitted write's acknowledgement to come.
+pub struct Committed(tokio::sync::oneshot::Receiver<Result<(), String>>);
+
+impl Committed {
+    /// Returns once the write is on disk, or why it could not be.
+    pub async fn wait(self) -> Result<(), QueueError> {
+        match self.0.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(QueueError::Commit(error)),
+            Err(_) => Err(QueueError::Closed),
+        }
+    }
+}
+
 /// The node's queue.
 pub struct WriteQueue {
     db: Arc<Database>,
@@ -321,6 +341,8 @@ pub struct WriteQueue {
     /// Woken on every enqueue and every dead letter retried.
     pub(crate) wake: Arc<tokio::sync::Notify>,
     committer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Since when settles were committed without an fsync (None: all durable).
+    volatile_since: Mutex<Option<u64>>,
 }
 
 impl WriteQueue {
@@ -405,6 +427,7 @@ impl WriteQueue {
             counters,
             wake,
             committer: Mutex::new(Some(committer)),
+            volatile_since: Mutex::new(None),
         }))
     }
 
@@ -413,22 +436,22 @@ impl WriteQueue {
         self.next_sequence.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// Appends `write` and returns once it is on disk (the acknowledgement).
-    pub async fn enqueue(&self, write: Write) -> Result<(), QueueError> {
+    /// Hands `write` to the committer; [`Committed::wait`] returns once it
+    /// is on disk (the acknowledgement).
+    pub fn submit(&self, write: Write) -> Result<Committed, QueueError> {
         let (done, answer) = tokio::sync::oneshot::channel();
-        {
-            let jobs = self.jobs.lock();
-            let Some(jobs) = jobs.as_ref() else {
-                return Err(QueueError::Closed);
-            };
-            jobs.send(Job { write, done })
-                .map_err(|_| QueueError::Closed)?;
-        }
-        match answer.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(QueueError::Decode(error)),
-            Err(_) => Err(QueueError::Closed),
-        }
+        let jobs = self.jobs.lock();
+        let Some(jobs) = jobs.as_ref() else {
+            return Err(QueueError::Closed);
+        };
+        jobs.send(Job { write, done })
+            .map_err(|_| QueueError::Closed)?;
+        Ok(Committed(answer))
+    }
+
+    /// Appends `write` and returns once it is on disk.
+    pub async fn enqueue(&self, write: Write) -> Result<(), QueueError> {
+        self.submit(write)?.wait().await
     }
 
     /// Stops taking writes and waits for the committer to finish the ones
@@ -496,10 +519,16 @@ impl WriteQueue {
         let now = now_ms();
         let mut applied = Vec::with_capacity(outcomes.len());
         let mut tx = self.db.begin_write().map_err(store)?;
-        tx.set_durability(if buries {
+        // A dead letter is fsynced at once. Confirmations and retries are
+        // not (an fsync on Linux, for `Eventual` too, would cost every batch
+        // two): the next enqueue's commit, or a checkpoint within
+        // CHECKPOINT_MS, makes them durable; until then a crash sends them
+        // again, which the sequence makes harmless.
+        let durable = buries || self.checkpoint_due();
+        tx.set_durability(if durable {
             Durability::Immediate
         } else {
-            Durability::Eventual
+            Durability::None
         });
         {
             let mut pending = tx.open_table(PENDING).map_err(store)?;
@@ -555,8 +584,11 @@ impl WriteQueue {
             }
         }
         tx.commit().map_err(store)?;
-        if buries {
+        if durable {
             self.counters.count_fsync();
+            *self.volatile_since.lock() = None;
+        } else {
+            self.volatile_since.lock().get_or_insert(now);
         }
         let mut index = self.index.lock();
         for (slot, write, applied) in applied {
@@ -575,6 +607,27 @@ impl WriteQueue {
                 Applied::Gone => {}
             }
         }
+        Ok(())
+    }
+
+    /// Whether settles committed without an fsync for CHECKPOINT_MS.
+    fn checkpoint_due(&self) -> bool {
+        self.volatile_since
+            .lock()
+            .is_some_and(|since| now_ms().saturating_sub(since) >= CHECKPOINT_MS)
+    }
+
+    /// Makes settles committed without an fsync durable (an empty durable
+    /// commit); the flusher calls it when it has nothing to send, so an
+    /// idle queue never leaves confirmations to replay.
+    pub fn checkpoint(&self) -> Result<(), QueueError> {
+        if self.volatile_since.lock().is_none() {
+            return Ok(());
+        }
+        let tx = self.db.begin_write().map_err(store)?;
+        tx.commit().map_err(store)?;
+        self.counters.count_fsync();
+        *self.volatile_since.lock() = None;
         Ok(())
     }
 

@@ -189,15 +189,25 @@ fn a_full_batch_goes_at_once_and_a_partial_one_waits_for_its_delay() -> Result<(
     let server = case.serve("batch_size = 50\nbatch_delay_ms = 600000")?;
     let mut c = server.connect()?;
 
+    // Pipelined: the writes share fsyncs, the replies come in order, and a
+    // read in the middle of the pipeline sees the write before it.
     let mut pipe = redis::pipe();
     for id in 100..220u64 {
         pipe.cmd("CACHE.SET")
             .arg("UserDb")
             .arg(user(id, 0))
             .arg(id.to_string());
+        if id == 150 {
+            pipe.cmd("CACHE.GET").arg("UserDb").arg("150");
+        }
     }
     let replies: Vec<String> = pipe.query(c.con())?;
-    assert!(replies.iter().all(|r| r == "OK"), "{replies:?}");
+    assert_eq!(replies.len(), 121);
+    assert!(replies[51].contains("150-0@example.com"), "{}", replies[51]);
+    assert!(
+        replies.iter().enumerate().all(|(i, r)| i == 51 || r == "OK"),
+        "{replies:?}"
+    );
 
     // Two full batches of 50 go without waiting; the 20 left wait for the
     // ten-minute delay.
