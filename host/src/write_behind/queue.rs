@@ -15,6 +15,12 @@
 //! - Dead letters keep the write (request and sequence) until an operator
 //!   retries or drops them.
 //!
+//! The file is a log keyed by sequence: a write is appended at the end of
+//! the B-tree and removed from its start once confirmed, so a commit dirties
+//! a few pages however random the keys are. A write a newer one of its key
+//! replaced is left in the file and removed with the next settle (garbage);
+//! replay keeps only the newest write of each key.
+//!
 //! The pending writes are also kept in memory (the index), so the flusher
 //! never reads the file; the file is read once, at start (replay).
 
@@ -30,8 +36,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::origin::OriginRequest;
 
-/// Pending writes: slot → sequence (8 bytes, big-endian) + MessagePack [`Write`].
-const PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("pending");
+/// Pending writes: sequence → MessagePack [`Write`].
+const PENDING: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 /// Dead letters: id → MessagePack [`DeadLetter`].
 const DEAD: TableDefinition<u64, &[u8]> = TableDefinition::new("dead");
 
@@ -229,6 +235,9 @@ struct Index {
     order: HashMap<Route, BTreeMap<u64, String>>,
     /// Dead letters: id → (tenant, cache).
     dead: BTreeMap<u64, (String, String)>,
+    /// Sequences still in the file whose key has a newer write: removed
+    /// from the file with the next settle.
+    garbage: Vec<u64>,
 }
 
 impl Index {
@@ -236,10 +245,14 @@ impl Index {
     /// whether it replaced one.
     fn put(&mut self, slot: String, write: Arc<Write>) -> Option<bool> {
         let replaced = match self.pending.get(&slot) {
-            Some(old) if old.sequence > write.sequence => return None,
+            Some(old) if old.sequence > write.sequence => {
+                self.garbage.push(write.sequence);
+                return None;
+            }
             Some(old) => {
                 let old = Arc::clone(old);
                 self.unorder(&old);
+                self.garbage.push(old.sequence);
                 true
             }
             None => false,
@@ -286,22 +299,12 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-fn encode_pending(write: &Write) -> Result<Vec<u8>, QueueError> {
-    let mut out = write.sequence.to_be_bytes().to_vec();
-    rmp_serde::encode::write(&mut out, write).map_err(|e| QueueError::Decode(e.to_string()))?;
-    Ok(out)
+fn encode(write: &Write) -> Result<Vec<u8>, QueueError> {
+    rmp_serde::to_vec(write).map_err(|e| QueueError::Decode(e.to_string()))
 }
 
-fn pending_sequence(bytes: &[u8]) -> u64 {
-    bytes
-        .get(..8)
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        .map_or(0, u64::from_be_bytes)
-}
-
-fn decode_pending(bytes: &[u8]) -> Result<Write, QueueError> {
-    rmp_serde::from_slice(bytes.get(8..).unwrap_or_default())
-        .map_err(|e| QueueError::Decode(e.to_string()))
+fn decode(bytes: &[u8]) -> Result<Write, QueueError> {
+    rmp_serde::from_slice(bytes).map_err(|e| QueueError::Decode(e.to_string()))
 }
 
 /// What settling did to one write.
@@ -312,6 +315,7 @@ enum Applied {
 }
 
 struct Job {
+    slot: String,
     write: Write,
     done: tokio::sync::oneshot::Sender<Result<(), String>>,
 }
@@ -369,13 +373,14 @@ impl WriteQueue {
                 max_sequence = high.value();
             }
             let pending = tx.open_table(PENDING).map_err(store)?;
+            // In sequence order: the newest write of each key wins.
             for row in pending.iter().map_err(store)? {
-                let (slot, bytes) = row.map_err(store)?;
-                let mut write = decode_pending(bytes.value())?;
+                let (_, bytes) = row.map_err(store)?;
+                let mut write = decode(bytes.value())?;
                 // A replayed write is due now, whatever backoff it had.
                 write.next_ms = 0;
                 max_sequence = max_sequence.max(write.sequence);
-                index.put(slot.value().to_owned(), Arc::new(write));
+                index.put(write.slot.encode(), Arc::new(write));
             }
             let dead = tx.open_table(DEAD).map_err(store)?;
             for row in dead.iter().map_err(store)? {
@@ -444,8 +449,12 @@ impl WriteQueue {
         let Some(jobs) = jobs.as_ref() else {
             return Err(QueueError::Closed);
         };
-        jobs.send(Job { write, done })
-            .map_err(|_| QueueError::Closed)?;
+        jobs.send(Job {
+            slot: write.slot.encode(),
+            write,
+            done,
+        })
+        .map_err(|_| QueueError::Closed)?;
         Ok(Committed(answer))
     }
 
@@ -530,21 +539,24 @@ impl WriteQueue {
         } else {
             Durability::None
         });
+        let garbage = std::mem::take(&mut self.index.lock().garbage);
         {
             let mut pending = tx.open_table(PENDING).map_err(store)?;
             let mut dead = tx.open_table(DEAD).map_err(store)?;
             for (write, settle) in outcomes {
                 let slot = write.slot.encode();
-                let current = pending
-                    .get(slot.as_str())
-                    .map_err(store)?
-                    .map(|v| pending_sequence(v.value()));
-                if current != Some(write.sequence) {
-                    continue;
-                }
+                // A write a newer one replaced meanwhile is garbage, whatever
+                // happened to it: it is neither retried nor buried.
+                let current = matches!(
+                    self.index.lock().pending.get(&slot),
+                    Some(w) if w.sequence == write.sequence
+                );
                 match &settle {
                     Settle::Confirmed => {
-                        pending.remove(slot.as_str()).map_err(store)?;
+                        pending.remove(write.sequence).map_err(store)?;
+                    }
+                    Settle::Retry { .. } | Settle::Bury { .. } if !current => {
+                        pending.remove(write.sequence).map_err(store)?;
                     }
                     Settle::Retry {
                         attempts,
@@ -557,13 +569,13 @@ impl WriteQueue {
                         next.last_error.clone_from(error);
                         next.attempted_ms.push(now);
                         pending
-                            .insert(slot.as_str(), encode_pending(&next)?.as_slice())
+                            .insert(write.sequence, encode(&next)?.as_slice())
                             .map_err(store)?;
                         applied.push((slot, write, Applied::Replaced(Arc::new(next))));
                         continue;
                     }
                     Settle::Bury { reason } => {
-                        pending.remove(slot.as_str()).map_err(store)?;
+                        pending.remove(write.sequence).map_err(store)?;
                         let mut buried = (*write).clone();
                         buried.attempts += 1;
                         buried.attempted_ms.push(now);
@@ -581,6 +593,9 @@ impl WriteQueue {
                     }
                 }
                 applied.push((slot, write, Applied::Gone));
+            }
+            for sequence in &garbage {
+                pending.remove(*sequence).map_err(store)?;
             }
         }
         tx.commit().map_err(store)?;
@@ -703,10 +718,11 @@ impl WriteQueue {
                     .map_err(|e| QueueError::Decode(e.to_string()))?,
                 None => return Err(QueueError::NoSuchLetter(id)),
             };
-            let slot = letter.write.slot.encode();
-            if let Some(current) = pending.get(slot.as_str()).map_err(store)?
-                && pending_sequence(current.value()) > id
-            {
+            let newer = matches!(
+                self.index.lock().pending.get(&letter.write.slot.encode()),
+                Some(w) if w.sequence > id
+            );
+            if newer {
                 return Err(QueueError::Superseded(id));
             }
             let mut write = letter.write;
@@ -716,7 +732,7 @@ impl WriteQueue {
             write.attempted_ms.clear();
             write.since_ms = now_ms();
             pending
-                .insert(slot.as_str(), encode_pending(&write)?.as_slice())
+                .insert(write.sequence, encode(&write)?.as_slice())
                 .map_err(store)?;
             write
         };
@@ -774,31 +790,35 @@ fn commit_loop(
         {
             let index = index.lock();
             for job in &mut group {
-                if let Some(old) = index.pending.get(&job.write.slot.encode()) {
+                if let Some(old) = index.pending.get(&job.slot) {
                     job.write.since_ms = job.write.since_ms.min(old.since_ms);
                 }
             }
         }
         let committed = commit_group(db, &group);
-        if committed.is_ok() {
-            counters.count_fsync();
-            let mut index = index.lock();
-            for job in &group {
-                let write = Arc::new(job.write.clone());
-                counters.enqueued.fetch_add(1, Ordering::Relaxed);
-                if index.put(job.write.slot.encode(), write) == Some(true) {
-                    counters.coalesced.fetch_add(1, Ordering::Relaxed);
+        let mut answers = Vec::with_capacity(group.len());
+        match committed {
+            Ok(()) => {
+                counters.count_fsync();
+                let mut index = index.lock();
+                for job in group {
+                    counters.enqueued.fetch_add(1, Ordering::Relaxed);
+                    if index.put(job.slot, Arc::new(job.write)) == Some(true) {
+                        counters.coalesced.fetch_add(1, Ordering::Relaxed);
+                    }
+                    answers.push((job.done, Ok(())));
                 }
+                drop(index);
+                wake.notify_one();
             }
-            drop(index);
-            wake.notify_one();
-        } else if let Err(error) = &committed {
-            tracing::error!(%error, writes = group.len(), "write-behind queue: commit failed; the writes are refused");
+            Err(error) => {
+                tracing::error!(%error, writes = group.len(), "write-behind queue: commit failed; the writes are refused");
+                let text = error.to_string();
+                answers.extend(group.into_iter().map(|job| (job.done, Err(text.clone()))));
+            }
         }
-        for job in group {
-            let _ = job
-                .done
-                .send(committed.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        for (done, answer) in answers {
+            let _ = done.send(answer);
         }
     }
 }
@@ -809,25 +829,15 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<(), QueueError> {
     {
         let high = group.iter().map(|j| j.write.sequence).max().unwrap_or(0);
         let mut meta = tx.open_table(META).map_err(store)?;
-        let stored = meta
-            .get(HIGH_WATER)
-            .map_err(store)?
-            .map_or(0, |v| v.value());
+        let stored = meta.get(HIGH_WATER).map_err(store)?.map_or(0, |v| v.value());
         if high > stored {
             meta.insert(HIGH_WATER, high).map_err(store)?;
         }
         drop(meta);
         let mut pending = tx.open_table(PENDING).map_err(store)?;
         for job in group {
-            let slot = job.write.slot.encode();
-            // An older write (by sequence) never replaces a newer one.
-            if let Some(current) = pending.get(slot.as_str()).map_err(store)?
-                && pending_sequence(current.value()) > job.write.sequence
-            {
-                continue;
-            }
             pending
-                .insert(slot.as_str(), encode_pending(&job.write)?.as_slice())
+                .insert(job.write.sequence, encode(&job.write)?.as_slice())
                 .map_err(store)?;
         }
     }
