@@ -584,18 +584,49 @@ fn two_nodes_sharing_l2_load_a_missing_key_once() -> Result<()> {
 /// through, not found, write through, against the same PostgreSQL.
 #[test]
 fn a_python_mapping_reads_and_writes_through_postgres() -> Result<()> {
-    let wasm =
-        hoard_tests::build_plugin(&hoard_tests::workspace_root().join("plugins/python/user-db"))?;
-    let pg = Postgres::start()?;
-    pg.psql(SCHEMA)?;
+    let plugins = built_user_db("plugins/python/user-db")?;
+    reads_and_writes_through_postgres(plugins.path())
+}
+
+/// The same mapping in JavaScript (`plugins/js/user-db`, package.json
+/// `"hoard": {"world": "origin-plugin"}`): through PostgreSQL and HTTP, and
+/// every rule and mapping answered as the Rust example answers it.
+#[test]
+fn a_javascript_mapping_reads_and_writes_through_postgres_and_http() -> Result<()> {
+    let plugins = built_user_db("plugins/js/user-db")?;
+    reads_and_writes_through_postgres(plugins.path())?;
+    answers_like_the_rust_example(plugins.path())
+}
+
+/// The same mapping in C (`plugins/c/user-db`, `world = "origin-plugin"` in
+/// its hoard-plugin.toml), proven the same way as the JavaScript one.
+#[test]
+fn a_c_mapping_reads_and_writes_through_postgres_and_http() -> Result<()> {
+    let plugins = built_user_db("plugins/c/user-db")?;
+    reads_and_writes_through_postgres(plugins.path())?;
+    answers_like_the_rust_example(plugins.path())
+}
+
+/// A plugin folder holding the `UserDb` built by `hoard plugin build` from
+/// `project` (relative to the workspace).
+fn built_user_db(project: &str) -> Result<tempfile::TempDir> {
+    let wasm = hoard_tests::build_plugin(&hoard_tests::workspace_root().join(project))?;
     let plugins = tempfile::tempdir()?;
     std::fs::copy(&wasm, plugins.path().join("user-db.wasm"))?;
+    Ok(plugins)
+}
+
+/// Read through, not found, write through, with the `UserDb` in `plugins`
+/// against a real PostgreSQL.
+fn reads_and_writes_through_postgres(plugins: &std::path::Path) -> Result<()> {
+    let pg = Postgres::start()?;
+    pg.psql(SCHEMA)?;
     let config = format!(
         "[[origins]]\nname = \"users-db\"\npostgres = \"{}\"\ndefinitions = [\"UserDb\"]\nwrite = \"through\"\n{}",
         pg.connection_string(),
         statements(0.0, true)
     );
-    let server = serve(plugins.path(), config)?;
+    let server = serve(plugins, config)?;
     let mut c = server.connect()?;
     assert_eq!(
         email_of(&c.cache_get("UserDb", &["1"])?.unwrap()),
@@ -615,4 +646,163 @@ fn a_python_mapping_reads_and_writes_through_postgres() -> Result<()> {
             .contains("user-db")
     );
     Ok(())
+}
+
+/// Asks the `UserDb` in `plugins` and the Rust example the same things and
+/// compares the answers: its rules (keys, validation, events), and its
+/// mapping against PostgreSQL (names, NULLs, the write's parameters and the
+/// conditional version) and an HTTP origin (the JSON read and written, not
+/// found, an API error).
+fn answers_like_the_rust_example(plugins: &std::path::Path) -> Result<()> {
+    let rust = plugin_dir(&["user_db"])?;
+    let expected = user_db_answers(rust.path())?;
+    let answers = user_db_answers(plugins)?;
+    for (want, got) in expected.iter().zip(&answers) {
+        assert_eq!(got, want, "asked the same as the Rust example");
+    }
+    assert_eq!(answers.len(), expected.len());
+    Ok(())
+}
+
+/// What the `UserDb` in `plugins` answers to a fixed list of requests, one
+/// line each.
+fn user_db_answers(plugins: &std::path::Path) -> Result<Vec<String>> {
+    fn ask(c: &mut Client, cmd: &mut redis::Cmd) -> String {
+        match cmd.query::<Value>(c.con()) {
+            Ok(value) => format!("{value:?}"),
+            Err(e) => format!("error {e}"),
+        }
+    }
+    let mut answers = Vec::new();
+
+    // PostgreSQL, written through.
+    let pg = Postgres::start()?;
+    pg.psql(SCHEMA)?;
+    pg.psql("INSERT INTO users (id, email) VALUES (3, 'nameless@example.com')")?;
+    let config = format!(
+        "[[origins]]\nname = \"users-db\"\npostgres = \"{}\"\ndefinitions = [\"UserDb\"]\nwrite = \"through\"\n{}",
+        pg.connection_string(),
+        statements(0.0, true)
+    );
+    let server = serve(plugins, config)?;
+    let mut c = server.connect()?;
+    for id in ["1", "3", "404", "1"] {
+        answers.push(ask(&mut c, redis::cmd("CACHE.GET").arg("UserDb").arg(id)));
+    }
+    for (value, id) in [
+        (r#"{"id":"2","email":"bob@example.com","name":"Bob"}"#, "2"),
+        (r#"{"id":"4","email":"eve@example.com","extra":[1,2]}"#, "4"),
+        (r#"{"id":"5","email":"mallory@example.com"}"#, "6"),
+    ] {
+        answers.push(ask(
+            &mut c,
+            redis::cmd("CACHE.SET").arg("UserDb").arg(value).arg(id),
+        ));
+    }
+    // The sequence reached the `version` column: a second write of 2 wins.
+    answers.push(ask(
+        &mut c,
+        redis::cmd("CACHE.SET")
+            .arg("UserDb")
+            .arg(r#"{"id":"2","email":"bob@example.org"}"#)
+            .arg("2"),
+    ));
+    answers.push(pg.psql(
+        "SELECT string_agg(concat_ws(' ', id, email, coalesce(name, '-'), version > 0), ', ' ORDER BY id) FROM users",
+    )?);
+
+    // The rules.
+    for parts in [&["7"][..], &["a:b"], &["\u{2003}"], &[""], &["1", "2"]] {
+        answers.push(ask(
+            &mut c,
+            redis::cmd("CACHE.GET").arg("UserDb").arg(parts),
+        ));
+    }
+    for value in [
+        r#"{"id":"8","email":"a@b.c"}"#,
+        r#"{"id":"","email":"no-at"}"#,
+        r#"{"id":"8","email":"a@b@c","name":null}"#,
+        r#"{"id":"8"}"#,
+        r#"{"id":"8","email":7}"#,
+        r#"{"id":"8","email":"a@b.c","name":7}"#,
+        r#""8""#,
+    ] {
+        // Why a value is no user at all is in each decoder's own words
+        // (serde's in Rust): the sentence up to them is compared.
+        let reasons = ask(
+            &mut c,
+            redis::cmd("CACHE.VALIDATE").arg("UserDb").arg(value),
+        );
+        let not_a_user = "The value is not a user ({id, email, name?}):";
+        answers.push(match reasons.split_once(not_a_user) {
+            Some((before, _)) => format!("{before}{not_a_user} …"),
+            None => reasons,
+        });
+    }
+    for (event, payload) in [
+        ("UserUpdated", r#"{"id":"1"}"#),
+        ("UserDeleted", r#"{"id":"9"}"#),
+        ("UserRenamed", r#"{"id":"1"}"#),
+        ("UserUpdated", r#"{"id":1}"#),
+        ("UserUpdated", r#"{"userId":"1"}"#),
+        ("UserUpdated", r#"["1"]"#),
+        ("UserUpdated", r#"{"id":"a*"}"#),
+    ] {
+        answers.push(ask(
+            &mut c,
+            redis::cmd("CACHE.PLAN")
+                .arg("UserDb")
+                .arg(event)
+                .arg(payload),
+        ));
+    }
+
+    // HTTP, written through.
+    let origin = HttpOrigin::start()?;
+    origin.put(
+        "1",
+        r#"{"id":"1","email":"ada@example.com","name":"Ada","extra":true}"#,
+    );
+    origin.put("2", r#"{"id":"2","email":"tab\t@example.com","name":null}"#);
+    origin.put(
+        "3",
+        r#"{"id":"3","email":"\u00e9\ud83d\ude00@example.com"}"#,
+    );
+    let server = serve(
+        plugins,
+        format!(
+            "[[origins]]\nname = \"users-api\"\nhttp = \"{}\"\ndefinitions = [\"UserDb\"]\nwrite = \"through\"\n",
+            origin.base()
+        ),
+    )?;
+    let mut c = server.connect()?;
+    for id in ["1", "2", "3", "404"] {
+        answers.push(ask(&mut c, redis::cmd("CACHE.GET").arg("UserDb").arg(id)));
+    }
+    for (value, id) in [
+        (
+            r#"{"id":"5","email":"q\"uote\\@example.com","name":"Zo\u00eb\n"}"#,
+            "5",
+        ),
+        (r#"{"id":"6","email":"six@example.com"}"#, "6"),
+    ] {
+        answers.push(ask(
+            &mut c,
+            redis::cmd("CACHE.SET").arg("UserDb").arg(value).arg(id),
+        ));
+        answers.push(format!("{:?}", origin.user(id)));
+    }
+    // The origin breaks: its garbage and its errors are errors.
+    origin.put("7", "not json");
+    let garbage = ask(&mut c, redis::cmd("CACHE.GET").arg("UserDb").arg("7"));
+    answers.push(
+        garbage
+            .split(" is not valid JSON")
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+    );
+    origin.fail(true);
+    answers.push(ask(&mut c, redis::cmd("CACHE.GET").arg("UserDb").arg("8")));
+    Ok(answers)
 }

@@ -16,6 +16,12 @@
 //! wasmtime, which `hoard plugin check` then reports (all inert in hoard's
 //! sandbox). A plugin that avoids them imports nothing but `hoard:definition/host`.
 //!
+//! The bindings are named after the world: `plugin.h` and `exports_plugin_*`
+//! for the 0.1.0 `plugin` world; a project whose `hoard-plugin.toml` says
+//! `world = "origin-plugin"` gets `origin_plugin.h`, `exports_origin_plugin_*`
+//! and the origin mapping's `exports_hoard_definition_origin_*`, generated from
+//! `hoard:definition@0.2.0`.
+//!
 //! Every project also gets the MessagePack library cmp (`cmp.h`/`cmp.c`,
 //! vendored in `plugin_build/cmp/`, MIT) beside the bindings, compiled with
 //! its sources, so a C author decodes values without installing anything.
@@ -242,7 +248,8 @@ pub(super) fn has_sources(dir: &Path) -> bool {
     collect_c_files(&dir.join("src"), &mut found).is_ok() && !found.is_empty()
 }
 
-/// The recipe `plugin_build` calls.
-pub(super) fn build(dir: &Path, wit: &Path, out: &Path) -> anyhow::Result<()> {
-    build_c(dir, wit, super::WORLD, out)
+/// The recipe `plugin_build` calls, with the world the project asked for
+/// (`world = "origin-plugin"` in its `hoard-plugin.toml`, else `plugin`).
+pub(super) fn build(dir: &Path, wit: &Path, world: &str, out: &Path) -> anyhow::Result<()> {
+    build_c(dir, wit, world, out)
 }

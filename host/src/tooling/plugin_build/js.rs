@@ -3,6 +3,10 @@
 //! package.json (`npm ci` when a lockfile pins them); the entry module is
 //! package.json's `main` (default `src/plugin.js`). Every optional WASI
 //! feature is disabled, so the component imports nothing but the contract.
+//! package.json's `"hoard": {"world": "origin-plugin"}` picks
+//! `hoard:definition@0.2.0`'s origin world: the module then also exports
+//! `origin` (an object with `loadRequest`, `loadResponse`, `writeRequest`)
+//! and imports the host as `hoard:definition/host@0.2.0`.
 
 use std::path::Path;
 use std::process::Command;
@@ -13,7 +17,7 @@ const DEFAULT_ENTRY: &str = "src/plugin.js";
 /// WASI features componentize-js would otherwise import.
 const DISABLED: &[&str] = &["stdio", "random", "clocks", "http", "fetch-event"];
 
-pub(super) fn build(dir: &Path, wit: &Path, out: &Path) -> anyhow::Result<()> {
+pub(super) fn build(dir: &Path, wit: &Path, world: &str, out: &Path) -> anyhow::Result<()> {
     let npm = super::tool("HOARD_NPM", &["npm"]);
     if dependencies_stale(dir) {
         let mut install = Command::new(&npm);
@@ -33,7 +37,7 @@ pub(super) fn build(dir: &Path, wit: &Path, out: &Path) -> anyhow::Result<()> {
         .arg(&entry)
         .arg("--wit")
         .arg(wit)
-        .args(["--world-name", super::WORLD, "--disable"])
+        .args(["--world-name", world, "--disable"])
         .args(DISABLED)
         .arg("--out")
         .arg(out);

@@ -28,9 +28,8 @@ pub const WIT: &str = include_str!("../../../../wit/definition.wit");
 /// The world every plugin targets.
 pub const WORLD: &str = "plugin";
 
-/// `hoard:definition@0.2.0`, for projects that ask for it (a Python
-/// project's `[tool.hoard] world = "origin-plugin"`): the same rules plus the
-/// `origin` mapping.
+/// `hoard:definition@0.2.0`, for projects that ask for it in their own
+/// manifest (see [`wants_origin`]): the same rules plus the `origin` mapping.
 pub const WIT_V2: &str = include_str!("../../../../wit/0.2.0/definition.wit");
 
 /// The world of `WIT_V2` with the origin mapping.
@@ -114,13 +113,14 @@ pub fn build_plugin(dir: &Path) -> anyhow::Result<PathBuf> {
     progress.status("Compiling", &format!("{name} ({lang}, {})", dir.display()));
     let target = dir.join("target");
     std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
-    let origin = lang == Lang::Python && python::wants_origin(&dir)?;
+    let origin = wants_origin(&dir, lang)?;
     let wit = wit_dir(&dir, origin)?;
+    let world = if origin { ORIGIN_WORLD } else { WORLD };
     let out = target.join(format!("{name}.wasm"));
     match lang {
-        Lang::Python => python::build(&dir, &wit, if origin { ORIGIN_WORLD } else { WORLD }, &out)?,
-        Lang::Js => js::build(&dir, &wit, &out)?,
-        Lang::C => c::build(&dir, &wit, &out)?,
+        Lang::Python => python::build(&dir, &wit, world, &out)?,
+        Lang::Js => js::build(&dir, &wit, world, &out)?,
+        Lang::C => c::build(&dir, &wit, world, &out)?,
         Lang::Rust => {}
     }
     if !out.is_file() {
@@ -131,6 +131,56 @@ pub fn build_plugin(dir: &Path) -> anyhow::Result<PathBuf> {
     }
     progress.finished(&out.display().to_string());
     Ok(out)
+}
+
+/// The file a C project's settings live in: C has no manifest of its own,
+/// so `hoard plugin build` reads this one when it is there.
+pub const C_MANIFEST: &str = "hoard-plugin.toml";
+
+/// Whether the project asks for the origin world (`hoard:definition@0.2.0`'s
+/// `origin-plugin`) in its own manifest, each language in its own idiom:
+///
+/// - Python: pyproject.toml `[tool.hoard] world = "origin-plugin"`
+/// - JavaScript: package.json `"hoard": {"world": "origin-plugin"}`
+/// - C: `world = "origin-plugin"` in [`C_MANIFEST`] beside `src/`
+///
+/// Without the setting a project builds the 0.1.0 `plugin` world. A Rust
+/// crate names its world in its own `wit_bindgen::generate!`.
+fn wants_origin(dir: &Path, lang: Lang) -> anyhow::Result<bool> {
+    let (world, setting) = match lang {
+        Lang::Rust => return Ok(false),
+        Lang::Python => (
+            pyproject(dir)?
+                .get("tool")
+                .and_then(|t| t.get("hoard"))
+                .and_then(|h| h.get("world"))
+                .map(|w| w.as_str().map(str::to_owned).ok_or(())),
+            "pyproject.toml: [tool.hoard] world",
+        ),
+        Lang::Js => (
+            package_json(dir)?
+                .get("hoard")
+                .and_then(|h| h.get("world"))
+                .map(|w| w.as_str().map(str::to_owned).ok_or(())),
+            "package.json: \"hoard\": {\"world\"}",
+        ),
+        Lang::C => (
+            c_manifest(dir)?
+                .as_ref()
+                .and_then(|m| m.get("world"))
+                .map(|w| w.as_str().map(str::to_owned).ok_or(())),
+            "hoard-plugin.toml: world",
+        ),
+    };
+    match world {
+        None => Ok(false),
+        Some(Ok(w)) if w == WORLD => Ok(false),
+        Some(Ok(w)) if w == ORIGIN_WORLD => Ok(true),
+        Some(Ok(other)) => {
+            bail!("{setting} = {other:?}; expected {WORLD:?} or {ORIGIN_WORLD:?}")
+        }
+        Some(Err(())) => bail!("{setting} must be a string: {WORLD:?} or {ORIGIN_WORLD:?}"),
+    }
 }
 
 /// The project's own `wit/`, or the compiled-in contract (`0.2.0` when the
@@ -188,6 +238,19 @@ fn package_json(dir: &Path) -> anyhow::Result<serde_json::Value> {
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// A C project's [`C_MANIFEST`], or `None` when it has none.
+fn c_manifest(dir: &Path) -> anyhow::Result<Option<toml::Table>> {
+    let path = dir.join(C_MANIFEST);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text)
+        .map(Some)
+        .with_context(|| format!("parsing {}", path.display()))
 }
 
 /// Runs a toolchain command, naming it and how to install it on failure.
@@ -258,6 +321,41 @@ mod tests {
         )
         .unwrap();
         assert!(project_name(&project, Lang::Python).is_err());
+    }
+
+    #[test]
+    fn each_language_asks_for_the_origin_world_in_its_own_manifest() {
+        let dir = crate::test_dir::TestDir::new();
+        let project = dir.path();
+        std::fs::write(project.join("pyproject.toml"), "[project]\nname = \"p\"\n").unwrap();
+        assert!(!wants_origin(project, Lang::Python).unwrap());
+        std::fs::write(
+            project.join("pyproject.toml"),
+            "[tool.hoard]\nworld = \"origin-plugin\"\n",
+        )
+        .unwrap();
+        assert!(wants_origin(project, Lang::Python).unwrap());
+
+        std::fs::write(project.join("package.json"), r#"{"name": "p"}"#).unwrap();
+        assert!(!wants_origin(project, Lang::Js).unwrap());
+        std::fs::write(
+            project.join("package.json"),
+            r#"{"hoard": {"world": "origin-plugin"}}"#,
+        )
+        .unwrap();
+        assert!(wants_origin(project, Lang::Js).unwrap());
+        std::fs::write(project.join("package.json"), r#"{"hoard": {"world": "x"}}"#).unwrap();
+        assert!(wants_origin(project, Lang::Js).is_err());
+        std::fs::write(project.join("package.json"), r#"{"hoard": {"world": 2}}"#).unwrap();
+        assert!(wants_origin(project, Lang::Js).is_err());
+
+        assert!(!wants_origin(project, Lang::C).unwrap(), "no manifest");
+        std::fs::write(project.join(C_MANIFEST), "world = \"plugin\"\n").unwrap();
+        assert!(!wants_origin(project, Lang::C).unwrap());
+        std::fs::write(project.join(C_MANIFEST), "world = \"origin-plugin\"\n").unwrap();
+        assert!(wants_origin(project, Lang::C).unwrap());
+        std::fs::write(project.join(C_MANIFEST), "world = [").unwrap();
+        assert!(wants_origin(project, Lang::C).is_err());
     }
 
     #[test]

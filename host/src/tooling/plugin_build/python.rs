@@ -23,26 +23,6 @@ use anyhow::Context;
 /// The module used when pyproject.toml does not name one.
 const DEFAULT_MODULE: &str = "app";
 
-/// Whether pyproject.toml asks for the origin world (`[tool.hoard] world =
-/// "origin-plugin"`, `hoard:definition@0.2.0`).
-pub(super) fn wants_origin(dir: &Path) -> anyhow::Result<bool> {
-    let world = super::pyproject(dir)?
-        .get("tool")
-        .and_then(|t| t.get("hoard"))
-        .and_then(|h| h.get("world"))
-        .and_then(|w| w.as_str())
-        .map(str::to_owned);
-    match world.as_deref() {
-        None | Some(super::WORLD) => Ok(false),
-        Some(super::ORIGIN_WORLD) => Ok(true),
-        Some(other) => anyhow::bail!(
-            "pyproject.toml: [tool.hoard] world = {other:?}; expected {:?} or {:?}",
-            super::WORLD,
-            super::ORIGIN_WORLD
-        ),
-    }
-}
-
 pub(super) fn build(dir: &Path, wit: &Path, world: &str, out: &Path) -> anyhow::Result<()> {
     let module = module_of(dir)?;
     let componentize = super::tool("HOARD_COMPONENTIZE_PY", &["componentize-py"]);

@@ -1,0 +1,46 @@
+/*
+ * MessagePack values read with cmp (the library `hoard plugin build` puts
+ * beside the bindings): a value's header, and for a string the bytes that
+ * follow it, pointing into the input (nothing is copied or allocated).
+ *
+ * The host has already checked every value and payload (one value, string
+ * keys without repeats, UTF-8 strings, nesting at most 64 deep), so this only
+ * finds fields; cmp still bounds every read by the input's length.
+ */
+#ifndef USER_DB_VALUES_H
+#define USER_DB_VALUES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cmp.h"
+
+typedef struct mp_reader {
+    cmp_ctx_t ctx;
+    const uint8_t *data;
+    size_t len;
+    size_t pos;
+} mp_reader;
+
+typedef struct mp_value {
+    cmp_object_t obj;
+    size_t body;          /* where a container's elements start */
+    const uint8_t *bytes; /* a string's bytes */
+    size_t len;
+} mp_value;
+
+/* Reads the value at the start of `data`; false when cmp refuses it. */
+bool mp_root(mp_reader *r, const uint8_t *data, size_t len, mp_value *out);
+/* The value of the string key `name` in `map`; false when it is absent. */
+bool mp_field(mp_reader *r, const mp_value *map, const char *name, mp_value *out);
+
+bool mp_is_map(const mp_value *v);
+bool mp_is_str(const mp_value *v);
+bool mp_is_nil(const mp_value *v);
+/* Any integer encoding holding a value >= 0. */
+bool mp_is_non_negative_int(const mp_value *v);
+/* The type as error texts name it in every language ("a map", "nil", ...). */
+const char *mp_kind(const mp_value *v);
+
+#endif
