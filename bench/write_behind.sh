@@ -59,6 +59,9 @@ write = "behind"
 [origins.statements]
 get_kv = "SELECT v FROM kv WHERE k = \$1"
 put_kv = "INSERT INTO kv (k, v, version) VALUES (\$1, \$2, \$3) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v, version = EXCLUDED.version WHERE kv.version < EXCLUDED.version"
+put_kv_batch = "INSERT INTO kv (k, v, version) SELECT * FROM unnest(\$1::text[], \$2::bytea[], \$3::bigint[]) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v, version = EXCLUDED.version WHERE kv.version < EXCLUDED.version"
+[origins.batch_statements]
+put_kv = "put_kv_batch"
 TOML
 start_hoard --config "$BENCH_TMP/hoard.toml"; HPORT="$HOARD_PORT"; HPID="$HOARD_PID"
 REDIS_AOF_DIR="$BENCH_TMP/redis-aof"; mkdir -p "$REDIS_AOF_DIR"

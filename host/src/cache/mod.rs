@@ -540,9 +540,10 @@ impl Cache {
                 let ack = self.enqueue_behind(&cache, origin, &key, behind, mapped)?;
                 (value, Some(ack))
             }
-            (Some(origin), Some(parts), _, _) => {
-                (self.write_through(&cache, origin, parts, value).await?, None)
-            }
+            (Some(origin), Some(parts), _, _) => (
+                self.write_through(&cache, origin, parts, value).await?,
+                None,
+            ),
             _ => (value, None),
         };
         let definition = cache.definition();

@@ -43,13 +43,10 @@ pub(super) async fn run(
             }
             stored
         });
-    Ok(super::answer(
-        stored,
-        |stored| match stored {
-            Stored::Stored => Frame::ok(),
-            // Kept in L1 and queued for L2: a distinct reply a client can branch on.
-            Stored::Partial { .. } => Frame::Simple("PARTIAL".to_owned()),
-            Stored::Rejected { errors } => super::rejected_frame(&errors),
-        },
-    ))
+    Ok(super::answer(stored, |stored| match stored {
+        Stored::Stored => Frame::ok(),
+        // Kept in L1 and queued for L2: a distinct reply a client can branch on.
+        Stored::Partial { .. } => Frame::Simple("PARTIAL".to_owned()),
+        Stored::Rejected { errors } => super::rejected_frame(&errors),
+    }))
 }

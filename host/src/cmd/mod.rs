@@ -374,7 +374,6 @@ pub struct Reply {
     pub durable: Vec<crate::cache::write_behind::Ack>,
 }
 
-
 impl From<Frame> for Reply {
     fn from(frame: Frame) -> Self {
         Reply {

@@ -41,6 +41,15 @@ pub struct OriginConfig {
     /// supplies parameters; it never sends SQL text.
     #[serde(default)]
     pub statements: BTreeMap<String, String>,
+    /// Write-behind on PostgreSQL: a statement's batch form, by name. When
+    /// a batch holds several writes of statement `put_kv`, the host runs
+    /// the declared statement named here once instead, each parameter `$n`
+    /// an array of the writes' `$n` (`INSERT … SELECT * FROM
+    /// unnest($1::text[], $2::bytea[], $3::bigint[]) …`): one statement for
+    /// the batch, as a client's multi-row `INSERT` is. The plugin is
+    /// unchanged. If the batch form fails, the writes run one by one.
+    #[serde(default)]
+    pub batch_statements: BTreeMap<String, String>,
     /// Connections to a PostgreSQL origin (each pipelines concurrent queries).
     #[serde(default = "default_connections")]
     pub connections: usize,
@@ -111,6 +120,16 @@ impl OriginConfig {
                 "origin `{}`: refresh_after must be between 0.0 and 1.0",
                 self.name
             ));
+        }
+        for (single, batch) in &self.batch_statements {
+            for name in [single, batch] {
+                if !self.statements.contains_key(name) {
+                    return Err(format!(
+                        "origin `{}`: batch_statements names `{name}`, which is not in [origins.statements]",
+                        self.name
+                    ));
+                }
+            }
         }
         if self.timeout_ms == 0 {
             return Err(format!("origin `{}`: timeout_ms must be > 0", self.name));

@@ -79,6 +79,10 @@ pub struct OriginCounters {
     pub writes: AtomicU64,
     /// Origin calls that failed (any reason).
     pub errors: AtomicU64,
+    /// Write-behind: calls of a statement's batch form (many writes each).
+    pub batch_calls: AtomicU64,
+    /// Write-behind: batches whose transaction failed and ran write by write.
+    pub batch_fallbacks: AtomicU64,
     /// Sum and count of origin call latencies, in microseconds.
     pub latency_us_sum: AtomicU64,
     /// Origin calls timed.
@@ -101,6 +105,8 @@ impl OriginCounters {
             ("fills_refused", load(&self.fills_refused)),
             ("writes", load(&self.writes)),
             ("errors", load(&self.errors)),
+            ("batch_calls", load(&self.batch_calls)),
+            ("batch_fallbacks", load(&self.batch_fallbacks)),
             ("calls", count),
             (
                 "latency_mean_us",
@@ -132,6 +138,7 @@ impl Origin {
                 &config.name,
                 connection,
                 config.statements.clone(),
+                config.batch_statements.clone(),
                 config.connections,
                 config.max_response_bytes,
             )?)),
@@ -255,7 +262,15 @@ impl Origin {
                         }
                     }
                     let ran = pg.run_batch(&sql).await?;
-                    for (i, answer) in slots.into_iter().zip(ran) {
+                    self.counters
+                        .batch_calls
+                        .fetch_add(ran.batch_calls, Ordering::Relaxed);
+                    if ran.fell_back {
+                        self.counters
+                            .batch_fallbacks
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
+                    for (i, answer) in slots.into_iter().zip(ran.answers) {
                         answers[i] = Some(answer.and_then(|r| Origin::write_outcome(&r)));
                     }
                     Ok(answers

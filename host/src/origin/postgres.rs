@@ -29,11 +29,24 @@ struct Conn {
     prepared: parking_lot::Mutex<HashMap<String, Statement>>,
 }
 
+/// What a write-behind batch did.
+pub struct BatchRun {
+    /// Each write's answer, in order.
+    pub answers: Vec<Result<OriginResponse, OriginError>>,
+    /// Calls of batch forms (`batch_statements`) made.
+    pub batch_calls: u64,
+    /// Whether the transaction failed and the writes were run one by one.
+    pub fell_back: bool,
+}
+
 /// One PostgreSQL origin.
 pub struct PgOrigin {
     name: String,
     config: tokio_postgres::Config,
     statements: BTreeMap<String, String>,
+    /// Statement name → the declared statement that runs many of its
+    /// writes at once, each parameter an array (write-behind batches).
+    batch_statements: BTreeMap<String, String>,
     slots: Vec<Mutex<Option<Arc<Conn>>>>,
     /// The write-behind flusher's own connection: its batches are
     /// transactions, which must not interleave with other callers' queries.
@@ -49,6 +62,7 @@ impl PgOrigin {
         name: &str,
         connection: &str,
         statements: BTreeMap<String, String>,
+        batch_statements: BTreeMap<String, String>,
         connections: usize,
         max_response_bytes: usize,
     ) -> Result<PgOrigin, String> {
@@ -59,6 +73,7 @@ impl PgOrigin {
             name: name.to_owned(),
             config,
             statements,
+            batch_statements,
             slots: (0..connections.max(1)).map(|_| Mutex::new(None)).collect(),
             writer: Mutex::new(None),
             next: AtomicUsize::new(0),
@@ -106,7 +121,7 @@ impl PgOrigin {
     pub async fn run_batch(
         &self,
         writes: &[(String, Vec<SqlValue>)],
-    ) -> Result<Vec<Result<OriginResponse, OriginError>>, OriginError> {
+    ) -> Result<BatchRun, OriginError> {
         let mut held = self.writer.lock().await;
         // Taken out while in use: if this future is dropped mid-transaction
         // (timeout), the connection goes with it and the server rolls back.
@@ -122,19 +137,18 @@ impl PgOrigin {
             .batch_execute("BEGIN")
             .await
             .map_err(unreachable)?;
-        let answers = futures_util::future::join_all(
-            writes
-                .iter()
-                .map(|(statement, params)| self.run_on(&conn, statement, params)),
-        )
-        .await;
+        let (answers, batch_calls) = self.run_grouped(&conn, writes).await;
         if answers.iter().all(Result::is_ok) {
             conn.client
                 .batch_execute("COMMIT")
                 .await
                 .map_err(unreachable)?;
             *held = Some(conn);
-            return Ok(answers);
+            return Ok(BatchRun {
+                answers,
+                batch_calls,
+                fell_back: false,
+            });
         }
         if let Some(Err(down @ OriginError::Unreachable(_))) = answers
             .iter()
@@ -153,7 +167,11 @@ impl PgOrigin {
         )
         .await;
         *held = Some(conn);
-        Ok(alone)
+        Ok(BatchRun {
+            answers: alone,
+            batch_calls,
+            fell_back: true,
+        })
     }
 
     /// Runs the declared statement `statement` with `params`.
@@ -169,30 +187,53 @@ impl PgOrigin {
         self.run_on(&conn, statement, params).await
     }
 
+    /// Every write of a batch, inside the open transaction: the writes of a
+    /// statement with a batch form (`batch_statements`) as one call of it,
+    /// the others one by one; all pipelined on the connection.
+    async fn run_grouped(
+        &self,
+        conn: &Conn,
+        writes: &[(String, Vec<SqlValue>)],
+    ) -> (Vec<Result<OriginResponse, OriginError>>, u64) {
+        let mut batched: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut single = Vec::new();
+        for (i, (statement, _)) in writes.iter().enumerate() {
+            match self.batch_statements.get(statement) {
+                Some(batch) => batched.entry(batch.as_str()).or_default().push(i),
+                None => single.push(i),
+            }
+        }
+        let mut answers: Vec<Result<OriginResponse, OriginError>> = (0..writes.len())
+            .map(|_| Err(OriginError::Unavailable("not run".into())))
+            .collect();
+        let groups = futures_util::future::join_all(batched.iter().map(|(batch, members)| {
+            let rows: Vec<&Vec<SqlValue>> = members.iter().map(|&i| &writes[i].1).collect();
+            async move { self.run_columns(conn, batch, &rows).await }
+        }));
+        let singles = futures_util::future::join_all(
+            single
+                .iter()
+                .map(|&i| self.run_on(conn, &writes[i].0, &writes[i].1)),
+        );
+        let (groups, singles) = futures_util::future::join(groups, singles).await;
+        for ((_, members), answer) in batched.iter().zip(groups) {
+            for &i in members {
+                answers[i] = answer.clone();
+            }
+        }
+        for (i, answer) in single.into_iter().zip(singles) {
+            answers[i] = answer;
+        }
+        (answers, batched.len() as u64)
+    }
+
     async fn run_on(
         &self,
         conn: &Conn,
         statement: &str,
         params: &[SqlValue],
     ) -> Result<OriginResponse, OriginError> {
-        let Some(sql) = self.statements.get(statement) else {
-            return Err(self.undeclared(statement));
-        };
-        let prepared = conn.prepared.lock().get(statement).cloned();
-        let stmt = match prepared {
-            Some(stmt) => stmt,
-            None => {
-                let stmt = conn
-                    .client
-                    .prepare(sql)
-                    .await
-                    .map_err(|e| classify(&e, statement))?;
-                conn.prepared
-                    .lock()
-                    .insert(statement.to_owned(), stmt.clone());
-                stmt
-            }
-        };
+        let stmt = self.prepare_on(conn, statement).await?;
         if stmt.params().len() != params.len() {
             return Err(OriginError::Refused(format!(
                 "statement `{statement}` takes {} parameters, the mapping gave {}",
@@ -209,9 +250,76 @@ impl PgOrigin {
                 ))
             })?);
         }
+        self.query_on(conn, statement, &stmt, &args).await
+    }
+
+    /// Runs the batch form of a statement once for many writes: its `$n`
+    /// is an array of every write's `$n` (as `unnest($1::text[], …)` reads
+    /// them), so PostgreSQL plans and executes one statement for the batch.
+    async fn run_columns(
+        &self,
+        conn: &Conn,
+        batch: &str,
+        rows: &[&Vec<SqlValue>],
+    ) -> Result<OriginResponse, OriginError> {
+        let stmt = self.prepare_on(conn, batch).await?;
+        let mut args: Vec<Param> = Vec::with_capacity(stmt.params().len());
+        for (i, ty) in stmt.params().iter().enumerate() {
+            let tokio_postgres::types::Kind::Array(member) = ty.kind() else {
+                return Err(OriginError::Refused(format!(
+                    "batch statement `{batch}` parameter ${} is {ty}, not an array",
+                    i + 1
+                )));
+            };
+            let mut column = Vec::with_capacity(rows.len());
+            for row in rows {
+                let value = row.get(i).ok_or_else(|| {
+                    OriginError::Refused(format!(
+                        "batch statement `{batch}` takes {} parameters, a write gave {}",
+                        stmt.params().len(),
+                        row.len()
+                    ))
+                })?;
+                column.push(Param::convert(value, member).map_err(|why| {
+                    OriginError::Refused(format!(
+                        "batch statement `{batch}` parameter ${}: {why}",
+                        i + 1
+                    ))
+                })?);
+            }
+            args.push(Param::Array(column));
+        }
+        self.query_on(conn, batch, &stmt, &args).await
+    }
+
+    async fn prepare_on(&self, conn: &Conn, statement: &str) -> Result<Statement, OriginError> {
+        let Some(sql) = self.statements.get(statement) else {
+            return Err(self.undeclared(statement));
+        };
+        if let Some(stmt) = conn.prepared.lock().get(statement).cloned() {
+            return Ok(stmt);
+        }
+        let stmt = conn
+            .client
+            .prepare(sql)
+            .await
+            .map_err(|e| classify(&e, statement))?;
+        conn.prepared
+            .lock()
+            .insert(statement.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+
+    async fn query_on(
+        &self,
+        conn: &Conn,
+        statement: &str,
+        stmt: &Statement,
+        args: &[Param],
+    ) -> Result<OriginResponse, OriginError> {
         let stream = conn
             .client
-            .query_raw(&stmt, args.iter())
+            .query_raw(stmt, args.iter())
             .await
             .map_err(|e| classify(&e, statement))?;
         pin_mut!(stream);
@@ -350,6 +458,8 @@ enum Param {
     Text(String),
     Bytes(Vec<u8>),
     Json(serde_json::Value),
+    /// A column of a batch statement (only built for an array parameter).
+    Array(Vec<Param>),
 }
 
 impl Param {
@@ -448,6 +558,7 @@ impl ToSql for Param {
             Param::Text(v) => v.to_sql(ty, out),
             Param::Bytes(v) => v.to_sql(ty, out),
             Param::Json(v) => v.to_sql(ty, out),
+            Param::Array(v) => v.to_sql(ty, out),
         }
     }
 

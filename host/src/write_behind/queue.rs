@@ -829,7 +829,10 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<(), QueueError> {
     {
         let high = group.iter().map(|j| j.write.sequence).max().unwrap_or(0);
         let mut meta = tx.open_table(META).map_err(store)?;
-        let stored = meta.get(HIGH_WATER).map_err(store)?.map_or(0, |v| v.value());
+        let stored = meta
+            .get(HIGH_WATER)
+            .map_err(store)?
+            .map_or(0, |v| v.value());
         if high > stored {
             meta.insert(HIGH_WATER, high).map_err(store)?;
         }

@@ -45,6 +45,20 @@ WITH up AS (
 INSERT INTO applied (id, name, version) SELECT id, name, version FROM up'''
 "#;
 
+/// The upsert's batch form: one statement for a whole batch, each parameter
+/// an array. (Not in the tenants' test, which runs the writes one by one.)
+const BATCH_FORM: &str = r#"upsert_users = '''
+WITH up AS (
+  INSERT INTO users (id, email, name, version)
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[])
+  ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, version = EXCLUDED.version
+  WHERE users.version < EXCLUDED.version
+  RETURNING id, name, version)
+INSERT INTO applied (id, name, version) SELECT id, name, version FROM up'''
+[origins.batch_statements]
+upsert_user = "upsert_users"
+"#;
+
 /// A PostgreSQL with the schema, the plugin directory and the queue's directory.
 struct Case {
     pg: Postgres,
@@ -66,7 +80,7 @@ impl Case {
     /// The configuration: `[write_behind]` settings plus the origin.
     fn config(&self, write_behind: &str) -> String {
         format!(
-            "[write_behind]\nfile = \"{}\"\n{write_behind}\n\n[[origins]]\nname = \"users-db\"\npostgres = \"{}\"\ndefinitions = [\"UserDb\"]\nwrite = \"behind\"\ntimeout_ms = 3000\n{STATEMENTS}",
+            "[write_behind]\nfile = \"{}\"\n{write_behind}\n\n[[origins]]\nname = \"users-db\"\npostgres = \"{}\"\ndefinitions = [\"UserDb\"]\nwrite = \"behind\"\ntimeout_ms = 3000\n{STATEMENTS}{BATCH_FORM}",
             self.queue_file().display(),
             self.pg.connection_string(),
         )
@@ -205,7 +219,10 @@ fn a_full_batch_goes_at_once_and_a_partial_one_waits_for_its_delay() -> Result<(
     assert_eq!(replies.len(), 121);
     assert!(replies[51].contains("150-0@example.com"), "{}", replies[51]);
     assert!(
-        replies.iter().enumerate().all(|(i, r)| i == 51 || r == "OK"),
+        replies
+            .iter()
+            .enumerate()
+            .all(|(i, r)| i == 51 || r == "OK"),
         "{replies:?}"
     );
 
@@ -216,6 +233,10 @@ fn a_full_batch_goes_at_once_and_a_partial_one_waits_for_its_delay() -> Result<(
     })?);
     assert_eq!(pending(&mut c)?, 20);
     assert_eq!(info_counter(&mut c, "write_behind_batches")?, 2);
+    // Each batch was one call of the upsert's batch form.
+    let info = c.cache_info("UserDb")?.fields;
+    assert_eq!(info.int("origin-batch-calls")?, 2);
+    assert_eq!(info.int("origin-batch-fallbacks")?, 0);
     // The oldest pending write is from this test, its age is shown.
     assert!(info_counter(&mut c, "write_behind_oldest_pending_ms")? < 600_000);
     Ok(())
@@ -324,6 +345,9 @@ fn a_refused_write_is_dead_lettered_at_once_and_can_be_dropped() -> Result<()> {
     assert_eq!(info_counter(&mut c, "write_behind_retries")?, 0);
     assert!(drained(&mut c, Duration::from_secs(10))?);
     assert_eq!(case.name_of(31)?, "n1");
+    // If both were in one batch, its statement failed and each ran alone.
+    let info = c.cache_info("UserDb")?.fields;
+    assert!(info.int("origin-batch-calls")? >= 1);
 
     // A bad id and an unknown id are refused; DROP ALL empties the queue.
     let bad = redis::cmd("CACHE.DLQ")
