@@ -670,16 +670,8 @@ impl WriteQueue {
 
     /// The dead letters of `tenant`, oldest first, at most `count`.
     pub fn dead_letters(&self, tenant: &str, count: usize) -> Result<Vec<DeadLetter>, QueueError> {
-        let ids: Vec<u64> = {
-            let index = self.index.lock();
-            index
-                .dead
-                .iter()
-                .filter(|(_, (t, _))| t == tenant)
-                .map(|(id, _)| *id)
-                .take(count)
-                .collect()
-        };
+        let mut ids = self.dead_ids(tenant);
+        ids.truncate(count);
         let tx = self.db.begin_read().map_err(store)?;
         let dead = tx.open_table(DEAD).map_err(store)?;
         let mut out = Vec::with_capacity(ids.len());
