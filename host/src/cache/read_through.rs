@@ -121,7 +121,15 @@ impl Cache {
 
     /// Reads an origin-backed entry with its freshness.
     fn entry(&self, cache: &DefinedCache, key: &str, origin: &Origin) -> Result<Entry, CacheError> {
-        let now = self.now();
+        let config = origin.config();
+        // With no stale window, no eager refresh and absolute expiry, L1
+        // keeps an entry exactly as long as it is fresh (`pack_entry` gives
+        // it the same TTL, read off the same clock a moment earlier): what
+        // L1 returns is fresh, and a hit reads no clock of its own.
+        let l1_is_freshness = config.stale_ms == 0
+            && config.refresh_after <= 0.0
+            && cache.definition().expiry == hoard_l1::ExpiryMode::Absolute;
+        let now = if l1_is_freshness { 0 } else { self.now() };
         let found = cache.table().get_with(key.as_bytes(), |stored| {
             split(stored).map(|(fresh_until, written, body)| {
                 (
@@ -138,9 +146,13 @@ impl Cache {
         });
         match found {
             None => Ok(Entry::Miss),
+            Some(Some((_, _, Ok(value)))) if l1_is_freshness => Ok(Entry::Fresh {
+                value,
+                refresh_due: false,
+            }),
             Some(Some((fresh_until, written, Ok(value)))) => {
                 if now < fresh_until {
-                    let after = origin.config().refresh_after;
+                    let after = config.refresh_after;
                     let life = fresh_until.saturating_sub(written);
                     #[allow(
                         clippy::cast_possible_truncation,
