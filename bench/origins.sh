@@ -19,7 +19,9 @@
 #     table holds the largest KEYS); by default the one set of KEYS,
 #     LOAD_MS and CLIENTS.
 #  2. hit path: redis-benchmark CACHE.GET UserDb 1 (a hit) on A vs on B,
-#     ROUNDS interleaved rounds, medians.
+#     ROUNDS interleaved rounds, medians; also each server's CPU time per
+#     hit (from /proc), steadier than requests per second on a busy box;
+#     then the in-process bench origin_hit (Cache::get, no network).
 #  3. miss latency: ROUNDS x N_MISS read-through misses on C (a hoard whose
 #     load query has no pg_sleep) vs the same query sent straight to
 #     PostgreSQL by the bench client; the median of the rounds' p50 ratios.
@@ -106,6 +108,12 @@ if [[ -z "${ORIGIN_HERD_BIN:-}" ]]; then
     [[ "$ORIGIN_HERD_BIN" == /* ]] || ORIGIN_HERD_BIN="$REPO_DIR/$ORIGIN_HERD_BIN"
 fi
 [[ -x "$ORIGIN_HERD_BIN" ]] || die "no bench client at $ORIGIN_HERD_BIN"
+# The in-process hit-path bench (ORIGIN_HIT_BIN=path reuses one already built).
+if wants hit && [[ -z "${ORIGIN_HIT_BIN:-}" ]]; then
+    ORIGIN_HIT_BIN="$(cd "$REPO_DIR" && cargo bench -p hoard --bench origin_hit --no-run 2>&1 |
+        sed -nE 's/.*Executable .*\((.*)\).*/\1/p' | tail -1)"
+    [[ "$ORIGIN_HIT_BIN" == /* ]] || ORIGIN_HIT_BIN="$REPO_DIR/$ORIGIN_HIT_BIN"
+fi
 client() { "$ORIGIN_HERD_BIN" "$@"; }
 
 echo "# bench/origins.sh  $(date -u +%FT%TZ)  sections=\"$SECTIONS\" herds(keys:load_ms:clients)=\"$HERDS\" secs=$SECS zipf=$ZIPF ttl_ms=$TTL_MS rounds=$ROUNDS cores=$(nproc)"
@@ -136,6 +144,20 @@ fi
 if wants hit; then
 start_a "$LOAD_MS"; start_b
 echo "## 2. hit path: CACHE.GET UserDb 1, read-through (A) vs plain (B), redis-benchmark -c 50 -n $N_HIT"
+# The server's CPU time (user + system) per request: less at the mercy of
+# the box's other load than requests per second are.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+cpu_per_hit() { # cpu_per_hit PID BEFORE_TICKS
+    awk -v t="$(( $(cpu_ticks "$1") - $2 ))" -v hz="$(getconf CLK_TCK)" -v n="$N_HIT" 'BEGIN { printf "%.2f", t * 1e6 / hz / n }'
+}
+hit_a() {
+    local t0; t0="$(cpu_ticks "$PID_A")"
+    a="$(rb "$PORT_A" hitA -c 50 -n "$N_HIT" CACHE.GET UserDb 1 | cut -f2)"; ca="$(cpu_per_hit "$PID_A" "$t0")"
+}
+hit_b() {
+    local t0; t0="$(cpu_ticks "$PID_B")"
+    b="$(rb "$PORT_B" hitB -c 50 -n "$N_HIT" CACHE.GET UserDb 1 | cut -f2)"; cb="$(cpu_per_hit "$PID_B" "$t0")"
+}
 rcli "$PORT_A" CACHE.GET UserDb 1 >/dev/null
 rcli "$PORT_B" CACHE.SET UserDb '{"id":"1","email":"user1@example.com","name":"User 1"}' 1 >/dev/null
 : >"$BENCH_TMP/hit.tsv"
@@ -144,18 +166,19 @@ for round in $(seq 1 "$ROUNDS"); do
     rcli "$PORT_A" CACHE.DEL UserDb 1 >/dev/null; rcli "$PORT_A" CACHE.GET UserDb 1 >/dev/null
     # Alternate which goes first, so neither always runs on a quieter box.
     if (( round % 2 )); then
-        a="$(rb "$PORT_A" hitA -c 50 -n "$N_HIT" CACHE.GET UserDb 1 | cut -f2)"
-        b="$(rb "$PORT_B" hitB -c 50 -n "$N_HIT" CACHE.GET UserDb 1 | cut -f2)"
+        hit_a; hit_b
     else
-        b="$(rb "$PORT_B" hitB -c 50 -n "$N_HIT" CACHE.GET UserDb 1 | cut -f2)"
-        a="$(rb "$PORT_A" hitA -c 50 -n "$N_HIT" CACHE.GET UserDb 1 | cut -f2)"
+        hit_b; hit_a
     fi
-    printf '%s\t%s\t%s\n' "$round" "$a" "$b" >>"$BENCH_TMP/hit.tsv"
-    echo "round $round: read-through $a rps, plain $b rps"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$a" "$b" "$ca" "$cb" >>"$BENCH_TMP/hit.tsv"
+    echo "round $round: read-through $a rps ($ca us CPU/hit), plain $b rps ($cb us CPU/hit)"
 done
 ma="$(cut -f2 "$BENCH_TMP/hit.tsv" | median)"; mb="$(cut -f3 "$BENCH_TMP/hit.tsv" | median)"
 mr="$(awk '{ print $2 / $3 }' "$BENCH_TMP/hit.tsv" | median)"
-awk -v a="$ma" -v b="$mb" -v r="$mr" 'BEGIN { printf "hit path: read-through %.0f rps / plain %.0f rps = %.2fx (medians); median of the rounds'"'"' ratios %.2fx\n", a, b, a / b, r }'
+mc="$(awk '{ print $5 / $4 }' "$BENCH_TMP/hit.tsv" | median)"
+awk -v a="$ma" -v b="$mb" -v r="$mr" -v c="$mc" 'BEGIN { printf "hit path: read-through %.0f rps / plain %.0f rps = %.2fx (medians); median of the rounds'"'"' ratios %.2fx; server CPU per hit, plain / read-through: %.2fx\n", a, b, a / b, r, c }'
+# The same hit in one process, without the network: what the code adds.
+(cd "$REPO_DIR/host" && "$ORIGIN_HIT_BIN" --bench)
 fi
 
 if wants miss; then
