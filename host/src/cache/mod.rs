@@ -396,9 +396,17 @@ impl Cache {
         before_read: impl FnOnce(&str),
     ) -> Result<Lookup, CacheError> {
         let cache = self.find(name)?;
-        if let Some(origin) = self.origin_of(name) {
-            let key = self.key_of(&cache, parts.clone()).await?;
-            return self.read_through(&cache, &origin, key, parts).await;
+        if let Some(origin) = self.inner.origins.for_definition(name) {
+            // The parts go on to the load's mapping: handed back by the
+            // key's plugin call, not copied for it.
+            let (key, parts) = match cache.memoized_key(&parts) {
+                Some(key) => (key, parts),
+                None => {
+                    self.call(&cache, parts, |c, parts| c.generate_key(parts))
+                        .await?
+                }
+            };
+            return self.read_through(&cache, origin, key, parts).await;
         }
         let key = self.key_of(&cache, parts).await?;
         before_read(&key);

@@ -121,7 +121,15 @@ impl Cache {
 
     /// Reads an origin-backed entry with its freshness.
     fn entry(&self, cache: &DefinedCache, key: &str, origin: &Origin) -> Result<Entry, CacheError> {
-        let now = self.now();
+        let config = origin.config();
+        // With no stale window, no eager refresh and absolute expiry, L1
+        // keeps an entry exactly as long as it is fresh (`pack_entry` gives
+        // it the same TTL, read off the same clock a moment earlier): what
+        // L1 returns is fresh, and a hit reads no clock of its own.
+        let l1_is_freshness = config.stale_ms == 0
+            && config.refresh_after <= 0.0
+            && cache.definition().expiry == hoard_l1::ExpiryMode::Absolute;
+        let now = if l1_is_freshness { 0 } else { self.now() };
         let found = cache.table().get_with(key.as_bytes(), |stored| {
             split(stored).map(|(fresh_until, written, body)| {
                 (
@@ -138,9 +146,13 @@ impl Cache {
         });
         match found {
             None => Ok(Entry::Miss),
+            Some(Some((_, _, Ok(value)))) if l1_is_freshness => Ok(Entry::Fresh {
+                value,
+                refresh_due: false,
+            }),
             Some(Some((fresh_until, written, Ok(value)))) => {
                 if now < fresh_until {
-                    let after = origin.config().refresh_after;
+                    let after = config.refresh_after;
                     let life = fresh_until.saturating_sub(written);
                     #[allow(
                         clippy::cast_possible_truncation,
@@ -198,6 +210,15 @@ impl Cache {
     }
 
     /// `CACHE.GET` of a definition with an origin.
+    ///
+    /// The caller that takes the lease loads in its own task (no hop to
+    /// another task and back) unless the load must be able to outlive it:
+    /// with a stale value and a soft timeout (it answers stale and the load
+    /// finishes in the background) or with L2 (the cluster-wide lease is
+    /// given back by the load itself). Should that caller's task be dropped
+    /// mid-load (its deadline passed, the server is shutting down), its
+    /// guard gives the lease back and the callers waiting on it take over:
+    /// one of them loads, the others wait on that one.
     pub(crate) async fn read_through(
         &self,
         cache: &Arc<DefinedCache>,
@@ -205,8 +226,9 @@ impl Cache {
         key: String,
         parts: Vec<String>,
     ) -> Result<Lookup, CacheError> {
-        let name = cache.definition().name.clone();
-        let stale = if self.uses_l2(&name) {
+        let name = &cache.definition().name;
+        let l2 = self.uses_l2(name);
+        let stale = if l2 {
             match self.tiered_get(cache, &key).await?.lookup {
                 Lookup::Hit(value) => return Ok(Lookup::Hit(value)),
                 Lookup::Miss => None,
@@ -223,36 +245,72 @@ impl Cache {
                 Entry::Miss => None,
             }
         };
-        let waiting = match self.acquire_load(&name, &key, origin) {
-            Acquired::Granted { token, publish } => {
-                let (tx, rx) = match publish {
-                    Some(tx) => {
-                        let rx = tx.subscribe();
-                        (tx, rx)
+        let soft = origin.config().soft_timeout_ms;
+        let deadline = tokio::time::Instant::now() + load_budget(cache, origin);
+        loop {
+            let rx = match self.acquire_load(name, &key, origin) {
+                Acquired::Granted {
+                    token,
+                    publish: Some(tx),
+                } => {
+                    if l2 || (stale.is_some() && soft > 0) {
+                        let background = self.load_in_background(
+                            cache,
+                            origin,
+                            &key,
+                            parts,
+                            Some(token),
+                            tx,
+                            stale,
+                            deadline,
+                        );
+                        return Box::pin(background).await;
                     }
-                    None => return Err(CacheError::Internal),
-                };
-                self.spawn_load(cache, origin, key.clone(), parts, Some(token), tx);
-                rx
-            }
-            Acquired::Held {
-                result: Some(rx), ..
-            } => {
-                origin.counters.coalesced.fetch_add(1, Ordering::Relaxed);
-                rx
-            }
-            Acquired::Held { result: None, .. } => {
-                // A client holds the lease: serve stale, or load without storing.
-                if let Some(value) = stale {
-                    origin.counters.stale_served.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Lookup::Hit(value));
+                    let leading = Leading {
+                        leases: &self.inner.leases,
+                        name,
+                        key: &key,
+                        token,
+                        publish: Some(tx),
+                    };
+                    // Boxed: a hit's future stays small (and cheap to move).
+                    let load = Box::pin(self.run_load(cache, origin, &key, parts, Some(token)));
+                    let result = tokio::time::timeout_at(deadline, load).await.ok();
+                    let shared = result.map(|result| leading.finish(result));
+                    return answer(cache, origin, shared.as_deref(), stale);
                 }
-                let (tx, rx) = tokio::sync::watch::channel(None);
-                self.spawn_load(cache, origin, key.clone(), parts, None, tx);
-                rx
+                Acquired::Granted { publish: None, .. } => return Err(CacheError::Internal),
+                Acquired::Held {
+                    result: Some(rx), ..
+                } => {
+                    origin.counters.coalesced.fetch_add(1, Ordering::Relaxed);
+                    rx
+                }
+                Acquired::Held { result: None, .. } => {
+                    // A client holds the lease: serve stale, or load without storing.
+                    if let Some(value) = stale {
+                        origin.counters.stale_served.fetch_add(1, Ordering::Relaxed);
+                        return Ok(Lookup::Hit(value));
+                    }
+                    if l2 {
+                        let (tx, _) = tokio::sync::watch::channel(None);
+                        let background = self.load_in_background(
+                            cache, origin, &key, parts, None, tx, stale, deadline,
+                        );
+                        return Box::pin(background).await;
+                    }
+                    let load = Box::pin(self.run_load(cache, origin, &key, parts, None));
+                    let result = tokio::time::timeout_at(deadline, load).await.ok();
+                    return answer(cache, origin, result.as_ref(), stale);
+                }
+            };
+            match self.wait_load(origin, rx, stale.is_some(), deadline).await {
+                Waited::Done(result) => return answer(cache, origin, result.as_deref(), stale),
+                // The loading caller went away: take over (or wait on whoever did).
+                Waited::Abandoned if tokio::time::Instant::now() < deadline => {}
+                Waited::Abandoned => return answer(cache, origin, None, stale),
             }
-        };
-        self.wait_load(cache, origin, waiting, stale).await
+        }
     }
 
     /// The host's lease to load `key`: held for as long as a load may take.
@@ -267,50 +325,61 @@ impl Cache {
         )
     }
 
-    /// Waits for a load: the stale value at the soft timeout (if there is
-    /// one), the load's answer, or the stale value when the load failed.
+    /// Waits for another caller's load: until the soft timeout when there
+    /// is a stale value to answer instead, else until `deadline`.
     async fn wait_load(
         &self,
-        cache: &DefinedCache,
         origin: &Origin,
         mut rx: tokio::sync::watch::Receiver<Shared>,
-        stale: Option<Vec<u8>>,
-    ) -> Result<Lookup, CacheError> {
-        let config = origin.config();
-        let allow_null = cache.definition().allow_null;
-        let hard = load_budget(cache, origin);
+        has_stale: bool,
+        deadline: tokio::time::Instant,
+    ) -> Waited {
         let wait = async {
             loop {
                 if let Some(done) = rx.borrow_and_update().clone() {
-                    return Some(done);
+                    return Waited::Done(Some(done));
                 }
                 if rx.changed().await.is_err() {
-                    return rx.borrow().clone();
+                    // Closed: the result was sent just before, or never will be.
+                    return match rx.borrow().clone() {
+                        Some(done) => Waited::Done(Some(done)),
+                        None => Waited::Abandoned,
+                    };
                 }
             }
         };
-        tokio::pin!(wait);
-        let result = match (&stale, config.soft_timeout_ms) {
-            (Some(_), soft) if soft > 0 => {
-                tokio::time::timeout(Duration::from_millis(soft), &mut wait)
-                    .await
-                    .unwrap_or_default()
-            }
-            _ => tokio::time::timeout(hard, &mut wait).await.unwrap_or(None),
+        let soft = origin.config().soft_timeout_ms;
+        let until = if has_stale && soft > 0 {
+            deadline.min(tokio::time::Instant::now() + Duration::from_millis(soft))
+        } else {
+            deadline
         };
-        match (result.as_deref(), stale) {
-            (Some(Ok(Fetched::Value(value))), _) => Ok(Lookup::Hit(value.clone())),
-            // Answered as it will be read from the cache: a stored nil where
-            // nulls are allowed (negative caching), a miss otherwise.
-            (Some(Ok(Fetched::NotFound)), _) if allow_null => Ok(Lookup::Hit(vec![NIL])),
-            (Some(Ok(Fetched::NotFound)), _) => Ok(Lookup::Miss),
-            (Some(Err(_)) | None, Some(value)) => {
-                origin.counters.stale_served.fetch_add(1, Ordering::Relaxed);
-                Ok(Lookup::Hit(value))
-            }
-            (Some(Err(error)), None) => Err(CacheError::Origin(error.clone())),
-            (None, None) => Err(CacheError::Origin(OriginError::Timeout(config.timeout_ms))),
-        }
+        tokio::time::timeout_at(until, wait)
+            .await
+            .unwrap_or(Waited::Done(None))
+    }
+
+    /// A load in its own task, which outlives this caller if it must; the
+    /// answer once it is done, or at the soft timeout (stale) or `deadline`.
+    #[allow(clippy::too_many_arguments)]
+    async fn load_in_background(
+        &self,
+        cache: &Arc<DefinedCache>,
+        origin: &Arc<Origin>,
+        key: &str,
+        parts: Vec<String>,
+        token: Option<u64>,
+        publish: tokio::sync::watch::Sender<Shared>,
+        stale: Option<Vec<u8>>,
+        deadline: tokio::time::Instant,
+    ) -> Result<Lookup, CacheError> {
+        let rx = publish.subscribe();
+        self.spawn_load(cache, origin, key.to_owned(), parts, token, publish);
+        let shared = match self.wait_load(origin, rx, stale.is_some(), deadline).await {
+            Waited::Done(shared) => shared,
+            Waited::Abandoned => None,
+        };
+        answer(cache, origin, shared.as_deref(), stale)
     }
 
     /// Eager refresh: one background reload per entry, while reads go on.
@@ -348,36 +417,52 @@ impl Cache {
         // The load outlives the request that started it, but is traced as its child.
         let traced = crate::observe::trace::current();
         let load = async move {
-            let name = cache.definition().name.clone();
-            let (result, cluster_lease) = if this.uses_l2(&name) {
-                this.load_across_nodes(&cache, &origin, &key, parts).await
-            } else {
-                origin.counters.loads.fetch_add(1, Ordering::Relaxed);
-                (this.load(&cache, &origin, &key, parts).await, false)
-            };
-            if let Some(token) = token {
-                match &result {
-                    Ok(fetched) => {
-                        if let Err(error) = this.store_fetched(&cache, &key, token, fetched).await {
-                            tracing::warn!(cache = %name, %key, %error, "a loaded value could not be stored");
-                        }
-                    }
-                    Err(_) => this.inner.leases.release(&name, &key, token),
-                }
-            }
-            if cluster_lease && let Some(tier) = this.tier() {
-                let d = cache.definition();
-                tier.release_load(&d.id, d.version.major, &key).await;
-            }
-            if let Err(error) = &result {
-                tracing::debug!(cache = %name, %key, %error, "origin load failed");
-            }
+            let result = this.run_load(&cache, &origin, &key, parts, token).await;
             let _ = publish.send(Some(Arc::new(result)));
         };
         match traced {
             Some(context) => tokio::spawn(crate::observe::trace::scope(context, load)),
             None => tokio::spawn(load),
         };
+    }
+
+    /// One load from start to end: from the origin (through L2's lease
+    /// with L2), stored when `token` (the lease) is still valid or the
+    /// lease given back; the cluster-wide lease given back.
+    async fn run_load(
+        &self,
+        cache: &Arc<DefinedCache>,
+        origin: &Origin,
+        key: &str,
+        parts: Vec<String>,
+        token: Option<u64>,
+    ) -> LoadResult {
+        let name = &cache.definition().name;
+        let (result, cluster_lease) = if self.uses_l2(name) {
+            self.load_across_nodes(cache, origin, key, parts).await
+        } else {
+            origin.counters.loads.fetch_add(1, Ordering::Relaxed);
+            (self.load(cache, origin, key, parts).await, false)
+        };
+        if let Some(token) = token {
+            match &result {
+                Ok(fetched) => {
+                    if let Err(error) = self.store_fetched(cache, origin, key, token, fetched).await
+                    {
+                        tracing::warn!(cache = %name, %key, %error, "a loaded value could not be stored");
+                    }
+                }
+                Err(_) => self.inner.leases.release(name, key, token),
+            }
+        }
+        if cluster_lease && let Some(tier) = self.tier() {
+            let d = cache.definition();
+            tier.release_load(&d.id, d.version.major, key).await;
+        }
+        if let Err(error) = &result {
+            tracing::debug!(cache = %name, %key, %error, "origin load failed");
+        }
+        result
     }
 
     /// A load of an L2-backed definition: one per key across the nodes.
@@ -449,6 +534,7 @@ impl Cache {
     async fn store_fetched(
         &self,
         cache: &Arc<DefinedCache>,
+        origin: &Origin,
         key: &str,
         token: u64,
         fetched: &Fetched,
@@ -462,10 +548,7 @@ impl Cache {
                 return Ok(());
             }
         };
-        let ttl = definition.effective_ttl_ms(
-            self.origin_of(&definition.name)
-                .and_then(|o| o.config().load_ttl_ms),
-        );
+        let ttl = definition.effective_ttl_ms(origin.config().load_ttl_ms);
         self.store_leased(cache, key, token, value, ttl).await?;
         Ok(())
     }
@@ -526,39 +609,26 @@ impl Cache {
             .map_err(mapping)?;
         let request = request.map_err(OriginError::Mapping)?;
         let response = origin.execute(request).await?;
-        let (loaded, _) = self
-            .call(cache, (parts, response), |c, (parts, response)| {
-                c.plugin()
-                    .origin_load_response(parts, response)
-                    .map_err(|e| c.plugin_error(e))
-            })
+        // What the response means, checked and validated: one trip.
+        let (checked, _) = self
+            .call(
+                cache,
+                (parts, response, self.inner.max_value_bytes),
+                |c, (parts, response, max_value_bytes)| {
+                    let loaded = c
+                        .plugin()
+                        .origin_load_response(parts, response)
+                        .map_err(|e| c.plugin_error(e))?;
+                    Ok(match loaded {
+                        Err(error) => Err(OriginError::Mapping(error)),
+                        Ok(Loaded::NotFound) => Ok(Fetched::NotFound),
+                        Ok(Loaded::Value(value)) => check_loaded(c, value, *max_value_bytes)?,
+                    })
+                },
+            )
             .await
             .map_err(mapping)?;
-        match loaded.map_err(OriginError::Mapping)? {
-            Loaded::NotFound => Ok(Fetched::NotFound),
-            Loaded::Value(value) => {
-                if value.len() > self.inner.max_value_bytes {
-                    return Err(OriginError::Mapping(format!(
-                        "the mapped value has {} bytes (limit {})",
-                        value.len(),
-                        self.inner.max_value_bytes
-                    )));
-                }
-                msgpack_strict::check(&value)
-                    .map_err(|e| OriginError::Mapping(format!("the mapped value: {e}")))?;
-                let (verdict, value) = self
-                    .call(cache, value, |c, value| super::judge(c, value))
-                    .await
-                    .map_err(mapping)?;
-                match verdict {
-                    Verdict::Accepted => Ok(Fetched::Value(value)),
-                    Verdict::Refused(errors) => Err(OriginError::Mapping(format!(
-                        "the loaded value was refused: {}",
-                        errors.join("; ")
-                    ))),
-                }
-            }
-        }
+        checked
     }
 
     /// `CACHE.LEASE`: the entry, or the lease to load it, or what to do meanwhile.
@@ -685,6 +755,100 @@ impl Cache {
     }
 }
 
+/// A loaded value as the host checks it (size, strict MessagePack) and
+/// the plugin's `validate` judges it; `Err` only when `validate` failed.
+fn check_loaded(
+    cache: &DefinedCache,
+    value: Vec<u8>,
+    max_value_bytes: usize,
+) -> Result<LoadResult, CacheError> {
+    if value.len() > max_value_bytes {
+        return Ok(Err(OriginError::Mapping(format!(
+            "the mapped value has {} bytes (limit {max_value_bytes})",
+            value.len(),
+        ))));
+    }
+    if let Err(e) = msgpack_strict::check(&value) {
+        return Ok(Err(OriginError::Mapping(format!("the mapped value: {e}"))));
+    }
+    Ok(match super::judge(cache, &value)? {
+        Verdict::Accepted => Ok(Fetched::Value(value)),
+        Verdict::Refused(errors) => Err(OriginError::Mapping(format!(
+            "the loaded value was refused: {}",
+            errors.join("; ")
+        ))),
+    })
+}
+
+/// What waiting on another caller's load came to.
+enum Waited {
+    /// Its result, or `None` when the wait timed out.
+    Done(Shared),
+    /// The loading caller went away without a result.
+    Abandoned,
+}
+
+/// The lease of a load running in the task of the caller that took it. If
+/// that load is dropped before it ends (its deadline passed, the server
+/// shuts down), the lease is given back before the waiters hear of it, so
+/// they take over instead of waiting for a result that will never come.
+struct Leading<'a> {
+    leases: &'a crate::origin::lease::Leases,
+    name: &'a str,
+    key: &'a str,
+    token: u64,
+    publish: Option<tokio::sync::watch::Sender<Shared>>,
+}
+
+impl Leading<'_> {
+    /// Hands the load's result to every caller that waited on it.
+    fn finish(mut self, result: LoadResult) -> Arc<LoadResult> {
+        let shared = Arc::new(result);
+        if let Some(tx) = self.publish.take() {
+            let _ = tx.send(Some(Arc::clone(&shared)));
+        }
+        shared
+    }
+}
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        if self.publish.is_some() {
+            // Stored or given back already when the load ended; if it did
+            // not, the lease goes now, then the sender (waking the waiters).
+            self.leases.release(self.name, self.key, self.token);
+            self.publish = None;
+        }
+    }
+}
+
+/// The answer to a read-through `CACHE.GET` from a load's result (`None`:
+/// no result in time), or the stale value when there is no usable result.
+fn answer(
+    cache: &DefinedCache,
+    origin: &Origin,
+    result: Option<&LoadResult>,
+    stale: Option<Vec<u8>>,
+) -> Result<Lookup, CacheError> {
+    match (result, stale) {
+        (Some(Ok(Fetched::Value(value))), _) => Ok(Lookup::Hit(value.clone())),
+        // Answered as it will be read from the cache: a stored nil where
+        // nulls are allowed (negative caching), a miss otherwise.
+        (Some(Ok(Fetched::NotFound)), _) if cache.definition().allow_null => {
+            Ok(Lookup::Hit(vec![NIL]))
+        }
+        (Some(Ok(Fetched::NotFound)), _) => Ok(Lookup::Miss),
+        (Some(Err(_)) | None, Some(value)) => {
+            origin.counters.stale_served.fetch_add(1, Ordering::Relaxed);
+            Ok(Lookup::Hit(value))
+        }
+        (Some(Err(error)), None) => Err(CacheError::Origin(error.clone())),
+        (None, None) => Err(CacheError::Origin(OriginError::Timeout(
+            origin.config().timeout_ms,
+        ))),
+    }
+}
+
 /// The longest one load may take: the origin's hard timeout plus the
 /// deadlines of its three plugin calls (two mappings and `validate`).
 fn load_budget(cache: &DefinedCache, origin: &Origin) -> Duration {
@@ -716,5 +880,80 @@ impl Default for WriteSequence {
 impl WriteSequence {
     fn next(&self) -> u64 {
         self.0.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::origin::lease::Leases;
+
+    #[test]
+    fn a_dropped_leading_load_frees_its_waiters_and_its_lease() {
+        let leases = Leases::default();
+        let Acquired::Granted {
+            token,
+            publish: Some(tx),
+        } = leases.acquire("C", "k", 0, 10_000, true)
+        else {
+            unreachable!("the first caller takes the lease");
+        };
+        let leading = Leading {
+            leases: &leases,
+            name: "C",
+            key: "k",
+            token,
+            publish: Some(tx),
+        };
+        let Acquired::Held {
+            result: Some(rx), ..
+        } = leases.acquire("C", "k", 1, 10_000, true)
+        else {
+            unreachable!("the second caller waits");
+        };
+        drop(leading);
+        // The waiter hears the loader is gone (no result), and the lease is
+        // free for it to take at once, long before it would have lapsed.
+        assert!(rx.has_changed().is_err());
+        assert!(rx.borrow().is_none());
+        assert!(matches!(
+            leases.acquire("C", "k", 2, 10_000, true),
+            Acquired::Granted { .. }
+        ));
+        assert_eq!(leases.held(), 1);
+    }
+
+    #[test]
+    fn a_finished_leading_load_reaches_its_waiters() {
+        let leases = Leases::default();
+        let Acquired::Granted {
+            token,
+            publish: Some(tx),
+        } = leases.acquire("C", "k", 0, 10_000, true)
+        else {
+            unreachable!("the first caller takes the lease");
+        };
+        let leading = Leading {
+            leases: &leases,
+            name: "C",
+            key: "k",
+            token,
+            publish: Some(tx),
+        };
+        let Acquired::Held {
+            result: Some(rx), ..
+        } = leases.acquire("C", "k", 1, 10_000, true)
+        else {
+            unreachable!("the second caller waits");
+        };
+        // The load itself stores (or gives the lease back) before it ends.
+        assert!(leases.fill("C", "k", token, || {}));
+        let shared = leading.finish(Ok(Fetched::NotFound));
+        assert_eq!(*shared, Ok(Fetched::NotFound));
+        assert_eq!(
+            rx.borrow().as_deref(),
+            Some(&Ok(Fetched::NotFound)),
+            "the waiter gets the leader's result"
+        );
     }
 }

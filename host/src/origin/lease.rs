@@ -87,8 +87,14 @@ impl Leases {
     ) -> Acquired {
         let mut state = self.state.lock();
         let id = (cache.to_owned(), key.to_owned());
+        // A host lease whose loader is gone without a word (its task
+        // ended without publishing) is over: the next caller takes it.
         if let Some(lease) = state.leases.get(&id)
             && lease.expires_ms > now_ms
+            && lease
+                .result
+                .as_ref()
+                .is_none_or(|rx| rx.has_changed().is_ok())
         {
             return Acquired::Held {
                 result: lease.result.clone(),
@@ -259,5 +265,25 @@ mod tests {
         };
         let _ = tx.send(Some(Arc::new(Ok(super::super::Fetched::NotFound))));
         assert!(rx.borrow().is_some());
+    }
+
+    #[test]
+    fn a_host_lease_whose_loader_went_away_is_taken_over() {
+        let leases = Leases::default();
+        let first = leases.acquire("C", "k", 0, 1000, true);
+        assert!(matches!(
+            leases.acquire("C", "k", 1, 1000, true),
+            Acquired::Held { .. }
+        ));
+        // The loader's task ends without publishing (and without giving
+        // the lease back): the lease is not waited on until it lapses.
+        drop(first);
+        assert!(matches!(
+            leases.acquire("C", "k", 2, 1000, true),
+            Acquired::Granted {
+                publish: Some(_),
+                ..
+            }
+        ));
     }
 }

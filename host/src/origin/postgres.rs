@@ -39,6 +39,23 @@ pub struct BatchRun {
     pub fell_back: bool,
 }
 
+/// One of an origin's connections (opened on first use) and how many
+/// queries it has in flight.
+#[derive(Default)]
+struct Slot {
+    conn: Mutex<Option<Arc<Conn>>>,
+    busy: AtomicUsize,
+}
+
+/// A query's claim on a slot, given up when the query is done (or dropped).
+struct Busy<'a>(&'a AtomicUsize);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// One PostgreSQL origin.
 pub struct PgOrigin {
     name: String,
@@ -47,7 +64,7 @@ pub struct PgOrigin {
     /// Statement name → the declared statement that runs many of its
     /// writes at once, each parameter an array (write-behind batches).
     batch_statements: BTreeMap<String, String>,
-    slots: Vec<Mutex<Option<Arc<Conn>>>>,
+    slots: Vec<Slot>,
     /// The write-behind flusher's own connection: its batches are
     /// transactions, which must not interleave with other callers' queries.
     writer: Mutex<Option<Arc<Conn>>>,
@@ -74,24 +91,38 @@ impl PgOrigin {
             config,
             statements,
             batch_statements,
-            slots: (0..connections.max(1)).map(|_| Mutex::new(None)).collect(),
+            slots: (0..connections.max(1)).map(|_| Slot::default()).collect(),
             writer: Mutex::new(None),
             next: AtomicUsize::new(0),
             max_response_bytes,
         })
     }
 
-    async fn conn(&self) -> Result<Arc<Conn>, OriginError> {
-        let slot = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-        let mut held = self.slots[slot].lock().await;
+    /// A connection for one query: the first one with nothing in flight,
+    /// so that light traffic keeps to a few warm connections (and their
+    /// server processes) instead of waking each of them in turn; when all
+    /// are busy, the next in turn (its query is pipelined behind the others).
+    async fn conn(&self) -> Result<(Arc<Conn>, Busy<'_>), OriginError> {
+        let slot = match self
+            .slots
+            .iter()
+            .position(|s| s.busy.load(Ordering::Relaxed) == 0)
+        {
+            Some(idle) => idle,
+            None => self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len(),
+        };
+        let slot = &self.slots[slot];
+        slot.busy.fetch_add(1, Ordering::Relaxed);
+        let busy = Busy(&slot.busy);
+        let mut held = slot.conn.lock().await;
         if let Some(conn) = held.as_ref()
             && !conn.client.is_closed()
         {
-            return Ok(Arc::clone(conn));
+            return Ok((Arc::clone(conn), busy));
         }
         let conn = self.connect().await?;
         *held = Some(Arc::clone(&conn));
-        Ok(conn)
+        Ok((conn, busy))
     }
 
     async fn connect(&self) -> Result<Arc<Conn>, OriginError> {
@@ -183,7 +214,7 @@ impl PgOrigin {
         if !self.statements.contains_key(statement) {
             return Err(self.undeclared(statement));
         }
-        let conn = self.conn().await?;
+        let (conn, _busy) = self.conn().await?;
         self.run_on(&conn, statement, params).await
     }
 
