@@ -21,6 +21,10 @@ use tokio_postgres::{Client, NoTls, Row, Statement};
 use super::OriginError;
 use super::mapping::{OriginResponse, SqlValue};
 
+/// Connections of the write-behind flusher (batches in flight at once;
+/// `[write_behind] flush_concurrency` takes at most this many).
+const WRITERS: usize = 4;
+
 /// Rows accepted from one statement.
 const MAX_ROWS: usize = 10_000;
 
@@ -67,7 +71,7 @@ pub struct PgOrigin {
     slots: Vec<Slot>,
     /// The write-behind flusher's own connection: its batches are
     /// transactions, which must not interleave with other callers' queries.
-    writer: Mutex<Option<Arc<Conn>>>,
+    writers: Vec<Mutex<Option<Arc<Conn>>>>,
     next: AtomicUsize,
     max_response_bytes: usize,
 }
@@ -92,7 +96,7 @@ impl PgOrigin {
             statements,
             batch_statements,
             slots: (0..connections.max(1)).map(|_| Slot::default()).collect(),
-            writer: Mutex::new(None),
+            writers: (0..WRITERS).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
             max_response_bytes,
         })
@@ -153,7 +157,14 @@ impl PgOrigin {
         &self,
         writes: &[(String, Vec<SqlValue>)],
     ) -> Result<BatchRun, OriginError> {
-        let mut held = self.writer.lock().await;
+        // A free writer connection, or wait for the first.
+        let mut held = match self.writers.iter().find_map(|w| w.try_lock().ok()) {
+            Some(held) => held,
+            None => match self.writers.first() {
+                Some(first) => first.lock().await,
+                None => return Err(OriginError::Unavailable("no writer connection".into())),
+            },
+        };
         // Taken out while in use: if this future is dropped mid-transaction
         // (timeout), the connection goes with it and the server rolls back.
         let conn = match held.take() {

@@ -22,6 +22,9 @@ pub struct WriteBehindConfig {
     pub batch_size: usize,
     /// How long a write may wait for its batch to fill before it is sent anyway.
     pub batch_delay_ms: u64,
+    /// Batches at the origins at once (each on a connection of its own on
+    /// PostgreSQL). A key is never in two of them.
+    pub flush_concurrency: usize,
     /// Attempts of one write (after failures of that write, not of the whole
     /// origin) before it moves to the dead-letter queue.
     pub max_attempts: u32,
@@ -42,6 +45,7 @@ impl Default for WriteBehindConfig {
             file: None,
             batch_size: 256,
             batch_delay_ms: 10,
+            flush_concurrency: 2,
             max_attempts: 8,
             backoff_ms: 100,
             backoff_max_ms: 30_000,
@@ -66,6 +70,9 @@ impl WriteBehindConfig {
     pub fn check(&self) -> Result<(), String> {
         if self.batch_size == 0 {
             return Err("[write_behind] batch_size must be > 0".into());
+        }
+        if self.flush_concurrency == 0 {
+            return Err("[write_behind] flush_concurrency must be > 0".into());
         }
         if self.max_attempts == 0 {
             return Err("[write_behind] max_attempts must be > 0".into());

@@ -20,6 +20,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::watch;
 
 use super::WriteBehind;
@@ -59,31 +62,58 @@ struct Outage {
     until_ms: u64,
 }
 
+/// What one round sent: per origin, what happened.
+type Round = Vec<(Route, Sent)>;
+
 async fn run(wb: Arc<WriteBehind>, mut draining: watch::Receiver<bool>) {
     let config = wb.config().clone();
     let queue = Arc::clone(&wb.queue);
     let mut outages: HashMap<Route, Outage> = HashMap::new();
+    // Rounds at the origins now (at most `flush_concurrency`), and the
+    // settling of rounds done: both overlap the next round, and a round's
+    // writes stay out of `due` until they are settled.
+    let mut rounds: FuturesUnordered<BoxFuture<'static, Round>> = FuturesUnordered::new();
+    let mut settling: Vec<Settling> = Vec::new();
     loop {
         let drain = *draining.borrow();
-        let now = now_ms();
-        let paused: HashMap<Route, u64> = outages
-            .iter()
-            .map(|(route, o)| (route.clone(), o.until_ms))
-            .collect();
-        let (due, next_ms) = queue.due(now, config.batch_size, &paused);
-        if drain && due.is_empty() && queue.depth(None, None).pending == 0 {
-            return;
+        // Start rounds while there is room and something to send.
+        let mut wait_until: Option<u64> = None;
+        let mut nothing_due = false;
+        while rounds.len() < config.flush_concurrency {
+            let now = now_ms();
+            let paused: HashMap<Route, u64> = outages
+                .iter()
+                .map(|(route, o)| (route.clone(), o.until_ms))
+                .collect();
+            let (due, next_ms) = queue.due(now, config.batch_size, &paused);
+            // Batching by size and by delay: a partial batch waits until
+            // its oldest write has waited `batch_delay_ms`.
+            let Some(oldest) = due.iter().map(|w| w.queued_ms).min() else {
+                nothing_due = true;
+                wait_until = next_ms;
+                break;
+            };
+            if !drain && due.len() < config.batch_size && now < oldest + config.batch_delay_ms {
+                // Not sent now: handed out again on the next round.
+                queue.release(&due);
+                wait_until = Some(oldest + config.batch_delay_ms);
+                break;
+            }
+            rounds.push(Box::pin(send_round(Arc::clone(&wb), due)));
         }
-        // Batching by size and by delay: a partial batch waits until its
-        // oldest write has waited `batch_delay_ms`.
-        let oldest = due.iter().map(|w| w.queued_ms).min();
-        let send = match oldest {
-            Some(_) if drain || due.len() >= config.batch_size => true,
-            Some(oldest) => now >= oldest + config.batch_delay_ms,
-            None => false,
-        };
-        if !send {
-            if oldest.is_none() {
+        if rounds.is_empty() {
+            if !settling.is_empty() {
+                // Nothing to send before the last rounds are settled: their
+                // retries may be due, and a drain ends only when they are.
+                for done in settling.drain(..) {
+                    done.finish(config.backoff_ms).await;
+                }
+                continue;
+            }
+            if drain && nothing_due && queue.depth(None, None).pending == 0 {
+                return;
+            }
+            if nothing_due && wait_until.is_none() {
                 // Idle: make the settles so far durable.
                 let idle = Arc::clone(&queue);
                 match tokio::task::spawn_blocking(move || idle.checkpoint()).await {
@@ -92,10 +122,7 @@ async fn run(wb: Arc<WriteBehind>, mut draining: watch::Receiver<bool>) {
                     Err(error) => tracing::warn!(%error, "write-behind: checkpoint panicked"),
                 }
             }
-            let wait_until = match oldest {
-                Some(oldest) => Some(oldest + config.batch_delay_ms),
-                None => next_ms,
-            };
+            let now = now_ms();
             let sleep = wait_until.map_or(Duration::from_secs(3600), |at| {
                 Duration::from_millis(at.saturating_sub(now).max(1))
             });
@@ -110,27 +137,18 @@ async fn run(wb: Arc<WriteBehind>, mut draining: watch::Receiver<bool>) {
             }
             continue;
         }
-        let mut groups: HashMap<Route, Vec<Arc<Write>>> = HashMap::new();
-        for write in due {
-            groups
-                .entry((write.slot.tenant.clone(), write.origin.clone()))
-                .or_default()
-                .push(write);
-        }
-        let sent = futures_util::future::join_all(
-            groups
-                .into_iter()
-                .map(|(route, writes)| send_batch(&wb, route, writes)),
-        )
-        .await;
+        let Some(round) = rounds.next().await else {
+            continue;
+        };
         let mut outcomes = Vec::new();
-        for (route, result) in sent {
+        for (route, result) in round {
             match result {
                 Sent::Settled(settled) => {
                     outages.remove(&route);
                     outcomes.extend(settled);
                 }
-                Sent::Down(error) => {
+                Sent::Down(error, writes) => {
+                    queue.release(&writes);
                     let outage = outages.entry(route.clone()).or_insert(Outage {
                         failures: 0,
                         until_ms: 0,
@@ -156,12 +174,50 @@ async fn run(wb: Arc<WriteBehind>, mut draining: watch::Receiver<bool>) {
                 Settle::Bury { .. } => 0,
             };
         }
-        let settling = Arc::clone(&queue);
-        match tokio::task::spawn_blocking(move || settling.settle(outcomes)).await {
+        // Settled rounds' handles are kept only until they are done.
+        let mut still = Vec::with_capacity(settling.len() + 1);
+        for done in settling.drain(..) {
+            if done.0.is_finished() {
+                done.finish(config.backoff_ms).await;
+            } else {
+                still.push(done);
+            }
+        }
+        settling = still;
+        let queue = Arc::clone(&queue);
+        settling.push(Settling(tokio::task::spawn_blocking(move || {
+            queue.settle(outcomes)
+        })));
+    }
+}
+
+/// One round: the due writes grouped by origin, each group sent as a batch.
+async fn send_round(wb: Arc<WriteBehind>, due: Vec<Arc<Write>>) -> Round {
+    let mut groups: HashMap<Route, Vec<Arc<Write>>> = HashMap::new();
+    for write in due {
+        groups
+            .entry((write.slot.tenant.clone(), write.origin.clone()))
+            .or_default()
+            .push(write);
+    }
+    futures_util::future::join_all(
+        groups
+            .into_iter()
+            .map(|(route, writes)| send_batch(&wb, route, writes)),
+    )
+    .await
+}
+
+/// A round being settled in the queue file.
+struct Settling(tokio::task::JoinHandle<Result<(), super::QueueError>>);
+
+impl Settling {
+    async fn finish(self, backoff_ms: u64) {
+        match self.0.await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
                 tracing::error!(%error, "write-behind: settling a batch failed; its writes will be sent again");
-                tokio::time::sleep(Duration::from_millis(config.backoff_ms)).await;
+                tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
             }
             Err(error) => tracing::error!(%error, "write-behind: settling a batch panicked"),
         }
@@ -170,7 +226,8 @@ async fn run(wb: Arc<WriteBehind>, mut draining: watch::Receiver<bool>) {
 
 enum Sent {
     Settled(Vec<(Arc<Write>, Settle)>),
-    Down(OriginError),
+    /// The origin could not be reached; the writes go back to the queue.
+    Down(OriginError, Vec<Arc<Write>>),
 }
 
 async fn send_batch(wb: &WriteBehind, route: Route, writes: Vec<Arc<Write>>) -> (Route, Sent) {
@@ -195,7 +252,7 @@ async fn send_batch(wb: &WriteBehind, route: Route, writes: Vec<Arc<Write>>) -> 
     let requests = writes.iter().map(|w| w.request.clone()).collect();
     let answers = match origin.execute_writes(requests).await {
         Ok(answers) => answers,
-        Err(error @ OriginError::Unreachable(_)) => return (route, Sent::Down(error)),
+        Err(error @ OriginError::Unreachable(_)) => return (route, Sent::Down(error, writes)),
         // The batch as a whole failed (timeout): each write used an attempt.
         Err(error) => vec![Err(error); writes.len()],
     };

@@ -24,7 +24,7 @@
 //! The pending writes are also kept in memory (the index), so the flusher
 //! never reads the file; the file is read once, at start (replay).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -238,6 +238,11 @@ struct Index {
     /// Sequences still in the file whose key has a newer write: removed
     /// from the file with the next settle.
     garbage: Vec<u64>,
+    /// Slots whose write the flusher has taken and not settled yet: not
+    /// handed out again meanwhile.
+    in_flight: HashSet<String>,
+    /// Pending writes per (tenant, cache), for `INFO` without a scan.
+    counts: HashMap<(String, String), u64>,
 }
 
 impl Index {
@@ -261,6 +266,12 @@ impl Index {
             .entry(route_of(&write))
             .or_default()
             .insert(write.sequence, slot.clone());
+        if !replaced {
+            *self
+                .counts
+                .entry((write.slot.tenant.clone(), write.slot.cache.clone()))
+                .or_default() += 1;
+        }
         self.pending.insert(slot, write);
         Some(replaced)
     }
@@ -281,6 +292,13 @@ impl Index {
             Some(w) if w.sequence == sequence => {
                 let w = self.pending.remove(slot)?;
                 self.unorder(&w);
+                let key = (w.slot.tenant.clone(), w.slot.cache.clone());
+                if let Some(count) = self.counts.get_mut(&key) {
+                    *count = count.saturating_sub(1);
+                    if *count == 0 {
+                        self.counts.remove(&key);
+                    }
+                }
                 Some(w)
             }
             _ => None,
@@ -480,7 +498,7 @@ impl WriteQueue {
         max: usize,
         paused: &HashMap<Route, u64>,
     ) -> (Vec<Arc<Write>>, Option<u64>) {
-        let index = self.index.lock();
+        let mut index = self.index.lock();
         let mut picked = Vec::new();
         let mut next: Option<u64> = None;
         let mut later = |at: u64| next = Some(next.map_or(at, |n: u64| n.min(at)));
@@ -493,6 +511,9 @@ impl WriteQueue {
                 continue;
             }
             for (sequence, slot) in order {
+                if index.in_flight.contains(slot) {
+                    continue;
+                }
                 let Some(write) = index.pending.get(slot) else {
                     continue;
                 };
@@ -507,18 +528,43 @@ impl WriteQueue {
             }
         }
         candidates.sort_unstable_by_key(|(sequence, _)| *sequence);
-        for (_, slot) in candidates.into_iter().take(max) {
-            if let Some(write) = index.pending.get(slot) {
+        let chosen: Vec<String> = candidates
+            .into_iter()
+            .take(max)
+            .map(|(_, slot)| slot.clone())
+            .collect();
+        for slot in chosen {
+            if let Some(write) = index.pending.get(&slot) {
                 picked.push(Arc::clone(write));
+                index.in_flight.insert(slot);
             }
         }
         (picked, next)
+    }
+
+    /// Gives back writes the flusher took but did not send (their origin
+    /// could not be reached): they are handed out again later.
+    pub fn release(&self, writes: &[Arc<Write>]) {
+        let mut index = self.index.lock();
+        for write in writes {
+            index.in_flight.remove(&write.slot.encode());
+        }
     }
 
     /// Records what happened to writes the flusher sent. Confirmations are
     /// not fsynced: losing one on a crash only sends the write again, which
     /// the sequence makes harmless.
     pub fn settle(&self, outcomes: Vec<(Arc<Write>, Settle)>) -> Result<(), QueueError> {
+        let taken: Vec<Arc<Write>> = outcomes.iter().map(|(w, _)| Arc::clone(w)).collect();
+        let result = self.settle_in_file(outcomes);
+        if result.is_err() {
+            // Not settled: handed out again, sent again.
+            self.release(&taken);
+        }
+        result
+    }
+
+    fn settle_in_file(&self, outcomes: Vec<(Arc<Write>, Settle)>) -> Result<(), QueueError> {
         if outcomes.is_empty() {
             return Ok(());
         }
@@ -527,6 +573,7 @@ impl WriteQueue {
             .any(|(_, s)| matches!(s, Settle::Bury { .. }));
         let now = now_ms();
         let mut applied = Vec::with_capacity(outcomes.len());
+        let mut settled = Vec::with_capacity(outcomes.len());
         let mut tx = self.db.begin_write().map_err(store)?;
         // A dead letter is fsynced at once. Confirmations and retries are
         // not (an fsync on Linux, for `Eventual` too, would cost every batch
@@ -545,6 +592,7 @@ impl WriteQueue {
             let mut dead = tx.open_table(DEAD).map_err(store)?;
             for (write, settle) in outcomes {
                 let slot = write.slot.encode();
+                settled.push(slot.clone());
                 // A write a newer one replaced meanwhile is garbage, whatever
                 // happened to it: it is neither retried nor buried.
                 let current = matches!(
@@ -606,6 +654,9 @@ impl WriteQueue {
             self.volatile_since.lock().get_or_insert(now);
         }
         let mut index = self.index.lock();
+        for slot in &settled {
+            index.in_flight.remove(slot);
+        }
         for (slot, write, applied) in applied {
             index.remove(&slot, write.sequence);
             match applied {
@@ -650,20 +701,34 @@ impl WriteQueue {
     /// `cache`), or of the whole node.
     pub fn depth(&self, tenant: Option<&str>, cache: Option<&str>) -> Depth {
         let index = self.index.lock();
-        let now = now_ms();
-        let mut depth = Depth::default();
-        let mut oldest = u64::MAX;
         let wanted =
             |t: &str, c: &str| tenant.is_none_or(|x| x == t) && cache.is_none_or(|x| x == c);
-        for write in index.pending.values() {
-            if wanted(&write.slot.tenant, &write.slot.cache) {
-                depth.pending += 1;
-                oldest = oldest.min(write.since_ms);
-            }
-        }
+        let mut depth = Depth {
+            pending: index
+                .counts
+                .iter()
+                .filter(|((t, c), _)| wanted(t, c))
+                .map(|(_, n)| *n)
+                .sum(),
+            ..Depth::default()
+        };
+        // The oldest: the first matching write of each origin's order (by
+        // sequence), and the oldest unconfirmed write of its key.
+        let oldest = index
+            .order
+            .iter()
+            .filter(|((t, _), _)| tenant.is_none_or(|x| x == t))
+            .filter_map(|(_, order)| {
+                order
+                    .values()
+                    .filter_map(|slot| index.pending.get(slot))
+                    .find(|w| wanted(&w.slot.tenant, &w.slot.cache))
+                    .map(|w| w.since_ms)
+            })
+            .min();
         depth.dead = index.dead.values().filter(|(t, c)| wanted(t, c)).count() as u64;
-        if depth.pending > 0 {
-            depth.oldest_ms = now.saturating_sub(oldest);
+        if let Some(oldest) = oldest {
+            depth.oldest_ms = now_ms().saturating_sub(oldest);
         }
         depth
     }

@@ -95,6 +95,9 @@ fn settling_an_older_write_keeps_the_newer_one() {
     let (due, _) = queue.due(now_ms(), 10, &HashMap::new());
     assert_eq!(due.len(), 1);
     assert_eq!(value_of(&due[0]), "new");
+    // Taken writes are not handed out twice until settled or given back.
+    assert!(queue.due(now_ms(), 10, &HashMap::new()).0.is_empty());
+    queue.release(&due);
     // An older write enqueued late never replaces the newer one.
     let mut stale = write(&queue, "k", "stale");
     stale.sequence = 1;
