@@ -83,7 +83,8 @@ impl Cache {
         let settings = tier.settings(name);
         let definition = cache.definition();
         let now = now_ms();
-        let trusted = tier.l1_trusted();
+        let trusted =
+            tier.l1_trusted() && (!settings.track_direct_writes || tier.tracking_trusted());
         let l1 = cache.table().get_with(key.as_bytes(), |stored| {
             split(stored).map(|(fresh_until, body)| {
                 (
@@ -318,6 +319,33 @@ impl Cache {
         let invalidating = self.inner.leases.invalidating();
         invalidation::apply_effects(&self.catalog(), effects);
         super::void_leases(&invalidating, effects);
+    }
+
+    /// Drops the L1 entries of cache `name` whose L2 keys Redis reported
+    /// modified (client tracking of direct writes).
+    pub fn drop_tracked(&self, name: &str, keys: Vec<String>) {
+        self.apply_remote(&[Effect {
+            cache: Some(name.to_owned()),
+            keys,
+            ..Effect::default()
+        }]);
+    }
+
+    /// Drops every L1 entry of every cache that tracks direct writes (the
+    /// tracking link was lost or re-established, or Redis was flushed).
+    pub fn flush_tracked_l1(&self) {
+        let Some(tier) = self.inner.tier.as_ref() else {
+            return;
+        };
+        self.inner.remote_epoch.fetch_add(1, Ordering::AcqRel);
+        let invalidating = self.inner.leases.invalidating();
+        for cache in self.catalog().iter() {
+            let settings = tier.settings(&cache.definition().name);
+            if settings.l2 && settings.track_direct_writes {
+                invalidating.void_cache(&cache.definition().name);
+                cache.table().clear();
+            }
+        }
     }
 
     /// Drops every L1 entry of every L2-backed cache (the bus may have
