@@ -7,7 +7,8 @@
 //!   stale, within the fail-safe window.
 //! - set: L2 first, then L1; if L2 failed the write is queued for replay and
 //!   the outcome is [`Stored::Partial`]. Other nodes are told to drop
-//!   their copy.
+//!   their copy. For a definition that tracks direct writes, an invalidation
+//!   applied while the L2 write was in flight means no L1 copy is kept.
 //! - delete and event invalidations: both levels here, then the bus.
 //!
 //! An L1 entry of an L2-backed definition is the envelope behind 8 bytes
@@ -213,6 +214,7 @@ impl Cache {
         let definition = cache.definition();
         let name = definition.name.as_str();
         let settings = tier.settings(name);
+        let epoch = self.inner.remote_epoch.load(Ordering::Acquire);
         let written = tier
             .write(
                 name,
@@ -229,12 +231,22 @@ impl Cache {
         } else {
             0
         });
-        cache.table().insert(
-            key.as_bytes(),
-            &wrap(now_ms().saturating_add(l1_ttl), &stored),
-            Some(keep),
-            SetCondition::Always,
-        );
+        // With direct writes tracked, another application may have written
+        // this key after us; its invalidation may already have been applied
+        // while we were writing. Then keep no copy: the next read asks L2.
+        if settings.track_direct_writes
+            && written.is_ok()
+            && self.inner.remote_epoch.load(Ordering::Acquire) != epoch
+        {
+            cache.table().remove(key.as_bytes());
+        } else {
+            cache.table().insert(
+                key.as_bytes(),
+                &wrap(now_ms().saturating_add(l1_ttl), &stored),
+                Some(keep),
+                SetCondition::Always,
+            );
+        }
         match written {
             Ok(()) => {
                 let _ = tier
