@@ -310,6 +310,46 @@ mod tests {
         assert_eq!(got, vec!["hoard:a:".to_owned(), "hoard:b:x:1:".to_owned()]);
     }
 
+    #[derive(Default)]
+    struct Recorder {
+        keys: parking_lot::Mutex<Vec<Vec<u8>>>,
+        flushes: AtomicU64,
+    }
+
+    impl TrackSink for Recorder {
+        fn tracked_prefixes(&self) -> Vec<String> {
+            Vec::new()
+        }
+        fn invalidate_l2_keys(&self, keys: &[Vec<u8>]) -> u64 {
+            self.keys.lock().extend_from_slice(keys);
+            keys.len() as u64
+        }
+        fn flush_tracked(&self) {
+            self.flushes.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn invalidate_pushes_drop_keys_and_a_null_one_flushes() {
+        let tracking = Tracking::new(Duration::from_millis(100));
+        let recorder = Arc::new(Recorder::default());
+        let sink: Arc<dyn TrackSink> = Arc::clone(&recorder) as Arc<dyn TrackSink>;
+        tracking.invalidate(
+            &[Value::Array(vec![
+                Value::BulkString(b"hoard:_:x:1:a".to_vec()),
+                Value::BulkString(b"hoard:_:x:1:b".to_vec()),
+            ])],
+            &sink,
+        );
+        assert_eq!(recorder.keys.lock().len(), 2);
+        assert_eq!(recorder.flushes.load(Ordering::Relaxed), 0);
+        assert_eq!(tracking.stats(true).invalidations, 2);
+        // FLUSHALL / FLUSHDB in Redis: `invalidate` with a null.
+        tracking.invalidate(&[Value::Nil], &sink);
+        assert_eq!(recorder.flushes.load(Ordering::Relaxed), 1);
+        assert_eq!(recorder.keys.lock().len(), 2);
+    }
+
     #[test]
     fn a_link_never_confirmed_is_not_trusted() {
         let tracking = Tracking::new(Duration::from_millis(100));
