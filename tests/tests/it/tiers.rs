@@ -690,6 +690,28 @@ fn direct_writes_to_redis_reach_l1_of_definitions_that_track_them() -> Result<()
         )))?,
         "the direct DEL never reached L1"
     );
+
+    // FLUSHALL sent to Redis: Redis pushes a null invalidation, the node
+    // flushes the opted-in L1 (the value written back is gone from L2 too).
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("u2", "kept"), &["u2"])?,
+        "OK"
+    );
+    wait_l1(&mut ca, "UserCache", &["u2"], "kept@")?;
+    let flushes = info(&mut ca, "tracking_flushes")?.parse::<u64>()?;
+    let () = redis::cmd("FLUSHALL").query(&mut direct)?;
+    assert!(
+        eventually(Duration::from_secs(5), || Ok(meta(
+            &mut ca,
+            "UserCache",
+            &["u2"]
+        )? == (
+            None,
+            "none".to_owned()
+        )))?,
+        "FLUSHALL in Redis never reached L1"
+    );
+    assert!(info(&mut ca, "tracking_flushes")?.parse::<u64>()? > flushes);
     let tracked: String = redis::cmd("CACHE.INFO")
         .arg("UserCache")
         .query::<redis::Value>(&mut ca)
