@@ -7,7 +7,8 @@
 //!   stale, within the fail-safe window.
 //! - set: L2 first, then L1; if L2 failed the write is queued for replay and
 //!   the outcome is [`Stored::Partial`]. Other nodes are told to drop
-//!   their copy.
+//!   their copy. For a definition that tracks direct writes, an invalidation
+//!   applied while the L2 write was in flight means no L1 copy is kept.
 //! - delete and event invalidations: both levels here, then the bus.
 //!
 //! An L1 entry of an L2-backed definition is the envelope behind 8 bytes
@@ -83,7 +84,8 @@ impl Cache {
         let settings = tier.settings(name);
         let definition = cache.definition();
         let now = now_ms();
-        let trusted = tier.l1_trusted();
+        let trusted =
+            tier.l1_trusted() && (!settings.track_direct_writes || tier.tracking_trusted());
         let l1 = cache.table().get_with(key.as_bytes(), |stored| {
             split(stored).map(|(fresh_until, body)| {
                 (
@@ -212,6 +214,7 @@ impl Cache {
         let definition = cache.definition();
         let name = definition.name.as_str();
         let settings = tier.settings(name);
+        let epoch = self.inner.remote_epoch.load(Ordering::Acquire);
         let written = tier
             .write(
                 name,
@@ -228,12 +231,22 @@ impl Cache {
         } else {
             0
         });
-        cache.table().insert(
-            key.as_bytes(),
-            &wrap(now_ms().saturating_add(l1_ttl), &stored),
-            Some(keep),
-            SetCondition::Always,
-        );
+        // With direct writes tracked, another application may have written
+        // this key after us; its invalidation may already have been applied
+        // while we were writing. Then keep no copy: the next read asks L2.
+        if settings.track_direct_writes
+            && written.is_ok()
+            && self.inner.remote_epoch.load(Ordering::Acquire) != epoch
+        {
+            cache.table().remove(key.as_bytes());
+        } else {
+            cache.table().insert(
+                key.as_bytes(),
+                &wrap(now_ms().saturating_add(l1_ttl), &stored),
+                Some(keep),
+                SetCondition::Always,
+            );
+        }
         match written {
             Ok(()) => {
                 let _ = tier
@@ -318,6 +331,33 @@ impl Cache {
         let invalidating = self.inner.leases.invalidating();
         invalidation::apply_effects(&self.catalog(), effects);
         super::void_leases(&invalidating, effects);
+    }
+
+    /// Drops the L1 entries of cache `name` whose L2 keys Redis reported
+    /// modified (client tracking of direct writes).
+    pub fn drop_tracked(&self, name: &str, keys: Vec<String>) {
+        self.apply_remote(&[Effect {
+            cache: Some(name.to_owned()),
+            keys,
+            ..Effect::default()
+        }]);
+    }
+
+    /// Drops every L1 entry of every cache that tracks direct writes (the
+    /// tracking link was lost or re-established, or Redis was flushed).
+    pub fn flush_tracked_l1(&self) {
+        let Some(tier) = self.inner.tier.as_ref() else {
+            return;
+        };
+        self.inner.remote_epoch.fetch_add(1, Ordering::AcqRel);
+        let invalidating = self.inner.leases.invalidating();
+        for cache in self.catalog().iter() {
+            let settings = tier.settings(&cache.definition().name);
+            if settings.l2 && settings.track_direct_writes {
+                invalidating.void_cache(&cache.definition().name);
+                cache.table().clear();
+            }
+        }
     }
 
     /// Drops every L1 entry of every L2-backed cache (the bus may have

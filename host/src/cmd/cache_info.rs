@@ -136,6 +136,16 @@ pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError>
             ("bus-lag-us", int(n.bus.lag_us)),
             ("replay-depth", int(n.replay_depth)),
         ]);
+        if tier.settings(&name).track_direct_writes {
+            fields.extend([
+                ("track-direct-writes", Frame::Boolean(true)),
+                ("tracked-invalidations", int(c.tracked_invalidations)),
+                (
+                    "tracking-link",
+                    Frame::bulk(if n.tracking.link_ok { "up" } else { "down" }),
+                ),
+            ]);
+        }
     }
     Ok(Frame::Map(
         fields

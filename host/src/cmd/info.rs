@@ -95,7 +95,7 @@ pub(super) fn run(
         let n = tier.node_stats();
         let _ = write!(
             text,
-            "# L2\r\nl2_node_id:{:016x}\r\nl2_breaker:{}\r\nl2_breaker_opens:{}\r\nl2_calls:{}\r\nl2_failures:{}\r\nl2_latency_mean_us:{}\r\nl2_latency_last_us:{}\r\nl2_replay_depth:{}\r\nl2_replayed:{}\r\nl2_replay_dropped:{}\r\nbus_link:{}\r\nbus_lag_us:{}\r\nbus_confirmed_age_ms:{}\r\nbus_gaps:{}\r\nbus_flushes:{}\r\nbus_received:{}\r\n\r\n",
+            "# L2\r\nl2_node_id:{:016x}\r\nl2_breaker:{}\r\nl2_breaker_opens:{}\r\nl2_calls:{}\r\nl2_failures:{}\r\nl2_latency_mean_us:{}\r\nl2_latency_last_us:{}\r\nl2_replay_depth:{}\r\nl2_replayed:{}\r\nl2_replay_dropped:{}\r\nbus_link:{}\r\nbus_lag_us:{}\r\nbus_confirmed_age_ms:{}\r\nbus_gaps:{}\r\nbus_flushes:{}\r\nbus_received:{}\r\ntracking_link:{}\r\ntracking_prefixes:{}\r\ntracking_invalidations:{}\r\ntracking_flushes:{}\r\ntracking_connects:{}\r\n\r\n",
             n.node,
             n.breaker.name(),
             n.breaker_opens,
@@ -112,6 +112,15 @@ pub(super) fn run(
             n.bus.gaps,
             n.bus.flushes,
             n.bus.received,
+            match (n.tracking.wanted, n.tracking.link_ok) {
+                (false, _) => "off",
+                (true, true) => "up",
+                (true, false) => "down",
+            },
+            n.tracking.prefixes,
+            n.tracking.invalidations,
+            n.tracking.flushes,
+            n.tracking.connects,
         );
     }
     if wants("writebehind")
@@ -159,8 +168,13 @@ pub(super) fn run(
                 if let Some(c) = cache.level_snapshot(&name) {
                     let _ = write!(
                         text,
-                        "{name}_tiers:l1_hits={},l2_hits={},misses={},stale_hits={},partial_writes={}\r\n",
-                        c.l1_hits, c.l2_hits, c.misses, c.stale_hits, c.partial_writes,
+                        "{name}_tiers:l1_hits={},l2_hits={},misses={},stale_hits={},partial_writes={},tracked_invalidations={}\r\n",
+                        c.l1_hits,
+                        c.l2_hits,
+                        c.misses,
+                        c.stale_hits,
+                        c.partial_writes,
+                        c.tracked_invalidations,
                     );
                 }
             }

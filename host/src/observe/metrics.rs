@@ -328,6 +328,24 @@ fn encode_node(
             Counter,
             u(n.bus.received),
         ),
+        one(
+            "hoard_l2_tracking_link_up",
+            "1 while client tracking of direct writes to L2 is on and confirmed (0 when nothing opts in).",
+            Gauge,
+            if n.tracking.link_ok { 1.0 } else { 0.0 },
+        ),
+        one(
+            "hoard_l2_tracking_invalidations",
+            "Keys Redis reported modified under a tracked definition (any writer).",
+            Counter,
+            u(n.tracking.invalidations),
+        ),
+        one(
+            "hoard_l2_tracking_flushes",
+            "L1 flushes of tracked definitions (lost link, reconnect, FLUSHALL in Redis).",
+            Counter,
+            u(n.tracking.flushes),
+        ),
     ] {
         family.encode(encoder)?;
     }

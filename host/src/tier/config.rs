@@ -59,6 +59,12 @@ pub struct TierSettings {
     pub l1_ttl_ms: Option<u64>,
     /// Whether its entries may be served stale while L2 is away.
     pub fail_safe: bool,
+    /// Whether this node's L1 also drops entries that other applications
+    /// change in Redis directly (not through hoard): Redis tells the node
+    /// through server-assisted client tracking (`CLIENT TRACKING ... BCAST
+    /// PREFIX <namespace>`) on one dedicated connection. Standalone Redis
+    /// only; ignored for definitions with `l2 = false`.
+    pub track_direct_writes: bool,
 }
 
 impl Default for TierSettings {
@@ -67,6 +73,7 @@ impl Default for TierSettings {
             l2: true,
             l1_ttl_ms: None,
             fail_safe: true,
+            track_direct_writes: false,
         }
     }
 }
@@ -106,6 +113,17 @@ impl L2Config {
         if self.max_stale_ms < 10 {
             anyhow::bail!("[l2] max_stale_ms must be at least 10");
         }
+        if !self.cluster.is_empty()
+            && let Some((name, _)) = self
+                .definitions
+                .iter()
+                .find(|(_, settings)| settings.track_direct_writes)
+        {
+            anyhow::bail!(
+                "[l2.definitions.{name}] track_direct_writes needs a standalone Redis (`url`); \
+                 Redis Cluster is not supported yet"
+            );
+        }
         Ok(())
     }
 
@@ -120,6 +138,13 @@ impl L2Config {
             .l1_ttl_ms
             .unwrap_or(self.l1_ttl_ms)
             .max(1)
+    }
+
+    /// Whether any definition asks for direct writes to be tracked.
+    pub fn tracks_direct_writes(&self) -> bool {
+        self.definitions
+            .values()
+            .any(|s| s.l2 && s.track_direct_writes)
     }
 
     /// The address the bus subscribes through.
@@ -159,6 +184,23 @@ mod tests {
             toml::from_str("url = \"redis://a/\"\nsoft_timeout_ms = 900\nhard_timeout_ms = 100\n")
                 .unwrap();
         assert!(inverted.validate().is_err());
+    }
+
+    #[test]
+    fn direct_write_tracking_is_opt_in_and_standalone_only() {
+        let config: L2Config = toml::from_str(
+            "url = \"redis://a/\"\n[definitions.Tracked]\ntrack_direct_writes = true\n",
+        )
+        .unwrap();
+        assert!(config.validate().is_ok());
+        assert!(config.settings("Tracked").track_direct_writes);
+        assert!(!config.settings("Other").track_direct_writes);
+        assert!(config.tracks_direct_writes());
+        let cluster: L2Config = toml::from_str(
+            "cluster = [\"redis://a/\"]\n[definitions.Tracked]\ntrack_direct_writes = true\n",
+        )
+        .unwrap();
+        assert!(cluster.validate().is_err());
     }
 
     #[test]

@@ -33,6 +33,12 @@ impl Namespace {
         format!("{}{key}", self.prefix)
     }
 
+    /// What every L2 key of this namespace starts with (what client
+    /// tracking watches for the definitions that opt in).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// The index of this namespace's keys.
     pub fn index(&self) -> &str {
         &self.index

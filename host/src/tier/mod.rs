@@ -14,6 +14,7 @@ pub mod config;
 pub mod keys;
 pub mod replay;
 pub mod store;
+pub mod tracking;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use crate::tier::config::{L2Config, TierSettings};
 use crate::tier::keys::{Namespace, Record, now_ms};
 use crate::tier::replay::{Op, Queued, ReplayQueue, Target};
 use crate::tier::store::{Found, L2Error, L2Store, RedisStore};
+use crate::tier::tracking::{TrackSink, Tracking, TrackingStats, disjoint_prefixes};
 
 /// Per-definition counters of the tiers.
 #[derive(Debug, Default)]
@@ -46,6 +48,9 @@ pub struct LevelCounters {
     pub stale_hits: AtomicU64,
     /// Writes that reached L1 but not L2 (queued for replay).
     pub partial_writes: AtomicU64,
+    /// Keys of this definition Redis reported modified (client tracking,
+    /// `track_direct_writes`): every writer, hoard's own writes included.
+    pub tracked_invalidations: AtomicU64,
 }
 
 /// [`LevelCounters`] read at one moment, for `INFO`, `CACHE.INFO`,
@@ -66,6 +71,8 @@ pub struct LevelSnapshot {
     pub stale_hits: u64,
     /// Writes queued for L2.
     pub partial_writes: u64,
+    /// Keys Redis reported modified (opted-in definitions).
+    pub tracked_invalidations: u64,
 }
 
 impl LevelCounters {
@@ -78,6 +85,7 @@ impl LevelCounters {
             misses: load(&self.misses),
             stale_hits: load(&self.stale_hits),
             partial_writes: load(&self.partial_writes),
+            tracked_invalidations: load(&self.tracked_invalidations),
         }
     }
 }
@@ -89,6 +97,7 @@ pub struct Node {
     store: Arc<dyn L2Store>,
     breaker: Breaker,
     bus: Arc<Bus>,
+    tracking: Arc<Tracking>,
     replay: ReplayQueue,
     caches: RwLock<BTreeMap<String, Cache>>,
     calls: AtomicU64,
@@ -122,6 +131,8 @@ pub struct NodeStats {
     pub replay_dropped: u64,
     /// The bus.
     pub bus: BusStats,
+    /// Client tracking of direct writes.
+    pub tracking: TrackingStats,
     /// This node's id on the bus.
     pub node: u64,
 }
@@ -144,6 +155,7 @@ impl Node {
                 Duration::from_millis(config.breaker_open_ms),
             ),
             bus: Bus::new(Duration::from_millis(config.max_stale_ms)),
+            tracking: Tracking::new(Duration::from_millis(config.max_stale_ms)),
             replay,
             caches: RwLock::new(BTreeMap::new()),
             calls: AtomicU64::new(0),
@@ -185,6 +197,12 @@ impl Node {
             hard,
             Arc::clone(self) as Arc<dyn Sink>,
         );
+        if self.config.tracks_direct_writes()
+            && let Some(url) = self.config.url.clone()
+        {
+            self.tracking
+                .start(url, hard, Arc::clone(self) as Arc<dyn TrackSink>);
+        }
         tokio::spawn(Arc::clone(self).replay_loop());
     }
 
@@ -206,6 +224,7 @@ impl Node {
             replayed: self.replayed.load(Ordering::Relaxed),
             replay_dropped: self.replay_dropped.load(Ordering::Relaxed),
             bus: self.bus.stats(),
+            tracking: self.tracking.stats(self.config.tracks_direct_writes()),
             node: self.bus.node(),
         }
     }
@@ -353,6 +372,82 @@ impl Sink for Node {
     }
 }
 
+impl Node {
+    /// Every opted-in definition of every tenant: its namespace, tenant
+    /// and cache name.
+    fn tracked(&self) -> Vec<(Namespace, Cache, String)> {
+        let caches = self.caches.read();
+        let mut out = Vec::new();
+        for (tenant, cache) in caches.iter() {
+            for defined in cache.catalog().iter() {
+                let definition = defined.definition();
+                let settings = self.config.settings(&definition.name);
+                if settings.l2 && settings.track_direct_writes {
+                    out.push((
+                        Namespace::new(tenant, &definition.id, definition.version.major),
+                        cache.clone(),
+                        definition.name.clone(),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl TrackSink for Node {
+    fn tracked_prefixes(&self) -> Vec<String> {
+        disjoint_prefixes(
+            self.tracked()
+                .iter()
+                .map(|(ns, _, _)| ns.prefix().to_owned())
+                .collect(),
+        )
+    }
+
+    fn invalidate_l2_keys(&self, keys: &[Vec<u8>]) -> u64 {
+        let tracked = self.tracked();
+        let mut per_definition: Vec<Vec<String>> = vec![Vec::new(); tracked.len()];
+        let mut counted = 0;
+        for key in keys {
+            let Ok(key) = std::str::from_utf8(key) else {
+                continue;
+            };
+            for (i, (ns, _, _)) in tracked.iter().enumerate() {
+                if let Some(l1_key) = ns.strip(key) {
+                    per_definition[i].push(l1_key.to_owned());
+                }
+            }
+        }
+        for ((_, cache, name), l1_keys) in tracked.iter().zip(per_definition) {
+            if l1_keys.is_empty() {
+                continue;
+            }
+            // A load lease (`<key>:load-lease`) is under the prefix too; it
+            // is dropped like any key (harmless) but not counted.
+            let real = l1_keys
+                .iter()
+                .filter(|k| !k.ends_with(":load-lease"))
+                .count() as u64;
+            counted += real;
+            if let Some(tier) = cache.tier() {
+                tier.counters(name)
+                    .tracked_invalidations
+                    .fetch_add(real, Ordering::Relaxed);
+            }
+            cache.drop_tracked(name, l1_keys);
+        }
+        counted
+    }
+
+    fn flush_tracked(&self) {
+        let caches: Vec<Cache> = self.caches.read().values().cloned().collect();
+        for cache in caches {
+            cache.flush_tracked_l1();
+        }
+    }
+}
+
 /// One tenant's use of the node's L2.
 pub struct Tier {
     node: Arc<Node>,
@@ -393,6 +488,12 @@ impl Tier {
     /// Whether L1 may be served for L2-backed definitions right now.
     pub fn l1_trusted(&self) -> bool {
         self.node.bus.l1_trusted()
+    }
+
+    /// Whether L1 may be served for definitions that track direct writes
+    /// (the tracking link is on and confirmed within `max_stale_ms`).
+    pub fn tracking_trusted(&self) -> bool {
+        self.node.tracking.l1_trusted()
     }
 
     /// The tenant's counters for cache `name`.

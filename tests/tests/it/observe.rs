@@ -763,6 +763,11 @@ fn metrics_show_origin_l2_and_bus_figures() -> Result<()> {
         Ok(value(&scrape(&server, None)?, "hoard_bus_link_up", &[]) == 1.0)
     })?;
     assert!(linked, "{}", http_get(admin(&server)?, "/metrics", None)?.1);
+    // No definition tracks direct writes: no tracking connection.
+    assert_eq!(
+        value(&scrape(&server, None)?, "hoard_l2_tracking_link_up", &[]),
+        0.0
+    );
     assert!(c.cache_get("UserDb", &["1"])?.is_some());
     assert!(c.cache_get("UserDb", &["1"])?.is_some());
     let scrape = scrape(&server, None)?;

@@ -568,3 +568,207 @@ fn a_tracking_client_hears_about_writes_and_events_on_another_node() -> Result<(
     assert_eq!(tracked.read()?, push);
     Ok(())
 }
+
+fn raw_get(redis: &mut redis::Connection, key: &str) -> Result<Vec<u8>> {
+    Ok(redis::cmd("GET").arg(key).query(redis)?)
+}
+
+/// Reads until the node answers from L1 (its own write's tracking push may
+/// drop the first copy; the next read promotes it again).
+fn wait_l1(con: &mut redis::Connection, cache: &str, parts: &[&str], want: &str) -> Result<()> {
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let (value, level) = meta(con, cache, parts)?;
+            Ok(level == "l1" && value.is_some_and(|v| v.contains(want)))
+        })?,
+        "{cache} {parts:?} never settled in L1 with {want}"
+    );
+    Ok(())
+}
+
+#[test]
+fn direct_writes_to_redis_reach_l1_of_definitions_that_track_them() -> Result<()> {
+    let redis = RedisServer::start()?;
+    let dir = tempfile::tempdir()?;
+    // UserCache opts in; UserPermissions keeps the default.
+    let a = node(
+        &redis.url(),
+        &dir,
+        "a",
+        "max_stale_ms = 2000\nl1_ttl_ms = 60000\n[l2.definitions.UserCache]\ntrack_direct_writes = true\n",
+    )?;
+    let mut ca = a.client()?;
+    wait_linked(&mut ca)?;
+    assert!(
+        eventually(Duration::from_secs(15), || Ok(info(
+            &mut ca,
+            "tracking_link"
+        )? == "up"))?,
+        "tracking link never came up"
+    );
+    assert_eq!(info(&mut ca, "tracking_prefixes")?, "1");
+    let mut direct = redis.client()?;
+
+    // An older envelope of u1, as hoard wrote it (a valid value for that key).
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("u1", "old"), &["u1"])?,
+        "OK"
+    );
+    let u1 = "hoard:_:user-cache:1:User:u1";
+    let old_envelope = raw_get(&mut direct, u1)?;
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("u1", "new"), &["u1"])?,
+        "OK"
+    );
+    wait_l1(&mut ca, "UserCache", &["u1"], "new@")?;
+    // The same for the definition that does not opt in.
+    let perms = |roles: &str| format!(r#"{{"userId":"u1","roles":["{roles}"]}}"#);
+    assert_eq!(
+        set(&mut ca, "UserPermissions", &perms("old"), &["u1"])?,
+        "OK"
+    );
+    let perms_key = {
+        let keys: Vec<String> = redis_keys(&mut direct, "hoard:_:*")?
+            .into_iter()
+            .filter(|k| !k.contains('{') && !k.starts_with("hoard:_:user-cache:"))
+            .collect();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        keys[0].clone()
+    };
+    let perms_old = raw_get(&mut direct, &perms_key)?;
+    assert_eq!(
+        set(&mut ca, "UserPermissions", &perms("new"), &["u1"])?,
+        "OK"
+    );
+    wait_l1(&mut ca, "UserPermissions", &["u1"], "new")?;
+    let before = info(&mut ca, "tracking_invalidations")?.parse::<u64>()?;
+
+    // Another application writes Redis directly: the older envelope back.
+    let () = redis::cmd("SET")
+        .arg(u1)
+        .arg(&old_envelope)
+        .arg("PX")
+        .arg(60_000)
+        .query(&mut direct)?;
+    let () = redis::cmd("SET")
+        .arg(&perms_key)
+        .arg(&perms_old)
+        .arg("PX")
+        .arg(60_000)
+        .query(&mut direct)?;
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let (value, _) = meta(&mut ca, "UserCache", &["u1"])?;
+            Ok(value.is_some_and(|v| v.contains("old@")))
+        })?,
+        "the direct SET never reached the opted-in definition's L1"
+    );
+    // UserPermissions does not opt in: Redis tracks no prefix of it and
+    // the node keeps serving its L1 copy until the L1 TTL (the default).
+    let (value, level) = meta(&mut ca, "UserCache", &["u1"])?;
+    assert!(value.unwrap().contains("old@"));
+    assert!(level == "l1" || level == "l2", "{level}");
+    let (value, level) = meta(&mut ca, "UserPermissions", &["u1"])?;
+    assert_eq!(level, "l1", "a definition without the opt-in keeps its L1");
+    assert!(
+        value.unwrap().contains("new"),
+        "default: direct writes do not reach L1"
+    );
+    assert!(info(&mut ca, "tracking_invalidations")?.parse::<u64>()? > before);
+
+    // A direct DEL: the node stops serving the value.
+    wait_l1(&mut ca, "UserCache", &["u1"], "old@")?;
+    let _: i64 = redis::cmd("DEL").arg(u1).query(&mut direct)?;
+    assert!(
+        eventually(Duration::from_secs(5), || Ok(meta(
+            &mut ca,
+            "UserCache",
+            &["u1"]
+        )? == (
+            None,
+            "none".to_owned()
+        )))?,
+        "the direct DEL never reached L1"
+    );
+
+    // FLUSHALL sent to Redis: Redis pushes a null invalidation, the node
+    // flushes the opted-in L1 (the value written back is gone from L2 too).
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("u2", "kept"), &["u2"])?,
+        "OK"
+    );
+    wait_l1(&mut ca, "UserCache", &["u2"], "kept@")?;
+    let flushes = info(&mut ca, "tracking_flushes")?.parse::<u64>()?;
+    let () = redis::cmd("FLUSHALL").query(&mut direct)?;
+    assert!(
+        eventually(Duration::from_secs(5), || Ok(meta(
+            &mut ca,
+            "UserCache",
+            &["u2"]
+        )? == (
+            None,
+            "none".to_owned()
+        )))?,
+        "FLUSHALL in Redis never reached L1"
+    );
+    assert!(info(&mut ca, "tracking_flushes")?.parse::<u64>()? > flushes);
+    let tracked: String = redis::cmd("CACHE.INFO")
+        .arg("UserCache")
+        .query::<redis::Value>(&mut ca)
+        .map(|v| format!("{v:?}"))?;
+    assert!(tracked.contains("tracked-invalidations"), "{tracked}");
+    Ok(())
+}
+
+#[test]
+fn a_lost_tracking_link_flushes_the_opted_in_l1_and_comes_back() -> Result<()> {
+    let redis = RedisServer::start()?;
+    let dir = tempfile::tempdir()?;
+    let a = node(
+        &redis.url(),
+        &dir,
+        "a",
+        "max_stale_ms = 2000\nl1_ttl_ms = 60000\n[l2.definitions.UserCache]\ntrack_direct_writes = true\n",
+    )?;
+    let mut ca = a.client()?;
+    wait_linked(&mut ca)?;
+    let connected = |ca: &mut redis::Connection, n: u64| -> Result<bool> {
+        Ok(info(ca, "tracking_link")? == "up"
+            && info(ca, "tracking_connects")?.parse::<u64>()? >= n)
+    };
+    assert!(eventually(Duration::from_secs(15), || connected(
+        &mut ca, 1
+    ))?);
+    assert_eq!(set(&mut ca, "UserCache", &user("u1", "v"), &["u1"])?, "OK");
+    wait_l1(&mut ca, "UserCache", &["u1"], "v@")?;
+    let flushes = info(&mut ca, "tracking_flushes")?.parse::<u64>()?;
+
+    // Redis drops the tracking connection (and only it).
+    let mut direct = redis.client()?;
+    let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut direct)?;
+    let tracking_id = clients
+        .lines()
+        .find(|l| {
+            l.split_whitespace()
+                .find_map(|f| f.strip_prefix("flags="))
+                .is_some_and(|flags| flags.contains('t'))
+        })
+        .and_then(|l| l.split_whitespace().find_map(|f| f.strip_prefix("id=")))
+        .map(str::to_owned)
+        .expect("the tracking connection is listed");
+    let _: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("ID")
+        .arg(&tracking_id)
+        .query(&mut direct)?;
+    assert!(
+        eventually(Duration::from_secs(10), || connected(&mut ca, 2))?,
+        "tracking never re-enabled"
+    );
+    assert!(info(&mut ca, "tracking_flushes")?.parse::<u64>()? > flushes);
+    // The L1 copy went with the link: the next read comes from L2.
+    let (value, level) = meta(&mut ca, "UserCache", &["u1"])?;
+    assert!(value.unwrap().contains("v@"));
+    assert_eq!(level, "l2");
+    Ok(())
+}
