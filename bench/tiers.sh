@@ -95,7 +95,7 @@ if wants staleness || wants outage; then
     [[ -x "$TIERS_BIN" ]] || die "no bench client at $TIERS_BIN"
 fi
 
-echo "# bench/tiers.sh  $(date -u +%FT%TZ)  sections=\"$SECTIONS\" rounds=$ROUNDS n_hit=$N_HIT n_l2=$N_L2 keys=$KEYS n_stale=$N_STALE before_s=$BEFORE_S outage_s=$OUTAGE_S after_s=$AFTER_S max_stale_ms=$MAX_STALE_MS warm=$WARM write_keys=$WRITE_KEYS redis=$(redis-server --version | awk '{print $3}') cores=$(nproc)"
+echo "# bench/tiers.sh  $(date -u +%FT%TZ)  sections=\"$SECTIONS\" rounds=$ROUNDS n_hit=$N_HIT n_l2=$N_L2 keys=$KEYS n_stale=$N_STALE before_s=$BEFORE_S outage_s=$OUTAGE_S after_s=$AFTER_S max_stale_ms=$MAX_STALE_MS warm=$WARM write_keys=$WRITE_KEYS redis=$(redis-server --version | sed -E 's/.*v=([^ ]+).*/\1/') cores=$(nproc)"
 
 VALUE='{"id":"1","email":"u1@example.com","name":"User 1"}'
 if wants l1; then
@@ -135,7 +135,7 @@ if wants l2; then
     out="$(python3 "$BENCH_DIR/gen_resp.py" user "$KEYS" | rcli "$PORT_C" --pipe 2>&1)"
     grep -q 'errors: 0,' <<<"$out" || die "prefill: $out"
     [[ "$(l2_field "$PORT_C" l2_replay_depth)" == 0 ]] || die "prefill: writes queued for replay (L2 away?)"
-    stored="$(rcli "$RPORT" EVAL "return #redis.call('KEYS', 'hoard:_:user-cache:1:User:*')" 0)"
+    stored="$(rcli "$RPORT" EVAL "return #redis.call('KEYS', 'hoard:_:user-cache:1:User:0000*')" 0)"
     [[ "$stored" == "$KEYS" ]] || die "expected $KEYS UserCache entries in Redis, found $stored"
     c_rb() { c="$(rb "$PORT_C" l2C -c 50 -n "$N_L2" -r "$KEYS" CACHE.GET UserCache __rand_int__ | cut -f2,3)"; }
     r_rb() { r="$(rb "$RPORT" l2R -c 50 -n "$N_L2" -r "$KEYS" GET 'hoard:_:user-cache:1:User:__rand_int__' | cut -f2,3)"; }
