@@ -23,8 +23,8 @@
 //! writes (`OK` or `PARTIAL`) whose value, or a newer one, is not what a
 //! node (or Redis, through C) answers at the end; cross-node reads that
 //! answered a value older than a write acknowledged more than MAX_STALE_MS
-//! before the read was sent, split into before, during and after the outage
-//! (`stale_after`: sent after SIGCONT; `stale_after_bound`: sent more than
+//! before the read was sent, split into before (answered before SIGSTOP),
+//! during and after the outage (`stale_after`: sent after SIGCONT; `stale_after_bound`: sent more than
 //! MAX_STALE_MS after SIGCONT, so a write acknowledged during the outage
 //! has had the same bound to cross as one acknowledged normally).
 
@@ -168,6 +168,10 @@ struct Counts {
     warm_reads: AtomicU64,
     warm_errors: AtomicU64,
     warm_misses: AtomicU64,
+    /// Of those, answered after SIGCONT.
+    warm_misses_after: AtomicU64,
+    /// Microseconds from SIGCONT to the last of those.
+    last_warm_miss_after_us: AtomicU64,
     writes_ok: AtomicU64,
     writes_partial: AtomicU64,
     write_errors: AtomicU64,
@@ -300,6 +304,14 @@ fn outage(args: &[String]) -> Result<()> {
                     Ok(Some(_)) => {}
                     Ok(None) => {
                         counts_r.warm_misses.fetch_add(1, Ordering::Relaxed);
+                        let phases = phases_r.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+                        if let Some(resumed) = phases.resumed {
+                            counts_r.warm_misses_after.fetch_add(1, Ordering::Relaxed);
+                            counts_r.last_warm_miss_after_us.fetch_max(
+                                micros(Instant::now().saturating_duration_since(resumed)),
+                                Ordering::Relaxed,
+                            );
+                        }
                     }
                     Err(_) => {
                         counts_r.warm_errors.fetch_add(1, Ordering::Relaxed);
@@ -315,6 +327,7 @@ fn outage(args: &[String]) -> Result<()> {
                         continue;
                     }
                 };
+                let done = Instant::now();
                 let seen = seq_of(got.as_deref());
                 // The newest write acknowledged more than max_stale before the read was sent.
                 let owed = sent.checked_sub(max_stale).and_then(|limit| {
@@ -338,7 +351,8 @@ fn outage(args: &[String]) -> Result<()> {
                                 .last_stale_after_us
                                 .fetch_max(micros(sent - resumed), Ordering::Relaxed);
                         }
-                        (Some(stopped), _) if sent >= stopped => {
+                        // A read sent just before SIGSTOP may have run into it.
+                        (Some(stopped), _) if done >= stopped => {
                             counts_r.stale_during.fetch_add(1, Ordering::Relaxed);
                         }
                         _ => {
@@ -417,10 +431,12 @@ fn outage(args: &[String]) -> Result<()> {
         .collect::<Vec<_>>()
         .join(",");
     println!(
-        "outage stop_s={down} warm_keys={warm} warm_reads={} warm_errors={} warm_misses={} writes_ok={} writes_partial={} write_errors={} keys_written={} lost_on_a={} lost_on_b={} lost_in_redis={} c_levels={levels} cross_reads={} cross_errors={} stale_before={} stale_during={} stale_after={} stale_after_bound={} last_stale_after_ms={} drained_ms={drained_ms}",
+        "outage stop_s={down} warm_keys={warm} warm_reads={} warm_errors={} warm_misses={} warm_misses_after_sigcont={} last_warm_miss_after_ms={} writes_ok={} writes_partial={} write_errors={} keys_written={} lost_on_a={} lost_on_b={} lost_in_redis={} c_levels={levels} cross_reads={} cross_errors={} stale_before={} stale_during={} stale_after={} stale_after_bound={} last_stale_after_ms={} drained_ms={drained_ms}",
         load(&counts.warm_reads),
         load(&counts.warm_errors),
         load(&counts.warm_misses),
+        load(&counts.warm_misses_after),
+        load(&counts.last_warm_miss_after_us) / 1000,
         load(&counts.writes_ok),
         load(&counts.writes_partial),
         load(&counts.write_errors),
