@@ -888,9 +888,8 @@ mod tests {
     use super::*;
     use crate::origin::lease::Leases;
 
-    #[test]
-    fn a_dropped_leading_load_frees_its_waiters_and_its_lease() {
-        let leases = Leases::default();
+    /// A leading load of key `k` and a second caller waiting on it.
+    fn lead_and_wait(leases: &Leases) -> (Leading<'_>, tokio::sync::watch::Receiver<Shared>) {
         let Acquired::Granted {
             token,
             publish: Some(tx),
@@ -899,7 +898,7 @@ mod tests {
             unreachable!("the first caller takes the lease");
         };
         let leading = Leading {
-            leases: &leases,
+            leases,
             name: "C",
             key: "k",
             token,
@@ -911,6 +910,13 @@ mod tests {
         else {
             unreachable!("the second caller waits");
         };
+        (leading, rx)
+    }
+
+    #[test]
+    fn a_dropped_leading_load_frees_its_waiters_and_its_lease() {
+        let leases = Leases::default();
+        let (leading, rx) = lead_and_wait(&leases);
         drop(leading);
         // The waiter hears the loader is gone (no result), and the lease is
         // free for it to take at once, long before it would have lapsed.
@@ -926,28 +932,9 @@ mod tests {
     #[test]
     fn a_finished_leading_load_reaches_its_waiters() {
         let leases = Leases::default();
-        let Acquired::Granted {
-            token,
-            publish: Some(tx),
-        } = leases.acquire("C", "k", 0, 10_000, true)
-        else {
-            unreachable!("the first caller takes the lease");
-        };
-        let leading = Leading {
-            leases: &leases,
-            name: "C",
-            key: "k",
-            token,
-            publish: Some(tx),
-        };
-        let Acquired::Held {
-            result: Some(rx), ..
-        } = leases.acquire("C", "k", 1, 10_000, true)
-        else {
-            unreachable!("the second caller waits");
-        };
+        let (leading, rx) = lead_and_wait(&leases);
         // The load itself stores (or gives the lease back) before it ends.
-        assert!(leases.fill("C", "k", token, || {}));
+        assert!(leases.fill("C", "k", leading.token, || {}));
         let shared = leading.finish(Ok(Fetched::NotFound));
         assert_eq!(*shared, Ok(Fetched::NotFound));
         assert_eq!(
