@@ -515,8 +515,8 @@ impl Cache {
         let memoized = cache.memoized_key(&parts);
         let origin = self.origin_of(name);
         let behind = self.behind(&cache, origin.as_ref())?;
-        let origin_parts = origin.as_ref().map(|_| parts.clone());
-        let ((key, verdict, mapped), (_, _, value, _)) = self
+        // The parts come back from the plugin call, for write-through.
+        let ((key, verdict, mapped), (_, parts, value, _)) = self
             .call(
                 &cache,
                 (memoized, parts, value, behind.map(|b| (b.sequence, b.sql))),
@@ -543,12 +543,12 @@ impl Cache {
             cache.count_reject();
             return Ok((Stored::Rejected { errors }, None));
         }
-        let (value, ack) = match (&origin, origin_parts, behind, mapped) {
-            (Some(origin), Some(_), Some(behind), Some(mapped)) => {
+        let (value, ack) = match (&origin, behind, mapped) {
+            (Some(origin), Some(behind), Some(mapped)) => {
                 let ack = self.enqueue_behind(&cache, origin, &key, behind, mapped)?;
                 (value, Some(ack))
             }
-            (Some(origin), Some(parts), _, _) => (
+            (Some(origin), _, _) => (
                 self.write_through(&cache, origin, parts, value).await?,
                 None,
             ),
