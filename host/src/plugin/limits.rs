@@ -19,6 +19,12 @@ pub struct PluginLimits {
     pub memory_bytes: usize,
     /// Wall-clock budget of one call, enforced by epoch interruption.
     pub call_timeout_ms: u64,
+    /// Wall-clock budget of creating an instance (start functions,
+    /// constructors, a large guest's memory image), enforced the same way.
+    /// Longer than a call: it happens when the pool fills, not per request,
+    /// and an interpreter's image (a Python guest is ~18 MB) can take tens
+    /// of milliseconds to map on a loaded machine.
+    pub init_timeout_ms: u64,
     /// Most bytes a call may hand back to the host (strings and lists,
     /// counted while lifting, through wasmtime's hostcall fuel).
     pub max_output_bytes: usize,
@@ -79,6 +85,7 @@ impl Default for PluginLimits {
         Self {
             memory_bytes: 64 << 20,
             call_timeout_ms: 100,
+            init_timeout_ms: 1_000,
             max_output_bytes: 1 << 20,
             max_key_bytes: 1024,
             max_invalidation_items: 10_000,
@@ -120,6 +127,11 @@ impl PluginLimits {
     /// The call budget as a `Duration`.
     pub fn call_timeout(&self) -> Duration {
         Duration::from_millis(self.call_timeout_ms.max(1))
+    }
+
+    /// The instance-creation budget as a `Duration` (never below a call's).
+    pub fn init_timeout(&self) -> Duration {
+        Duration::from_millis(self.init_timeout_ms.max(self.call_timeout_ms).max(1))
     }
 }
 

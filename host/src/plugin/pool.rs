@@ -174,7 +174,7 @@ impl InstancePool {
         store.epoch_deadline_callback(|mut store| Ok(store.data_mut().at_epoch_deadline()));
         // A new store's deadline is 0: set it before instantiating, or the
         // start functions themselves are interrupted.
-        store.set_epoch_deadline(self.runtime.deadline_ticks());
+        store.set_epoch_deadline(self.runtime.init_deadline_ticks());
         self.counters.instantiations.fetch_add(1, Ordering::Relaxed);
         let made = self
             .pre
@@ -196,7 +196,7 @@ impl InstancePool {
             }),
             Err(error) => Err(PluginError::from_instantiate(
                 &error,
-                limits.call_timeout(),
+                limits.init_timeout(),
                 limits.max_output_bytes,
             )),
         }

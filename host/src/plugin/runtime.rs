@@ -133,6 +133,13 @@ impl PluginRuntime {
         self.limits.call_timeout_ms.div_ceil(tick) + 1
     }
 
+    /// [`Self::deadline_ticks`] for creating an instance (`init_timeout_ms`).
+    pub(crate) fn init_deadline_ticks(&self) -> u64 {
+        let tick = EPOCH_TICK.as_millis().max(1) as u64;
+        let ms = u64::try_from(self.limits.init_timeout().as_millis()).unwrap_or(u64::MAX);
+        ms.div_ceil(tick) + 1
+    }
+
     /// The CPU time a call may use inline on an async worker (see
     /// `state::CallWatch::Inline`). `None` when inline calls are off.
     pub(crate) fn inline_budget(&self) -> Option<Duration> {
