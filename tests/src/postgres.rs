@@ -56,7 +56,7 @@ impl Postgres {
                 bail!("chown of the data directory failed");
             }
         }
-        let pg = Postgres {
+        let mut pg = Postgres {
             bin,
             port: crate::tier::free_port()?,
             dir,
@@ -80,8 +80,22 @@ impl Postgres {
         if !out.status.success() {
             bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
         }
-        pg.start_again()?;
-        Ok(pg)
+        // The free port can be taken by another test between the probe and
+        // PostgreSQL's bind: then take another one (only here, before anyone
+        // was told the port; a restart keeps its port).
+        let mut attempts = 0;
+        loop {
+            match pg.start_again() {
+                Ok(()) => return Ok(pg),
+                Err(error)
+                    if attempts < 4 && error.to_string().contains("Address already in use") =>
+                {
+                    attempts += 1;
+                    pg.port = crate::tier::free_port()?;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     fn data(&self) -> String {
