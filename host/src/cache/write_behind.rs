@@ -91,11 +91,7 @@ impl Cache {
         mapped: Result<OriginRequest, String>,
     ) -> Result<Ack, CacheError> {
         let request = mapped.map_err(|e| CacheError::Origin(OriginError::Mapping(e)))?;
-        let wb = self
-            .inner
-            .write_behind
-            .as_ref()
-            .ok_or(CacheError::Queue("no write-behind queue".into()))?;
+        let wb = self.queue()?;
         let now = now_ms();
         let name = cache.definition().name.clone();
         let committed = wb.queue.submit(Write {

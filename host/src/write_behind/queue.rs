@@ -586,19 +586,29 @@ impl WriteQueue {
         } else {
             Durability::None
         });
-        let garbage = std::mem::take(&mut self.index.lock().garbage);
+        // Under one lock: the garbage to remove, and which settled writes are
+        // still their key's newest (a write a newer one replaced meanwhile is
+        // garbage, whatever happened to it: it is neither retried nor buried).
+        let (garbage, slots) = {
+            let mut index = self.index.lock();
+            let slots: Vec<(String, bool)> = outcomes
+                .iter()
+                .map(|(write, _)| {
+                    let slot = write.slot.encode();
+                    let current = matches!(
+                        index.pending.get(&slot),
+                        Some(w) if w.sequence == write.sequence
+                    );
+                    (slot, current)
+                })
+                .collect();
+            (std::mem::take(&mut index.garbage), slots)
+        };
         {
             let mut pending = tx.open_table(PENDING).map_err(store)?;
             let mut dead = tx.open_table(DEAD).map_err(store)?;
-            for (write, settle) in outcomes {
-                let slot = write.slot.encode();
+            for ((write, settle), (slot, current)) in outcomes.into_iter().zip(slots) {
                 settled.push(slot.clone());
-                // A write a newer one replaced meanwhile is garbage, whatever
-                // happened to it: it is neither retried nor buried.
-                let current = matches!(
-                    self.index.lock().pending.get(&slot),
-                    Some(w) if w.sequence == write.sequence
-                );
                 match &settle {
                     Settle::Confirmed => {
                         pending.remove(write.sequence).map_err(store)?;
