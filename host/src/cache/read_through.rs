@@ -253,6 +253,23 @@ impl Cache {
                     token,
                     publish: Some(tx),
                 } => {
+                    // The previous holder may have stored the value and let
+                    // go between our look and our lease: look once more
+                    // (L1 only; with L2 the load looks in L2 itself).
+                    if !l2 {
+                        match self.entry(cache, &key, origin) {
+                            Ok(Entry::Fresh { value, .. }) => {
+                                self.inner.leases.release(name, &key, token);
+                                let _ = tx.send(Some(Arc::new(Ok(Fetched::Value(value.clone())))));
+                                return Ok(Lookup::Hit(value));
+                            }
+                            Ok(Entry::Stale(_) | Entry::Miss) => {}
+                            Err(error) => {
+                                self.inner.leases.release(name, &key, token);
+                                return Err(error);
+                            }
+                        }
+                    }
                     if l2 || (stale.is_some() && soft > 0) {
                         let background = self.load_in_background(
                             cache,
