@@ -17,12 +17,15 @@
 #                a hit calls no plugin, so this is the host's cost)
 #   SET ratio    CACHE.SET UserCache <json> <id> / plain SET: every request
 #                calls the plugin's validate (the language's cost)
-# Ratios are candidate/anchor measured back to back on one server.
+# Ratios are candidate/anchor measured back to back on one server, ROUNDS
+# times (default 5, the anchor first in odd rounds and second in even ones);
+# the table shows the median of the rounds' ratios and the median rps.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LANGS="${LANGS:-rust python js c}"
 N="${N:-100000}"
+ROUNDS="${ROUNDS:-5}"
 COUNT="${COUNT:-5000}"
 CLIENTS="${CLIENTS:-50}"
 SET_VALUE='{"id":"1","email":"ada@example.com","name":"Ada"}'
@@ -84,20 +87,40 @@ for lang in $LANGS; do
 
     log "$lang: prefill $COUNT users"
     python3 "$BENCH_DIR/gen_resp.py" user "$COUNT" | rcli "$HOARD_PORT" --pipe | tail -1 >&2
-    get="$(rb "$HOARD_PORT" "$lang GET" -c "$CLIENTS" -n "$N" -r "$COUNT" GET user:__rand_int__ | cut -f2)"
-    cget="$(rb "$HOARD_PORT" "$lang CACHE.GET" -c "$CLIENTS" -n "$N" -r "$COUNT" CACHE.GET UserCache __rand_int__ | cut -f2)"
-    set="$(rb "$HOARD_PORT" "$lang SET" -c "$CLIENTS" -n "$N" -r "$COUNT" SET user:__rand_int__ "$SET_VALUE" | cut -f2)"
-    cset="$(rb "$HOARD_PORT" "$lang CACHE.SET" -c "$CLIENTS" -n "$N" -r "$COUNT" CACHE.SET UserCache "$SET_VALUE" __rand_int__ | cut -f2)"
+    : >"$BENCH_TMP/pairs-$lang"
+    for round in $(seq 1 "$ROUNDS"); do
+        # One redis-benchmark run: its rps. Each pair runs back to back, the
+        # anchor first in odd rounds and second in even ones.
+        get_rps() { rb "$HOARD_PORT" "$lang $1 r$round" -c "$CLIENTS" -n "$N" -r "$COUNT" "${@:2}" | cut -f2; }
+        if (( round % 2 )); then
+            get="$(get_rps GET GET user:__rand_int__)"
+            cget="$(get_rps CACHE.GET CACHE.GET UserCache __rand_int__)"
+            set="$(get_rps SET SET user:__rand_int__ "$SET_VALUE")"
+            cset="$(get_rps CACHE.SET CACHE.SET UserCache "$SET_VALUE" __rand_int__)"
+        else
+            cget="$(get_rps CACHE.GET CACHE.GET UserCache __rand_int__)"
+            get="$(get_rps GET GET user:__rand_int__)"
+            cset="$(get_rps CACHE.SET CACHE.SET UserCache "$SET_VALUE" __rand_int__)"
+            set="$(get_rps SET SET user:__rand_int__ "$SET_VALUE")"
+        fi
+        log "$lang round $round: GET $get CACHE.GET $cget SET $set CACHE.SET $cset rps"
+        printf '%s\t%s\t%s\t%s\n' "$get" "$cget" "$set" "$cset" >>"$BENCH_TMP/pairs-$lang"
+    done
     assert_alive hoard "$HOARD_PID"
     stop_pid "$HOARD_PID"
-    log "$lang: GET $get CACHE.GET $cget SET $set CACHE.SET $cset rps"
+    pairs="$BENCH_TMP/pairs-$lang"
+    get="$(cut -f1 "$pairs" | median)"; cget="$(cut -f2 "$pairs" | median)"
+    set="$(cut -f3 "$pairs" | median)"; cset="$(cut -f4 "$pairs" | median)"
+    get_ratio="$(awk '{ printf "%f\n", $2 / $1 }' "$pairs" | median)"
+    set_ratio="$(awk '{ printf "%f\n", $4 / $3 }' "$pairs" | median)"
+    log "$lang: medians GET $get CACHE.GET $cget SET $set CACHE.SET $cset rps; ratios $get_ratio $set_ratio"
 
-    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f× (%.0fk/%.0fk)", a / b, a / 1000, b / 1000 }'; }
+    ratio() { awk -v r="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.2f× (%.0fk/%.0fk)", r, a / 1000, b / 1000 }'; }
     printf '| %s | %s KB | %s | %s | %s ms | %s µs | %s µs | %s µs | %s | %s |\n' \
         "$lang" "$size_kb" "$first" "$cached" "$inst" "$key_us" "$val_us" "$ev_us" \
-        "$(ratio "$cget" "$get")" "$(ratio "$cset" "$set")" >>"$BENCH_TMP/table"
+        "$(ratio "$get_ratio" "$cget" "$get")" "$(ratio "$set_ratio" "$cset" "$set")" >>"$BENCH_TMP/table"
 done
 
 echo
-echo "hoard $(git -C "$REPO_DIR" rev-parse --short HEAD), $(nproc) cores, N=$N, -c $CLIENTS, P1; load: to 'listening' (hoard's load_ms)"
+echo "hoard $(git -C "$REPO_DIR" rev-parse --short HEAD), $(nproc) cores, N=$N, -c $CLIENTS, P1, $ROUNDS rounds (ratio: median of the rounds' ratios); load: to 'listening' (hoard's load_ms)"
 cat "$BENCH_TMP/table"
