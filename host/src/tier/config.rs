@@ -62,8 +62,8 @@ pub struct TierSettings {
     /// Whether this node's L1 also drops entries that other applications
     /// change in Redis directly (not through hoard): Redis tells the node
     /// through server-assisted client tracking (`CLIENT TRACKING ... BCAST
-    /// PREFIX <namespace>`) on one dedicated connection. Standalone Redis
-    /// only; ignored for definitions with `l2 = false`.
+    /// PREFIX <namespace>`) on one dedicated connection (on a Cluster, one
+    /// per primary). Ignored for definitions with `l2 = false`.
     pub track_direct_writes: bool,
 }
 
@@ -112,17 +112,6 @@ impl L2Config {
         }
         if self.max_stale_ms < 10 {
             anyhow::bail!("[l2] max_stale_ms must be at least 10");
-        }
-        if !self.cluster.is_empty()
-            && let Some((name, _)) = self
-                .definitions
-                .iter()
-                .find(|(_, settings)| settings.track_direct_writes)
-        {
-            anyhow::bail!(
-                "[l2.definitions.{name}] track_direct_writes needs a standalone Redis (`url`); \
-                 Redis Cluster is not supported yet"
-            );
         }
         Ok(())
     }
@@ -200,7 +189,8 @@ mod tests {
             "cluster = [\"redis://a/\"]\n[definitions.Tracked]\ntrack_direct_writes = true\n",
         )
         .unwrap();
-        assert!(cluster.validate().is_err());
+        assert!(cluster.validate().is_ok(), "a Cluster tracks per primary");
+        assert!(cluster.tracks_direct_writes());
     }
 
     #[test]

@@ -33,7 +33,7 @@ use crate::tier::config::{L2Config, TierSettings};
 use crate::tier::keys::{Namespace, Record, now_ms};
 use crate::tier::replay::{Op, Queued, ReplayQueue, Target};
 use crate::tier::store::{Found, L2Error, L2Store, RedisStore};
-use crate::tier::tracking::{TrackSink, Tracking, TrackingStats, disjoint_prefixes};
+use crate::tier::tracking::{TrackSink, TrackTarget, Tracking, TrackingStats, disjoint_prefixes};
 
 /// Per-definition counters of the tiers.
 #[derive(Debug, Default)]
@@ -197,11 +197,13 @@ impl Node {
             hard,
             Arc::clone(self) as Arc<dyn Sink>,
         );
-        if self.config.tracks_direct_writes()
-            && let Some(url) = self.config.url.clone()
-        {
+        if self.config.tracks_direct_writes() {
+            let target = match &self.config.url {
+                Some(url) => TrackTarget::Standalone(url.clone()),
+                None => TrackTarget::Cluster(self.config.cluster.clone()),
+            };
             self.tracking
-                .start(url, hard, Arc::clone(self) as Arc<dyn TrackSink>);
+                .start(target, hard, Arc::clone(self) as Arc<dyn TrackSink>);
         }
         tokio::spawn(Arc::clone(self).replay_loop());
     }

@@ -22,19 +22,31 @@
 //! That is always correct, and cheaper than telling its own writes from
 //! someone else's.
 //!
+//! On a Redis Cluster each primary reports only the keys it holds, so a
+//! node keeps one tracking link per primary, all enabled with the same
+//! prefixes and all feeding one push channel. The primaries are read from
+//! `CLUSTER SLOTS` on a seed; a changed set of primaries (a failover, a
+//! node added) is seen on the next confirmation tick and handled as a lost
+//! link: flush, reconnect to the new primaries, re-enable.
+//!
 //! Redis's rule for a lost link: flush. When the tracking connection fails,
 //! goes silent, or the set of tracked prefixes changes (a definition
 //! reloaded), the L1 of every opted-in definition is flushed and tracking
 //! re-enabled on a new connection (then flushed once more, so nothing read
-//! while tracking was off survives). A `PING` every quarter of
-//! `max_stale_ms` confirms the link; an opted-in definition serves L1 only
-//! while the latest confirmation is younger than `max_stale_ms`.
+//! while tracking was off survives). A `PING` on every link every quarter
+//! of `max_stale_ms` confirms them; an opted-in definition serves L1 only
+//! while the latest confirmation of all links is younger than
+//! `max_stale_ms`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::{AsyncConnectionConfig, IntoConnectionInfo, ProtocolVersion, PushKind, Value};
+use redis::aio::MultiplexedConnection;
+use redis::{
+    AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, ProtocolVersion,
+    PushInfo, PushKind, Value,
+};
 use tokio::sync::mpsc;
 
 use crate::tier::store::L2Error;
@@ -51,7 +63,23 @@ pub trait TrackSink: Send + Sync {
     fn flush_tracked(&self);
 }
 
-/// This node's tracking connection.
+/// The Redis whose writes are tracked.
+#[derive(Clone, Debug)]
+pub enum TrackTarget {
+    /// A standalone Redis: one link.
+    Standalone(String),
+    /// A Redis Cluster, found through these seed URLs: one link per primary.
+    Cluster(Vec<String>),
+}
+
+/// The links of one session and, on a Cluster, the primaries they reach
+/// (`host:port`, sorted) to notice when that set changes.
+struct Links {
+    infos: Vec<ConnectionInfo>,
+    primaries: Vec<String>,
+}
+
+/// This node's tracking connections.
 pub struct Tracking {
     max_stale: Duration,
     epoch: Instant,
@@ -63,6 +91,7 @@ pub struct Tracking {
     invalidations: AtomicU64,
     flushes: AtomicU64,
     connects: AtomicU64,
+    links: AtomicU64,
 }
 
 /// Tracking figures for `INFO`.
@@ -81,6 +110,8 @@ pub struct TrackingStats {
     pub flushes: u64,
     /// Connections on which tracking was enabled.
     pub connects: u64,
+    /// Links of the current session (one per Cluster primary).
+    pub links: u64,
 }
 
 impl Tracking {
@@ -95,6 +126,7 @@ impl Tracking {
             invalidations: AtomicU64::new(0),
             flushes: AtomicU64::new(0),
             connects: AtomicU64::new(0),
+            links: AtomicU64::new(0),
         })
     }
 
@@ -124,19 +156,30 @@ impl Tracking {
             invalidations: self.invalidations.load(Ordering::Relaxed),
             flushes: self.flushes.load(Ordering::Relaxed),
             connects: self.connects.load(Ordering::Relaxed),
+            links: self.links.load(Ordering::Relaxed),
         }
     }
 
-    /// Runs the tracking connection for as long as the process lives.
-    pub fn start(self: &Arc<Self>, url: String, timeout: Duration, sink: Arc<dyn TrackSink>) {
-        tokio::spawn(Arc::clone(self).run(url, timeout, sink));
+    /// Runs the tracking links for as long as the process lives.
+    pub fn start(
+        self: &Arc<Self>,
+        target: TrackTarget,
+        timeout: Duration,
+        sink: Arc<dyn TrackSink>,
+    ) {
+        tokio::spawn(Arc::clone(self).run(target, timeout, sink));
     }
 
     fn tick(&self) -> Duration {
         (self.max_stale / 4).max(Duration::from_millis(2))
     }
 
-    async fn run(self: Arc<Self>, url: String, timeout: Duration, sink: Arc<dyn TrackSink>) {
+    async fn run(
+        self: Arc<Self>,
+        target: TrackTarget,
+        timeout: Duration,
+        sink: Arc<dyn TrackSink>,
+    ) {
         let mut delay = Duration::from_millis(20);
         loop {
             let prefixes = sink.tracked_prefixes();
@@ -147,7 +190,14 @@ impl Tracking {
                 tokio::time::sleep(self.tick().max(Duration::from_millis(250))).await;
                 continue;
             }
-            match self.session(&url, timeout, &sink, &prefixes).await {
+            let session = match links(&target, timeout).await {
+                Ok(links) => {
+                    self.session(&links, &target, timeout, &sink, &prefixes)
+                        .await
+                }
+                Err(error) => Err(error),
+            };
+            match session {
                 Ok(()) => delay = Duration::from_millis(20),
                 Err(error) => tracing::warn!(%error, "tracking link lost; reconnecting"),
             }
@@ -159,43 +209,55 @@ impl Tracking {
         }
     }
 
-    /// One tracking connection; `Ok` when the prefixes changed and tracking
-    /// must be re-enabled with the new set.
+    /// One tracking session over `links`; `Ok` when the prefixes or the
+    /// Cluster's primaries changed and tracking must be re-enabled.
     async fn session(
         &self,
-        url: &str,
+        links: &Links,
+        target: &TrackTarget,
         timeout: Duration,
         sink: &Arc<dyn TrackSink>,
         prefixes: &[String],
     ) -> Result<(), L2Error> {
-        let mut info = url.into_connection_info()?;
-        info.redis.protocol = ProtocolVersion::RESP3;
-        let client = redis::Client::open(info)?;
+        // Every link pushes into one channel: one reader applies them all.
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout)
-            .set_push_sender(tx);
-        let mut conn = tokio::time::timeout(
-            timeout,
-            client.get_multiplexed_async_connection_with_config(&config),
-        )
-        .await
-        .map_err(|_| L2Error::Timeout)??;
-        let mut enable = redis::cmd("CLIENT");
-        enable.arg("TRACKING").arg("ON").arg("BCAST");
-        for prefix in prefixes {
-            enable.arg("PREFIX").arg(prefix);
-        }
-        tokio::time::timeout(timeout, enable.query_async::<()>(&mut conn))
+        let mut conns = Vec::with_capacity(links.infos.len());
+        for info in &links.infos {
+            let mut info = info.clone();
+            info.redis.protocol = ProtocolVersion::RESP3;
+            let client = redis::Client::open(info)?;
+            let config = AsyncConnectionConfig::new()
+                .set_connection_timeout(timeout)
+                .set_response_timeout(timeout)
+                .set_push_sender(tx.clone());
+            let mut conn = tokio::time::timeout(
+                timeout,
+                client.get_multiplexed_async_connection_with_config(&config),
+            )
             .await
             .map_err(|_| L2Error::Timeout)??;
+            let mut enable = redis::cmd("CLIENT");
+            enable.arg("TRACKING").arg("ON").arg("BCAST");
+            for prefix in prefixes {
+                enable.arg("PREFIX").arg(prefix);
+            }
+            tokio::time::timeout(timeout, enable.query_async::<()>(&mut conn))
+                .await
+                .map_err(|_| L2Error::Timeout)??;
+            conns.push(conn);
+        }
+        drop(tx);
         // Anything read into L1 while tracking was off may be stale already.
         self.flush(sink);
+        self.links.store(conns.len() as u64, Ordering::Relaxed);
         self.confirmed_us.store(self.now_us(), Ordering::Release);
         self.enabled.store(true, Ordering::Release);
         self.connects.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(prefixes = prefixes.len(), "tracking direct writes to L2");
+        tracing::info!(
+            prefixes = prefixes.len(),
+            links = conns.len(),
+            "tracking direct writes to L2"
+        );
         let mut ticker = tokio::time::interval(self.tick());
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -204,28 +266,33 @@ impl Tracking {
                     let Some(push) = push else {
                         return Err(L2Error::Redis("tracking connection closed".into()));
                     };
-                    match push.kind {
-                        PushKind::Invalidate => self.invalidate(&push.data, sink),
-                        PushKind::Disconnection => {
-                            return Err(L2Error::Redis("tracking connection closed".into()));
-                        }
-                        _ => {}
-                    }
+                    self.apply(&push, sink)?;
                 }
                 _ = ticker.tick() => {
                     let sent = self.now_us();
-                    tokio::time::timeout(timeout, redis::cmd("PING").query_async::<()>(&mut conn))
-                        .await
-                        .map_err(|_| L2Error::Timeout)??;
-                    // Redis answers in order: every push queued before this
-                    // reply has been read (and applied) by now.
+                    for conn in &mut conns {
+                        tokio::time::timeout(timeout, redis::cmd("PING").query_async::<()>(conn))
+                            .await
+                            .map_err(|_| L2Error::Timeout)??;
+                    }
+                    // Redis answers in order: every push queued on a link
+                    // before its reply has been read (and applied) by now.
                     while let Ok(push) = rx.try_recv() {
-                        match push.kind {
-                            PushKind::Invalidate => self.invalidate(&push.data, sink),
-                            PushKind::Disconnection => {
-                                return Err(L2Error::Redis("tracking connection closed".into()));
-                            }
-                            _ => {}
+                        self.apply(&push, sink)?;
+                    }
+                    if let TrackTarget::Cluster(_) = target
+                        && let Some(first) = conns.first_mut()
+                    {
+                        let now = tokio::time::timeout(timeout, primaries(first, &links.infos[0]))
+                            .await
+                            .map_err(|_| L2Error::Timeout)??;
+                        if now != links.primaries {
+                            tracing::info!(
+                                before = ?links.primaries,
+                                now = ?now,
+                                "the Cluster's primaries changed; re-enabling tracking"
+                            );
+                            return Ok(());
                         }
                     }
                     self.confirmed_us.fetch_max(sent, Ordering::AcqRel);
@@ -236,6 +303,18 @@ impl Tracking {
                 }
             }
         }
+    }
+
+    /// One push from any link: an invalidation applied, a disconnection an error.
+    fn apply(&self, push: &PushInfo, sink: &Arc<dyn TrackSink>) -> Result<(), L2Error> {
+        match push.kind {
+            PushKind::Invalidate => self.invalidate(&push.data, sink),
+            PushKind::Disconnection => {
+                return Err(L2Error::Redis("tracking connection closed".into()));
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// One `invalidate` push: an array of keys, or null (`FLUSHALL`,
@@ -273,6 +352,109 @@ impl Tracking {
         self.flushes.fetch_add(1, Ordering::Relaxed);
         sink.flush_tracked();
     }
+}
+
+/// The links to open for `target`: the URL itself, or one per primary of
+/// the Cluster as `CLUSTER SLOTS` on the first seed that answers lists them.
+async fn links(target: &TrackTarget, timeout: Duration) -> Result<Links, L2Error> {
+    let seeds = match target {
+        TrackTarget::Standalone(url) => {
+            return Ok(Links {
+                infos: vec![url.as_str().into_connection_info()?],
+                primaries: Vec::new(),
+            });
+        }
+        TrackTarget::Cluster(seeds) => seeds,
+    };
+    let mut last = L2Error::Redis("no Cluster seed given".into());
+    for seed in seeds {
+        let found = async {
+            let info = seed.as_str().into_connection_info()?;
+            let client = redis::Client::open(info.clone())?;
+            let mut conn = client.get_multiplexed_async_connection().await?;
+            let primaries = primaries(&mut conn, &info).await?;
+            let infos = primaries
+                .iter()
+                .filter_map(|p| p.rsplit_once(':'))
+                .filter_map(|(host, port)| Some(at(&info, host, port.parse().ok()?)))
+                .collect::<Vec<_>>();
+            Ok::<_, L2Error>(Links { infos, primaries })
+        };
+        match tokio::time::timeout(timeout, found).await {
+            Ok(Ok(links)) if !links.infos.is_empty() => return Ok(links),
+            Ok(Ok(_)) => last = L2Error::Redis(format!("{seed}: CLUSTER SLOTS lists no primary")),
+            Ok(Err(error)) => last = error,
+            Err(_) => last = L2Error::Timeout,
+        }
+    }
+    Err(last)
+}
+
+/// The Cluster's primaries (`host:port`, sorted) from `CLUSTER SLOTS`; an
+/// empty host means the node asked (`seed`'s host).
+async fn primaries(
+    conn: &mut MultiplexedConnection,
+    seed: &ConnectionInfo,
+) -> Result<Vec<String>, L2Error> {
+    let slots: Value = redis::cmd("CLUSTER").arg("SLOTS").query_async(conn).await?;
+    let seed_host = match &seed.addr {
+        ConnectionAddr::Tcp(host, _) | ConnectionAddr::TcpTls { host, .. } => host.clone(),
+        ConnectionAddr::Unix(_) => String::new(),
+    };
+    Ok(primaries_of(&slots, &seed_host))
+}
+
+/// The primaries in a `CLUSTER SLOTS` reply: each range's first node.
+fn primaries_of(slots: &Value, seed_host: &str) -> Vec<String> {
+    let text = |v: &Value| match v {
+        Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let Value::Array(ranges) = slots else {
+        return out;
+    };
+    for range in ranges {
+        let Value::Array(fields) = range else {
+            continue;
+        };
+        let Some(Value::Array(node)) = fields.get(2) else {
+            continue;
+        };
+        let (Some(host), Some(Value::Int(port))) = (node.first().and_then(text), node.get(1))
+        else {
+            continue;
+        };
+        let host = if host.is_empty() || host == "?" {
+            seed_host.to_owned()
+        } else {
+            host
+        };
+        out.push(format!("{host}:{port}"));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `seed`'s connection settings (credentials, TLS) for another node.
+fn at(seed: &ConnectionInfo, host: &str, port: u16) -> ConnectionInfo {
+    let mut info = seed.clone();
+    info.addr = match &seed.addr {
+        ConnectionAddr::TcpTls {
+            insecure,
+            tls_params,
+            ..
+        } => ConnectionAddr::TcpTls {
+            host: host.to_owned(),
+            port,
+            insecure: *insecure,
+            tls_params: tls_params.clone(),
+        },
+        _ => ConnectionAddr::Tcp(host.to_owned(), port),
+    };
+    info
 }
 
 /// Drops prefixes that another one in the list already covers (Redis
@@ -348,6 +530,30 @@ mod tests {
         tracking.invalidate(&[Value::Nil], &sink);
         assert_eq!(recorder.flushes.load(Ordering::Relaxed), 1);
         assert_eq!(recorder.keys.lock().len(), 2);
+    }
+
+    #[test]
+    fn cluster_slots_name_each_primary_once_with_the_seed_host_for_a_blank_one() {
+        let node = |host: &str, port: i64| {
+            Value::Array(vec![
+                Value::BulkString(host.as_bytes().to_vec()),
+                Value::Int(port),
+                Value::BulkString(b"id".to_vec()),
+            ])
+        };
+        let range = |from: i64, to: i64, primary: Value, replica: Value| {
+            Value::Array(vec![Value::Int(from), Value::Int(to), primary, replica])
+        };
+        let slots = Value::Array(vec![
+            range(0, 99, node("10.0.0.2", 7001), node("10.0.0.9", 7009)),
+            range(100, 199, node("", 7000), node("10.0.0.8", 7008)),
+            range(200, 299, node("10.0.0.2", 7001), node("10.0.0.9", 7009)),
+        ]);
+        assert_eq!(
+            primaries_of(&slots, "seed.example"),
+            vec!["10.0.0.2:7001".to_owned(), "seed.example:7000".to_owned()]
+        );
+        assert!(primaries_of(&Value::Nil, "x").is_empty());
     }
 
     #[test]

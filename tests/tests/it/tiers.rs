@@ -23,6 +23,26 @@ fn node(redis_url: &str, dir: &tempfile::TempDir, name: &str, extra: &str) -> Re
     )))
 }
 
+/// A node whose L2 is `cluster`, found through all its primaries as seeds.
+fn cluster_node(
+    cluster: &RedisCluster,
+    dir: &tempfile::TempDir,
+    name: &str,
+    extra: &str,
+) -> Result<Server> {
+    let seeds = cluster
+        .urls()
+        .iter()
+        .map(|u| format!("\"{u}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Server::start_with(ServerOptions::new().with_config(l2_config(
+        &format!("cluster = [{seeds}]"),
+        &replay_file(dir, name),
+        extra,
+    )))
+}
+
 fn set(con: &mut redis::Connection, cache: &str, value: &str, parts: &[&str]) -> Result<String> {
     Ok(redis::cmd("CACHE.SET")
         .arg(cache)
@@ -399,21 +419,8 @@ fn two_tenants_sharing_one_redis_never_see_each_other() -> Result<()> {
 fn a_three_primary_cluster_serves_get_set_and_invalidation() -> Result<()> {
     let cluster = RedisCluster::start()?;
     let dir = tempfile::tempdir()?;
-    let seeds = cluster
-        .urls()
-        .iter()
-        .map(|u| format!("\"{u}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let start = |name: &str| {
-        Server::start_with(ServerOptions::new().with_config(l2_config(
-            &format!("cluster = [{seeds}]"),
-            &replay_file(&dir, name),
-            "",
-        )))
-    };
-    let a = start("a")?;
-    let b = start("b")?;
+    let a = cluster_node(&cluster, &dir, "a", "")?;
+    let b = cluster_node(&cluster, &dir, "b", "")?;
     let (mut ca, mut cb) = (a.client()?, b.client()?);
     wait_linked(&mut ca)?;
     wait_linked(&mut cb)?;
@@ -569,7 +576,7 @@ fn a_tracking_client_hears_about_writes_and_events_on_another_node() -> Result<(
     Ok(())
 }
 
-fn raw_get(redis: &mut redis::Connection, key: &str) -> Result<Vec<u8>> {
+fn raw_get(redis: &mut impl redis::ConnectionLike, key: &str) -> Result<Vec<u8>> {
     Ok(redis::cmd("GET").arg(key).query(redis)?)
 }
 
@@ -717,6 +724,74 @@ fn direct_writes_to_redis_reach_l1_of_definitions_that_track_them() -> Result<()
         .query::<redis::Value>(&mut ca)
         .map(|v| format!("{v:?}"))?;
     assert!(tracked.contains("tracked-invalidations"), "{tracked}");
+    Ok(())
+}
+
+#[test]
+fn direct_writes_on_a_cluster_reach_l1_from_every_primary() -> Result<()> {
+    let cluster = RedisCluster::start()?;
+    let dir = tempfile::tempdir()?;
+    let a = cluster_node(
+        &cluster,
+        &dir,
+        "a",
+        "max_stale_ms = 2000\nl1_ttl_ms = 60000\n[l2.definitions.UserCache]\ntrack_direct_writes = true\n",
+    )?;
+    let mut ca = a.client()?;
+    wait_linked(&mut ca)?;
+    assert!(
+        eventually(Duration::from_secs(15), || Ok(info(
+            &mut ca,
+            "tracking_link"
+        )? == "up"))?,
+        "tracking link never came up"
+    );
+    assert_eq!(
+        info(&mut ca, "tracking_links")?,
+        "3",
+        "one link per primary"
+    );
+
+    // Keys on every shard: each one's old envelope, then a newer value in L1.
+    let ids: Vec<String> = (0..12).map(|i| format!("u{i}")).collect();
+    let mut direct = cluster.client()?;
+    let mut old = Vec::new();
+    for id in &ids {
+        assert_eq!(set(&mut ca, "UserCache", &user(id, "old"), &[id])?, "OK");
+        let key = format!("hoard:_:user-cache:1:User:{id}");
+        old.push((key.clone(), raw_get(&mut direct, &key)?));
+        assert_eq!(set(&mut ca, "UserCache", &user(id, "new"), &[id])?, "OK");
+    }
+    let mut shards = 0;
+    for n in &cluster.nodes {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("hoard:_:user-cache:1:User:*")
+            .query(&mut n.client()?)?;
+        shards += usize::from(!keys.is_empty());
+    }
+    assert_eq!(shards, 3, "the keys cover every primary");
+    for id in &ids {
+        wait_l1(&mut ca, "UserCache", &[id], "new@")?;
+    }
+
+    // Another application writes each key back on its own shard.
+    for (key, envelope) in &old {
+        let () = redis::cmd("SET")
+            .arg(key)
+            .arg(envelope)
+            .arg("PX")
+            .arg(60_000)
+            .query(&mut direct)?;
+    }
+    for id in &ids {
+        assert!(
+            eventually(Duration::from_secs(5), || {
+                let (value, _) = meta(&mut ca, "UserCache", &[id])?;
+                Ok(value.is_some_and(|v| v.contains("old@")))
+            })?,
+            "the direct SET of {id} never reached L1"
+        );
+    }
     Ok(())
 }
 
