@@ -11,9 +11,18 @@
 //!   applied while the L2 write was in flight means no L1 copy is kept.
 //! - delete and event invalidations: both levels here, then the bus.
 //!
-//! An L1 entry of an L2-backed definition is the envelope behind 8 bytes
-//! saying until when it is fresh (Unix ms); its L1 TTL adds the fail-safe
+//! An L1 entry of an L2-backed definition is the envelope behind two
+//! numbers: until when it is fresh (Unix ms) and the definition's trust
+//! generation when it was read or written. Its L1 TTL adds the fail-safe
 //! window, so a stale copy is still there to serve when Redis is away.
+//!
+//! When the bus or the tracking link may have missed a change (a lost
+//! link, a gap, a reconnect), L1 must not be trusted: the generation is
+//! bumped, which untrusts every entry at once without dropping it. Reads
+//! then go to L2; an untrusted copy is served (marked stale) only where the
+//! definition allows fail-safe and L2 cannot answer. Clearing L1 instead
+//! would leave warm keys answering nil while Redis is back for the bus but
+//! not yet for the data connection's breaker.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -36,16 +45,25 @@ pub struct Served {
     pub level: Level,
 }
 
-fn wrap(fresh_until_ms: u64, envelope: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + envelope.len());
+/// Bytes in front of the envelope: fresh-until and generation.
+const HEAD: usize = 16;
+
+fn wrap(fresh_until_ms: u64, generation: u64, envelope: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEAD + envelope.len());
     out.extend_from_slice(&fresh_until_ms.to_be_bytes());
+    out.extend_from_slice(&generation.to_be_bytes());
     out.extend_from_slice(envelope);
     out
 }
 
-fn split(stored: &[u8]) -> Option<(u64, &[u8])> {
-    let head: [u8; 8] = stored.get(..8)?.try_into().ok()?;
-    Some((u64::from_be_bytes(head), &stored[8..]))
+fn split(stored: &[u8]) -> Option<(u64, u64, &[u8])> {
+    let fresh: [u8; 8] = stored.get(..8)?.try_into().ok()?;
+    let generation: [u8; 8] = stored.get(8..HEAD)?.try_into().ok()?;
+    Some((
+        u64::from_be_bytes(fresh),
+        u64::from_be_bytes(generation),
+        &stored[HEAD..],
+    ))
 }
 
 impl Cache {
@@ -86,10 +104,12 @@ impl Cache {
         let now = now_ms();
         let trusted =
             tier.l1_trusted() && (!settings.track_direct_writes || tier.tracking_trusted());
+        let generation = counters.generation.load(Ordering::Acquire);
         let l1 = cache.table().get_with(key.as_bytes(), |stored| {
-            split(stored).map(|(fresh_until, body)| {
+            split(stored).map(|(fresh_until, written_in, body)| {
                 (
                     fresh_until,
+                    written_in,
                     envelope::unpack(
                         &self.inner.sealer,
                         key.as_bytes(),
@@ -102,9 +122,9 @@ impl Cache {
         let mut fallback = None;
         let mut had_l1 = false;
         match l1 {
-            Some(Some((fresh_until, Ok(value)))) => {
+            Some(Some((fresh_until, written_in, Ok(value)))) => {
                 had_l1 = true;
-                if trusted && fresh_until > now {
+                if trusted && fresh_until > now && written_in == generation {
                     counters.l1_hits.fetch_add(1, Ordering::Relaxed);
                     return Ok(Served {
                         lookup: Lookup::Hit(value),
@@ -159,7 +179,7 @@ impl Cache {
                     });
                     cache.table().insert(
                         key.as_bytes(),
-                        &wrap(now_ms().saturating_add(l1_ttl), &envelope),
+                        &wrap(now_ms().saturating_add(l1_ttl), generation, &envelope),
                         Some(keep),
                         SetCondition::Always,
                     );
@@ -215,6 +235,7 @@ impl Cache {
         let name = definition.name.as_str();
         let settings = tier.settings(name);
         let epoch = self.inner.remote_epoch.load(Ordering::Acquire);
+        let generation = tier.counters(name).generation.load(Ordering::Acquire);
         let written = tier
             .write(
                 name,
@@ -242,7 +263,7 @@ impl Cache {
         } else {
             cache.table().insert(
                 key.as_bytes(),
-                &wrap(now_ms().saturating_add(l1_ttl), &stored),
+                &wrap(now_ms().saturating_add(l1_ttl), generation, &stored),
                 Some(keep),
                 SetCondition::Always,
             );
@@ -343,32 +364,35 @@ impl Cache {
         }]);
     }
 
-    /// Drops every L1 entry of every cache that tracks direct writes (the
-    /// tracking link was lost or re-established, or Redis was flushed).
+    /// Untrusts every L1 entry of every cache that tracks direct writes
+    /// (the tracking link was lost or re-established, or Redis was
+    /// flushed): reads go to L2, the copies stay for fail-safe.
     pub fn flush_tracked_l1(&self) {
+        self.untrust_l1(|settings| settings.track_direct_writes);
+    }
+
+    /// Untrusts every L1 entry of every L2-backed cache (the bus may have
+    /// missed something): reads go to L2, the copies stay for fail-safe.
+    pub fn flush_l2_backed_l1(&self) {
+        self.untrust_l1(|_| true);
+    }
+
+    /// Bumps the trust generation of the L2-backed caches `which` selects,
+    /// and voids their leases, so nothing read before is stored after.
+    fn untrust_l1(&self, which: impl Fn(&crate::tier::config::TierSettings) -> bool) {
         let Some(tier) = self.inner.tier.as_ref() else {
             return;
         };
         self.inner.remote_epoch.fetch_add(1, Ordering::AcqRel);
         let invalidating = self.inner.leases.invalidating();
         for cache in self.catalog().iter() {
-            let settings = tier.settings(&cache.definition().name);
-            if settings.l2 && settings.track_direct_writes {
-                invalidating.void_cache(&cache.definition().name);
-                cache.table().clear();
-            }
-        }
-    }
-
-    /// Drops every L1 entry of every L2-backed cache (the bus may have
-    /// missed something).
-    pub fn flush_l2_backed_l1(&self) {
-        self.inner.remote_epoch.fetch_add(1, Ordering::AcqRel);
-        let invalidating = self.inner.leases.invalidating();
-        for cache in self.catalog().iter() {
-            if self.uses_l2(&cache.definition().name) {
-                invalidating.void_cache(&cache.definition().name);
-                cache.table().clear();
+            let name = &cache.definition().name;
+            let settings = tier.settings(name);
+            if settings.l2 && which(&settings) {
+                invalidating.void_cache(name);
+                tier.counters(name)
+                    .generation
+                    .fetch_add(1, Ordering::AcqRel);
             }
         }
     }
@@ -380,8 +404,8 @@ mod tests {
 
     #[test]
     fn the_freshness_header_round_trips() {
-        let stored = wrap(1234, b"\0value");
-        assert_eq!(split(&stored), Some((1234, &b"\0value"[..])));
+        let stored = wrap(1234, 7, b"\0value");
+        assert_eq!(split(&stored), Some((1234, 7, &b"\0value"[..])));
         assert_eq!(split(b"short"), None);
     }
 }

@@ -51,6 +51,10 @@ pub struct LevelCounters {
     /// Keys of this definition Redis reported modified (client tracking,
     /// `track_direct_writes`): every writer, hoard's own writes included.
     pub tracked_invalidations: AtomicU64,
+    /// L1 trust generation: an L1 entry is trusted only if it was read or
+    /// written in the current one. Bumped when the bus or the tracking
+    /// link may have missed a change.
+    pub generation: AtomicU64,
 }
 
 /// [`LevelCounters`] read at one moment, for `INFO`, `CACHE.INFO`,

@@ -343,6 +343,75 @@ fn an_outage_serves_stale_keeps_writes_and_replays_them_without_resurrection() -
 }
 
 #[test]
+fn warm_keys_are_served_without_a_gap_while_redis_hangs_and_comes_back() -> Result<()> {
+    let redis = RedisServer::start()?;
+    let dir = tempfile::tempdir()?;
+    let extra = "max_stale_ms = 200\nhard_timeout_ms = 200\nsoft_timeout_ms = 20\nreplay_interval_ms = 50\nbreaker_open_ms = 1000";
+    let a = node(&redis.url(), &dir, "a", extra)?;
+    let mut ca = a.client()?;
+    wait_linked(&mut ca)?;
+    let ids: Vec<String> = (0..20).map(|i| format!("w{i}")).collect();
+    for id in &ids {
+        assert_eq!(set(&mut ca, "UserCache", &user(id, "warm"), &[id])?, "OK");
+        assert!(get(&mut ca, "UserCache", &[id])?.is_some());
+    }
+    let flushes = info(&mut ca, "bus_flushes")?.parse::<u64>()?;
+    // A hung Redis: writes time out until the breaker opens (five writes of
+    // one hard timeout each, so no L2 call is still in flight after them).
+    redis.pause(true)?;
+    for i in 0..6 {
+        assert_eq!(
+            set(
+                &mut ca,
+                "UserCache",
+                &user("other", &format!("n{i}")),
+                &["other"]
+            )?,
+            "PARTIAL"
+        );
+    }
+    assert_eq!(info(&mut ca, "l2_breaker")?, "open");
+    assert!(
+        eventually(Duration::from_secs(5), || Ok(
+            info(&mut ca, "bus_link")? == "down"
+        ))?,
+        "the bus never noticed the hung Redis"
+    );
+    // Warm keys are served from L1, marked stale.
+    for id in &ids {
+        let (value, level) = meta(&mut ca, "UserCache", &[id])?;
+        assert!(
+            value.is_some_and(|v| v.contains("warm@")),
+            "{id} during the outage"
+        );
+        assert_eq!(level, "stale", "{id} during the outage");
+    }
+    // Redis is back: the bus reconnects and flushes what it may have missed
+    // while the data connection's breaker is still open. No warm key may
+    // answer nil meanwhile: stale until L2 answers, then fresh.
+    redis.pause(false)?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut fresh = false;
+    while !fresh {
+        assert!(Instant::now() < deadline, "L2 never answered again");
+        fresh = true;
+        for id in &ids {
+            let (value, level) = meta(&mut ca, "UserCache", &[id])?;
+            assert!(
+                value.is_some_and(|v| v.contains("warm@")),
+                "{id} answered nil ({level}) after Redis came back"
+            );
+            fresh &= level == "l1" || level == "l2";
+        }
+    }
+    assert!(
+        info(&mut ca, "bus_flushes")?.parse::<u64>()? > flushes,
+        "the reconnect flushed"
+    );
+    Ok(())
+}
+
+#[test]
 fn two_tenants_sharing_one_redis_never_see_each_other() -> Result<()> {
     let redis = RedisServer::start()?;
     let dir = tempfile::tempdir()?;
