@@ -278,8 +278,10 @@ fn outage(args: &[String]) -> Result<()> {
                             .or_default()
                             .push((seq, at));
                     }
-                    Err(_) => {
-                        counts_w.write_errors.fetch_add(1, Ordering::Relaxed);
+                    Err(error) => {
+                        if counts_w.write_errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                            eprintln!("first write error (node {node}, key {id}): {error}");
+                        }
                     }
                 }
             }
@@ -313,8 +315,10 @@ fn outage(args: &[String]) -> Result<()> {
                             );
                         }
                     }
-                    Err(_) => {
-                        counts_r.warm_errors.fetch_add(1, Ordering::Relaxed);
+                    Err(error) => {
+                        if counts_r.warm_errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                            eprintln!("first warm-read error (node {node}): {error}");
+                        }
                     }
                 }
                 let id = format!("{other}{}", i % write_keys);
