@@ -1,5 +1,9 @@
-//! The invalidation bus: Redis pub/sub on one channel (`hoard:bus`), which
-//! a Cluster propagates to every shard. Every message carries the sending
+//! The invalidation bus: Redis pub/sub on one channel (`hoard:bus`). On a
+//! Cluster it is a shard channel (`SPUBLISH`/`SSUBSCRIBE`): messages go
+//! through the one shard that owns the channel's slot instead of being
+//! copied to every node of the Cluster, and the Cluster client follows the
+//! channel to its new owner after a failover or a resharding (a missed
+//! message shows as a sequence gap or a lapse, like any other). Every message carries the sending
 //! node's id and a per-node sequence number; a receiver ignores its own
 //! invalidations, and treats a skipped sequence number, a reconnect or a
 //! silent link as "I may have missed something": it flushes the L1 of every
@@ -30,6 +34,16 @@ use crate::tier::store::{L2Error, L2Store};
 
 /// The channel every node publishes and subscribes on.
 pub const CHANNEL: &str = "hoard:bus";
+
+/// Where the bus subscription goes.
+#[derive(Clone, Debug)]
+pub enum BusTarget {
+    /// A standalone Redis: `SUBSCRIBE`.
+    Channel(String),
+    /// A Redis Cluster through these seeds: `SSUBSCRIBE` on the shard
+    /// that owns the channel.
+    Sharded(Vec<String>),
+}
 
 /// One bus message.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -182,7 +196,7 @@ impl Bus {
     pub fn start(
         self: &Arc<Self>,
         store: Arc<dyn L2Store>,
-        bus_url: String,
+        target: BusTarget,
         hard_timeout: Duration,
         sink: Arc<dyn Sink>,
     ) {
@@ -190,7 +204,7 @@ impl Bus {
             tokio::spawn(Arc::clone(self).publisher(rx, store, hard_timeout));
         }
         tokio::spawn(Arc::clone(self).heartbeat());
-        tokio::spawn(Arc::clone(self).subscriber(bus_url, hard_timeout, sink));
+        tokio::spawn(Arc::clone(self).subscriber(target, hard_timeout, sink));
     }
 
     /// Sends queued messages in order, batched into one pipeline per round
@@ -257,10 +271,19 @@ impl Bus {
         }
     }
 
-    async fn subscriber(self: Arc<Self>, url: String, timeout: Duration, sink: Arc<dyn Sink>) {
+    async fn subscriber(
+        self: Arc<Self>,
+        target: BusTarget,
+        timeout: Duration,
+        sink: Arc<dyn Sink>,
+    ) {
         let mut delay = Duration::from_millis(20);
         loop {
-            match self.listen(&url, timeout, &sink).await {
+            let listened = match &target {
+                BusTarget::Channel(url) => self.listen(url, timeout, &sink).await,
+                BusTarget::Sharded(seeds) => self.listen_sharded(seeds, timeout, &sink).await,
+            };
+            match listened {
                 Ok(()) => delay = Duration::from_millis(20),
                 Err(error) => tracing::warn!(%error, "bus link lost; reconnecting"),
             }
@@ -295,6 +318,45 @@ impl Bus {
         loop {
             match tokio::time::timeout(silence, stream.next()).await {
                 Ok(Some(msg)) => self.receive(msg.get_payload_bytes(), sink),
+                Ok(None) => return Err(L2Error::Redis("subscription closed".into())),
+                Err(_) => return Err(L2Error::Timeout),
+            }
+        }
+    }
+
+    /// One shard-channel subscription through a Cluster client (RESP3:
+    /// messages arrive as `smessage` pushes), until it goes silent.
+    async fn listen_sharded(
+        &self,
+        seeds: &[String],
+        timeout: Duration,
+        sink: &Arc<dyn Sink>,
+    ) -> Result<(), L2Error> {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let client = redis::cluster::ClusterClientBuilder::new(seeds.to_vec())
+            .use_protocol(redis::ProtocolVersion::RESP3)
+            .connection_timeout(timeout)
+            .response_timeout(timeout)
+            .push_sender(tx)
+            .build()?;
+        let mut conn = tokio::time::timeout(timeout, client.get_async_connection())
+            .await
+            .map_err(|_| L2Error::Timeout)??;
+        tokio::time::timeout(timeout, conn.ssubscribe(CHANNEL))
+            .await
+            .map_err(|_| L2Error::Timeout)??;
+        self.peers.lock().clear();
+        tracing::info!(node = self.node, "bus subscribed (shard channel)");
+        let silence = (self.max_stale * 3).max(Duration::from_millis(100));
+        loop {
+            match tokio::time::timeout(silence, rx.recv()).await {
+                Ok(Some(push)) => {
+                    if push.kind == redis::PushKind::SMessage
+                        && let Some(redis::Value::BulkString(payload)) = push.data.get(1)
+                    {
+                        self.receive(payload, sink);
+                    }
+                }
                 Ok(None) => return Err(L2Error::Redis("subscription closed".into())),
                 Err(_) => return Err(L2Error::Timeout),
             }

@@ -28,7 +28,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::cache::Cache;
 use crate::cache::invalidation::Effect;
 use crate::tier::breaker::{Breaker, BreakerState};
-use crate::tier::bus::{Bus, BusStats, Sink};
+use crate::tier::bus::{Bus, BusStats, BusTarget, Sink};
 use crate::tier::config::{L2Config, TierSettings};
 use crate::tier::keys::{Namespace, Record, now_ms};
 use crate::tier::replay::{Op, Queued, ReplayQueue, Target};
@@ -194,10 +194,18 @@ impl Node {
             self.config.cluster.clone(),
             hard,
         ));
-        let bus_url = self.config.bus_address().unwrap_or_default().to_owned();
+        let bus_target = if self.config.cluster.is_empty() {
+            BusTarget::Channel(self.config.bus_address().unwrap_or_default().to_owned())
+        } else {
+            // On a Cluster, `bus_url` is the seed of the bus's own client.
+            BusTarget::Sharded(match &self.config.bus_url {
+                Some(url) => vec![url.clone()],
+                None => self.config.cluster.clone(),
+            })
+        };
         self.bus.start(
             Arc::clone(&self.store),
-            bus_url,
+            bus_target,
             hard,
             Arc::clone(self) as Arc<dyn Sink>,
         );

@@ -505,9 +505,16 @@ impl L2Store for RedisStore {
         let conn = self.conn();
         Box::pin(async move {
             let mut conn = conn?;
+            // On a Cluster the bus is a shard channel: SPUBLISH reaches the
+            // subscribers through the one shard that owns it, where PUBLISH
+            // would be copied to every node of the Cluster.
+            let command = match conn {
+                Conn::Cluster(_) => "SPUBLISH",
+                Conn::Single(_) => "PUBLISH",
+            };
             let mut pipe = redis::pipe();
             for payload in payloads {
-                pipe.cmd("PUBLISH").arg(&channel).arg(payload).ignore();
+                pipe.cmd(command).arg(&channel).arg(payload).ignore();
             }
             let () = pipe.query_async(&mut conn).await?;
             Ok(())

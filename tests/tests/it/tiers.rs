@@ -493,6 +493,23 @@ fn a_three_primary_cluster_serves_get_set_and_invalidation() -> Result<()> {
     let (mut ca, mut cb) = (a.client()?, b.client()?);
     wait_linked(&mut ca)?;
     wait_linked(&mut cb)?;
+    // The bus is a shard channel: both nodes subscribe on the one shard
+    // that owns it, and nothing is subscribed the classic way.
+    let (mut sharded, mut classic) = (0, 0);
+    for n in &cluster.nodes {
+        let mut c = n.client()?;
+        let (_, count): (String, i64) = redis::cmd("PUBSUB")
+            .arg("SHARDNUMSUB")
+            .arg("hoard:bus")
+            .query(&mut c)?;
+        sharded += count;
+        let (_, count): (String, i64) = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg("hoard:bus")
+            .query(&mut c)?;
+        classic += count;
+    }
+    assert_eq!((sharded, classic), (2, 0), "subscribers (sharded, classic)");
     for i in 0..20 {
         let id = format!("u{i}");
         assert_eq!(set(&mut ca, "UserCache", &user(&id, "c"), &[&id])?, "OK");
