@@ -679,26 +679,29 @@ fn wait_l1(con: &mut redis::Connection, cache: &str, parts: &[&str], want: &str)
     Ok(())
 }
 
+/// `[l2]` settings of a node whose UserCache tracks direct writes.
+const TRACKED: &str = "max_stale_ms = 2000\nl1_ttl_ms = 60000\n[l2.definitions.UserCache]\ntrack_direct_writes = true\n";
+
+/// The node's bus link and its tracking link are both up.
+fn wait_tracking(con: &mut redis::Connection) -> Result<()> {
+    wait_linked(con)?;
+    assert!(
+        eventually(Duration::from_secs(15), || Ok(
+            info(con, "tracking_link")? == "up"
+        ))?,
+        "tracking link never came up"
+    );
+    Ok(())
+}
+
 #[test]
 fn direct_writes_to_redis_reach_l1_of_definitions_that_track_them() -> Result<()> {
     let redis = RedisServer::start()?;
     let dir = tempfile::tempdir()?;
     // UserCache opts in; UserPermissions keeps the default.
-    let a = node(
-        &redis.url(),
-        &dir,
-        "a",
-        "max_stale_ms = 2000\nl1_ttl_ms = 60000\n[l2.definitions.UserCache]\ntrack_direct_writes = true\n",
-    )?;
+    let a = node(&redis.url(), &dir, "a", TRACKED)?;
     let mut ca = a.client()?;
-    wait_linked(&mut ca)?;
-    assert!(
-        eventually(Duration::from_secs(15), || Ok(info(
-            &mut ca,
-            "tracking_link"
-        )? == "up"))?,
-        "tracking link never came up"
-    );
+    wait_tracking(&mut ca)?;
     assert_eq!(info(&mut ca, "tracking_prefixes")?, "1");
     let mut direct = redis.client()?;
 
@@ -817,21 +820,9 @@ fn direct_writes_to_redis_reach_l1_of_definitions_that_track_them() -> Result<()
 fn direct_writes_on_a_cluster_reach_l1_from_every_primary() -> Result<()> {
     let cluster = RedisCluster::start()?;
     let dir = tempfile::tempdir()?;
-    let a = cluster_node(
-        &cluster,
-        &dir,
-        "a",
-        "max_stale_ms = 2000\nl1_ttl_ms = 60000\n[l2.definitions.UserCache]\ntrack_direct_writes = true\n",
-    )?;
+    let a = cluster_node(&cluster, &dir, "a", TRACKED)?;
     let mut ca = a.client()?;
-    wait_linked(&mut ca)?;
-    assert!(
-        eventually(Duration::from_secs(15), || Ok(info(
-            &mut ca,
-            "tracking_link"
-        )? == "up"))?,
-        "tracking link never came up"
-    );
+    wait_tracking(&mut ca)?;
     assert_eq!(
         info(&mut ca, "tracking_links")?,
         "3",
@@ -885,12 +876,7 @@ fn direct_writes_on_a_cluster_reach_l1_from_every_primary() -> Result<()> {
 fn a_lost_tracking_link_flushes_the_opted_in_l1_and_comes_back() -> Result<()> {
     let redis = RedisServer::start()?;
     let dir = tempfile::tempdir()?;
-    let a = node(
-        &redis.url(),
-        &dir,
-        "a",
-        "max_stale_ms = 2000\nl1_ttl_ms = 60000\n[l2.definitions.UserCache]\ntrack_direct_writes = true\n",
-    )?;
+    let a = node(&redis.url(), &dir, "a", TRACKED)?;
     let mut ca = a.client()?;
     wait_linked(&mut ca)?;
     let connected = |ca: &mut redis::Connection, n: u64| -> Result<bool> {
