@@ -137,15 +137,21 @@ impl Drop for RedisServer {
 
 /// A 3-primary Redis Cluster on loopback.
 pub struct RedisCluster {
-    /// The three primaries.
+    /// Its servers: the three primaries, then any replicas.
     pub nodes: Vec<RedisServer>,
 }
 
 impl RedisCluster {
     /// Starts three `--cluster-enabled yes` servers and joins them.
     pub fn start() -> Result<RedisCluster> {
+        Self::start_with_replicas(0)
+    }
+
+    /// Three primaries with `replicas` replicas each, joined; every
+    /// replica in sync with its primary before this returns.
+    pub fn start_with_replicas(replicas: usize) -> Result<RedisCluster> {
         let mut nodes = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..3 * (1 + replicas) {
             nodes.push(RedisServer::start_with(&[
                 "--cluster-enabled",
                 "yes",
@@ -157,7 +163,7 @@ impl RedisCluster {
             .arg("--cluster")
             .arg("create")
             .args(nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)))
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .context("running redis-cli --cluster create")?;
         if !output.status.success() {
@@ -173,17 +179,81 @@ impl RedisCluster {
             let ok = cluster.nodes.iter().all(|n| {
                 n.client()
                     .and_then(|mut c| {
-                        Ok(redis::cmd("CLUSTER").arg("INFO").query::<String>(&mut c)?)
+                        let info = redis::cmd("CLUSTER").arg("INFO").query::<String>(&mut c)?;
+                        let repl = redis::cmd("INFO")
+                            .arg("replication")
+                            .query::<String>(&mut c)?;
+                        Ok(info.contains("cluster_state:ok")
+                            && (repl.contains("role:master")
+                                || repl.contains("master_link_status:up")))
                     })
-                    .is_ok_and(|info| info.contains("cluster_state:ok"))
+                    .unwrap_or(false)
             });
             if ok {
                 return Ok(cluster);
             }
             if Instant::now() > deadline {
-                bail!("cluster did not reach cluster_state:ok");
+                bail!("cluster did not reach cluster_state:ok with replicas in sync");
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Promotes a replica of the primary that owns `key`'s slot (a manual
+    /// `CLUSTER FAILOVER`) and waits until it is the primary.
+    pub fn fail_over(&self, key: &str) -> Result<()> {
+        let mut any = self.nodes[0].client()?;
+        let slot: u16 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(key)
+            .query(&mut any)?;
+        // CLUSTER NODES, not SLOTS: SLOTS omits replicas with no
+        // replication offset yet. Fields: id addr flags primary-id ... slots.
+        let nodes: String = redis::cmd("CLUSTER").arg("NODES").query(&mut any)?;
+        let lines: Vec<Vec<&str>> = nodes
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        let owns = |ranges: &[&str]| {
+            ranges.iter().any(|r| {
+                let (from, to) = r.split_once('-').unwrap_or((r, r));
+                matches!((from.parse::<u16>(), to.parse::<u16>()), (Ok(f), Ok(t)) if (f..=t).contains(&slot))
+            })
+        };
+        let primary = lines
+            .iter()
+            .find(|f| f.len() > 8 && f[2].contains("master") && owns(&f[8..]))
+            .map(|f| f[0])
+            .context("no primary owns the slot")?;
+        let port = lines
+            .iter()
+            .find(|f| f.len() > 3 && f[2].contains("slave") && f[3] == primary)
+            .and_then(|f| {
+                f[1].split('@')
+                    .next()?
+                    .rsplit_once(':')?
+                    .1
+                    .parse::<u16>()
+                    .ok()
+            })
+            .with_context(|| format!("no replica of the primary of slot {slot}"))?;
+        let node = self
+            .nodes
+            .iter()
+            .find(|n| n.port == port)
+            .context("the replica is not one of ours")?;
+        let mut c = node.client()?;
+        let () = redis::cmd("CLUSTER").arg("FAILOVER").query(&mut c)?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let repl: String = redis::cmd("INFO").arg("replication").query(&mut c)?;
+            if repl.contains("role:master") {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("the replica on {port} was not promoted");
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

@@ -350,13 +350,20 @@ impl Bus {
         let silence = (self.max_stale * 3).max(Duration::from_millis(100));
         loop {
             match tokio::time::timeout(silence, rx.recv()).await {
-                Ok(Some(push)) => {
-                    if push.kind == redis::PushKind::SMessage
-                        && let Some(redis::Value::BulkString(payload)) = push.data.get(1)
-                    {
-                        self.receive(payload, sink);
+                Ok(Some(push)) => match push.kind {
+                    redis::PushKind::SMessage => {
+                        if let Some(redis::Value::BulkString(payload)) = push.data.get(1) {
+                            self.receive(payload, sink);
+                        }
                     }
-                }
+                    // The shard gave the channel up (a failover or a slot
+                    // migration): subscribe again where it lives now,
+                    // rather than wait for the silence to tell.
+                    redis::PushKind::SUnsubscribe | redis::PushKind::Disconnection => {
+                        return Err(L2Error::Redis("shard channel moved".into()));
+                    }
+                    _ => {}
+                },
                 Ok(None) => return Err(L2Error::Redis("subscription closed".into())),
                 Err(_) => return Err(L2Error::Timeout),
             }

@@ -873,6 +873,82 @@ fn direct_writes_on_a_cluster_reach_l1_from_every_primary() -> Result<()> {
 }
 
 #[test]
+fn tracking_and_the_bus_follow_a_cluster_failover() -> Result<()> {
+    let cluster = RedisCluster::start_with_replicas(1)?;
+    let dir = tempfile::tempdir()?;
+    let a = cluster_node(&cluster, &dir, "a", TRACKED)?;
+    let b = cluster_node(&cluster, &dir, "b", TRACKED)?;
+    let (mut ca, mut cb) = (a.client()?, b.client()?);
+    wait_tracking(&mut ca)?;
+    wait_tracking(&mut cb)?;
+    assert_eq!(info(&mut ca, "tracking_links")?, "3");
+    let connects = info(&mut ca, "tracking_connects")?.parse::<u64>()?;
+
+    // The shard that owns the bus channel fails over to its replica.
+    cluster.fail_over("hoard:bus")?;
+    // Tracking sees other primaries and links to them.
+    assert!(
+        eventually(Duration::from_secs(15), || Ok(info(
+            &mut ca,
+            "tracking_connects"
+        )?
+        .parse::<u64>()?
+            > connects
+            && info(&mut ca, "tracking_link")? == "up"))?,
+        "tracking never re-linked after the failover"
+    );
+    assert_eq!(info(&mut ca, "tracking_links")?, "3");
+    wait_linked(&mut ca)?;
+    wait_linked(&mut cb)?;
+
+    // The bus carries invalidations again: B's trusted L1 copy goes when A
+    // deletes the key.
+    assert_eq!(set(&mut ca, "UserCache", &user("u1", "v1"), &["u1"])?, "OK");
+    wait_l1(&mut cb, "UserCache", &["u1"], "v1@")?;
+    let _: i64 = redis::cmd("CACHE.DEL")
+        .arg("UserCache")
+        .arg("u1")
+        .query(&mut ca)?;
+    assert!(
+        eventually(Duration::from_secs(2), || Ok(get(
+            &mut cb,
+            "UserCache",
+            &["u1"]
+        )?
+        .is_none()))?,
+        "the delete never reached B"
+    );
+
+    // A direct write on the new primary reaches L1.
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("u2", "old"), &["u2"])?,
+        "OK"
+    );
+    let key = "hoard:_:user-cache:1:User:u2";
+    let mut direct = cluster.client()?;
+    let old = raw_get(&mut direct, key)?;
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("u2", "new"), &["u2"])?,
+        "OK"
+    );
+    wait_l1(&mut ca, "UserCache", &["u2"], "new@")?;
+    let () = redis::cmd("SET")
+        .arg(key)
+        .arg(&old)
+        .arg("PX")
+        .arg(60_000)
+        .query(&mut direct)?;
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let (value, _) = meta(&mut ca, "UserCache", &["u2"])?;
+            Ok(value.is_some_and(|v| v.contains("old@")))
+        })?,
+        "the direct SET after the failover never reached L1"
+    );
+    Ok(())
+}
+
+#[test]
 fn a_lost_tracking_link_flushes_the_opted_in_l1_and_comes_back() -> Result<()> {
     let redis = RedisServer::start()?;
     let dir = tempfile::tempdir()?;
