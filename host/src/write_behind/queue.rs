@@ -18,8 +18,14 @@
 //! The file is a log keyed by sequence: a write is appended at the end of
 //! the B-tree and removed from its start once confirmed, so a commit dirties
 //! a few pages however random the keys are. A write a newer one of its key
-//! replaced is left in the file and removed with the next settle (garbage);
-//! replay keeps only the newest write of each key.
+//! replaced is left in the file and removed later (garbage); replay keeps
+//! only the newest write of each key. A confirmed write is garbage too: the
+//! index forgets it at once, and the file loses it with the next
+//! transaction that must write anyway (a retry, a dead letter), once
+//! `DEFERRED_REMOVALS` have gathered, or when the flusher is idle. One
+//! transaction removing thousands of consecutive sequences rewrites far
+//! fewer pages than one per batch; a crash before it only sends those
+//! writes again, which their sequence makes harmless.
 //!
 //! The pending writes are also kept in memory (the index), so the flusher
 //! never reads the file; the file is read once, at start (replay).
@@ -48,6 +54,9 @@ const HIGH_WATER: &str = "sequence";
 
 /// Longest time settles stay committed without an fsync.
 const CHECKPOINT_MS: u64 = 1_000;
+
+/// Confirmed writes gathered before one transaction removes them.
+const DEFERRED_REMOVALS: usize = 4096;
 
 /// Most writes one group commit takes.
 const MAX_GROUP: usize = 8_192;
@@ -568,6 +577,22 @@ impl WriteQueue {
         if outcomes.is_empty() {
             return Ok(());
         }
+        if outcomes.iter().all(|(_, s)| matches!(s, Settle::Confirmed)) {
+            let mut index = self.index.lock();
+            for (write, _) in &outcomes {
+                let slot = write.slot.encode();
+                index.in_flight.remove(&slot);
+                // Not the key's newest any more: `put` made it garbage already.
+                if index.remove(&slot, write.sequence).is_some() {
+                    index.garbage.push(write.sequence);
+                }
+            }
+            if index.garbage.len() < DEFERRED_REMOVALS {
+                return Ok(());
+            }
+            drop(index);
+            return self.remove_garbage(self.checkpoint_due());
+        }
         let buries = outcomes
             .iter()
             .any(|(_, s)| matches!(s, Settle::Bury { .. }));
@@ -693,18 +718,46 @@ impl WriteQueue {
             .is_some_and(|since| now_ms().saturating_sub(since) >= CHECKPOINT_MS)
     }
 
-    /// Makes settles committed without an fsync durable (an empty durable
-    /// commit); the flusher calls it when it has nothing to send, so an
-    /// idle queue never leaves confirmations to replay.
+    /// Removes the garbage from the file in one transaction, fsynced or not.
+    fn remove_garbage(&self, durable: bool) -> Result<(), QueueError> {
+        let garbage = std::mem::take(&mut self.index.lock().garbage);
+        let removed = (|| {
+            let mut tx = self.db.begin_write().map_err(store)?;
+            tx.set_durability(if durable {
+                Durability::Immediate
+            } else {
+                Durability::None
+            });
+            {
+                let mut pending = tx.open_table(PENDING).map_err(store)?;
+                for sequence in &garbage {
+                    pending.remove(*sequence).map_err(store)?;
+                }
+            }
+            tx.commit().map_err(store)
+        })();
+        if let Err(error) = removed {
+            // Still in the file: removed with a later transaction.
+            self.index.lock().garbage.extend(garbage);
+            return Err(error);
+        }
+        if durable {
+            self.counters.count_fsync();
+            *self.volatile_since.lock() = None;
+        } else {
+            self.volatile_since.lock().get_or_insert(now_ms());
+        }
+        Ok(())
+    }
+
+    /// Makes what settles left in the file final and durable: removes the
+    /// garbage and fsyncs. The flusher calls it when it has nothing to
+    /// send, so an idle queue never leaves confirmations to replay.
     pub fn checkpoint(&self) -> Result<(), QueueError> {
-        if self.volatile_since.lock().is_none() {
+        if self.volatile_since.lock().is_none() && self.index.lock().garbage.is_empty() {
             return Ok(());
         }
-        let tx = self.db.begin_write().map_err(store)?;
-        tx.commit().map_err(store)?;
-        self.counters.count_fsync();
-        *self.volatile_since.lock() = None;
-        Ok(())
+        self.remove_garbage(true)
     }
 
     /// Pending writes, oldest age and dead letters: of `tenant` (and

@@ -150,3 +150,42 @@ fn retries_wait_and_dead_letters_belong_to_their_tenant() {
     assert_eq!(value_of(&due[0]), "2");
     assert_eq!(queue.depth(None, None).dead, 0);
 }
+
+#[test]
+fn confirmed_writes_leave_the_file_with_the_checkpoint_and_are_resent_before_it() {
+    let dir = crate::test_dir::TestDir::new();
+    let path = dir.path().join("q.redb");
+    let rt = runtime();
+    let settle_all = |queue: &WriteQueue| {
+        let (due, _) = queue.due(now_ms(), 10, &HashMap::new());
+        assert_eq!(due.len(), 2);
+        let outcomes = due.into_iter().map(|w| (w, Settle::Confirmed)).collect();
+        queue.settle(outcomes).expect("settle");
+        // The index forgets them at once.
+        assert_eq!(queue.depth(None, None).pending, 0);
+        assert!(queue.due(now_ms(), 10, &HashMap::new()).0.is_empty());
+    };
+    {
+        let queue = WriteQueue::open(&path).expect("open");
+        for key in ["a", "b"] {
+            rt.block_on(queue.enqueue(write(&queue, key, "v")))
+                .expect("enqueue");
+        }
+        settle_all(&queue);
+        queue.close();
+    }
+    // A crash before the removal reached the file: both are sent again
+    // (harmless: the origin applies a sequence only once).
+    let queue = WriteQueue::open(&path).expect("reopen");
+    assert_eq!(queue.depth(None, None).pending, 2);
+    settle_all(&queue);
+    queue.checkpoint().expect("checkpoint");
+    queue.close();
+    drop(queue);
+    let queue = WriteQueue::open(&path).expect("reopen");
+    assert_eq!(
+        queue.depth(None, None).pending,
+        0,
+        "the checkpoint removed them"
+    );
+}
