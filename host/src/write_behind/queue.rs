@@ -20,9 +20,9 @@
 //! a few pages however random the keys are. A write a newer one of its key
 //! replaced is left in the file and removed later (garbage); replay keeps
 //! only the newest write of each key. A confirmed write is garbage too: the
-//! index forgets it at once, and the file loses it with the next
-//! transaction that must write anyway (a retry, a dead letter), once
-//! `DEFERRED_REMOVALS` have gathered, or when the flusher is idle. One
+//! index forgets it at once, and the file loses it with a transaction that
+//! writes anyway (a group commit of new writes, a retry, a dead letter),
+//! once `DEFERRED_REMOVALS` have gathered, or when the flusher is idle. One
 //! transaction removing thousands of consecutive sequences rewrites far
 //! fewer pages than one per batch; a crash before it only sends those
 //! writes again, which their sequence makes harmless.
@@ -55,8 +55,14 @@ const HIGH_WATER: &str = "sequence";
 /// Longest time settles stay committed without an fsync.
 const CHECKPOINT_MS: u64 = 1_000;
 
-/// Confirmed writes gathered before one transaction removes them.
+/// Confirmed writes gathered before one transaction of their own removes
+/// them (with writes coming in, group commits take them first).
 const DEFERRED_REMOVALS: usize = 4096;
+
+/// Garbage one group commit removes along with its writes: enough to keep
+/// up with the flusher, few enough to keep the commit (and the acks
+/// waiting on it) short.
+const GARBAGE_PER_COMMIT: usize = 512;
 
 /// Most writes one group commit takes.
 const MAX_GROUP: usize = 8_192;
@@ -906,16 +912,22 @@ fn commit_loop(
                 Err(_) => break,
             }
         }
-        // The oldest unconfirmed write of a key is carried over, for the age.
-        {
-            let index = index.lock();
+        // The oldest unconfirmed write of a key is carried over, for the age;
+        // and some garbage rides along: this commit writes and fsyncs anyway.
+        let garbage = {
+            let mut index = index.lock();
             for job in &mut group {
                 if let Some(old) = index.pending.get(&job.slot) {
                     job.write.since_ms = job.write.since_ms.min(old.since_ms);
                 }
             }
+            let keep = index.garbage.len().saturating_sub(GARBAGE_PER_COMMIT);
+            index.garbage.split_off(keep)
+        };
+        let committed = commit_group(db, &group, &garbage);
+        if committed.is_err() {
+            index.lock().garbage.extend(garbage);
         }
-        let committed = commit_group(db, &group);
         let mut answers = Vec::with_capacity(group.len());
         match committed {
             Ok(()) => {
@@ -943,7 +955,7 @@ fn commit_loop(
     }
 }
 
-fn commit_group(db: &Database, group: &[Job]) -> Result<(), QueueError> {
+fn commit_group(db: &Database, group: &[Job], garbage: &[u64]) -> Result<(), QueueError> {
     let mut tx = db.begin_write().map_err(store)?;
     tx.set_durability(Durability::Immediate);
     {
@@ -962,6 +974,9 @@ fn commit_group(db: &Database, group: &[Job]) -> Result<(), QueueError> {
             pending
                 .insert(job.write.sequence, encode(&job.write)?.as_slice())
                 .map_err(store)?;
+        }
+        for sequence in garbage {
+            pending.remove(*sequence).map_err(store)?;
         }
     }
     tx.commit().map_err(store)?;
