@@ -2,7 +2,7 @@
 # Write-behind: what an acknowledged-means-on-disk CACHE.SET costs, how fast
 # the queue drains into PostgreSQL, and whether kill -9 loses anything.
 #
-#   bench/write_behind.sh      # N=100000 ROUNDS=3 DRAIN_N=100000 CYCLES=100
+#   bench/write_behind.sh      # N=100000 ROUNDS=3 DRAIN_N=100000 DRAIN_ROUNDS=3 CYCLES=100
 #
 #  1. Ack throughput and latency: redis-benchmark -c 50, pipeline 1 and 16,
 #     `CACHE.SET KvDb <value> __rand_int__` on a hoard whose KvDb origin
@@ -11,7 +11,8 @@
 #     `--appendonly yes --appendfsync always` (the same promise: a reply
 #     means on disk). Same value bytes, same key space, same run; medians of
 #     ROUNDS rounds.
-#  2. Drain rate: with PostgreSQL stopped, DRAIN_N writes of distinct keys
+#  2. Drain rate (DRAIN_ROUNDS rounds, medians; each round starts from empty
+#     tables): with PostgreSQL stopped, DRAIN_N writes of distinct keys
 #     are acknowledged (they wait on disk); PostgreSQL is started and the
 #     queue's depth polled until empty: rows/s. The anchor: the bench
 #     client's own loop of batched `INSERT … ON CONFLICT` statements (as
@@ -28,6 +29,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 N="${N:-100000}"
 ROUNDS="${ROUNDS:-3}"
 DRAIN_N="${DRAIN_N:-100000}"
+DRAIN_ROUNDS="${DRAIN_ROUNDS:-3}"
 BATCH="${BATCH:-256}"
 CYCLES="${CYCLES:-100}"
 KEYSPACE="${KEYSPACE:-1000000}"
@@ -100,24 +102,7 @@ echo "group commit: $FSYNCS"
 fi
 
 if want 2; then
-echo "## 2. drain into PostgreSQL: $DRAIN_N queued writes vs batched INSERT … ON CONFLICT from the client ($BATCH rows per transaction)"
-stop_pg
-rb "$HPORT" "fill" -c 50 -P 16 -n "$DRAIN_N" -r 1000000000 CACHE.SET KvDb "$VALUE" "d__rand_int__" >/dev/null
-QUEUED="$(pending)"
-log "queued $QUEUED writes with PostgreSQL down; starting it"
-restart_pg
-start_ns="" ; end_ns=""
-for _ in $(seq 1 30000); do
-    p="$(pending)"; now="$(date +%s%N)"
-    if [[ -z "$start_ns" && "$p" -lt "$QUEUED" ]]; then start_ns="$now"; first="$p"; fi
-    if [[ "$p" == 0 ]]; then end_ns="$now"; break; fi
-    sleep 0.02
-done
-[[ -n "$end_ns" ]] || die "the queue did not drain"
-DRAINED=$(( ${first:-$QUEUED} ))
-HOARD_RATE="$(awk -v n="$DRAINED" -v s="$start_ns" -v e="$end_ns" 'BEGIN { printf "%.0f", n / ((e - s) / 1e9) }')"
-ROWS="$(psql_ -c "SELECT count(*) FROM kv WHERE k LIKE 'd%'")"
-echo "hoard flusher: $DRAINED rows in $(awk -v s="$start_ns" -v e="$end_ns" 'BEGIN{printf "%.2f", (e-s)/1e9}') s = $HOARD_RATE rows/s (rows in kv: $ROWS of $QUEUED queued)"
+echo "## 2. drain into PostgreSQL: $DRAIN_N queued writes vs batched INSERT … ON CONFLICT from the client ($BATCH rows per transaction), $DRAIN_ROUNDS rounds"
 python3 - "$DRAIN_N" "$BATCH" "$VALUE" >"$BENCH_TMP/direct.sql" <<'PY'
 import sys
 n, batch, value = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -132,10 +117,33 @@ for start in range(0, n, batch):
     out.write(f"INSERT INTO kv_direct (k, v, version) VALUES {rows} ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v, version = EXCLUDED.version WHERE kv_direct.version < EXCLUDED.version;\n")
     out.write("COMMIT;\n")
 PY
-t0="$(date +%s%N)"; psql_ -q -f "$BENCH_TMP/direct.sql" >/dev/null; t1="$(date +%s%N)"
-DIRECT_RATE="$(awk -v n="$DRAIN_N" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.0f", n / ((e - s) / 1e9) }')"
-echo "batched INSERT loop: $DRAIN_N rows in $(awk -v s="$t0" -v e="$t1" 'BEGIN{printf "%.2f", (e-s)/1e9}') s = $DIRECT_RATE rows/s"
-awk -v h="$HOARD_RATE" -v d="$DIRECT_RATE" 'BEGIN { printf "drain: hoard %d rows/s / batched INSERT %d rows/s = %.2fx\n", h, d, h / d }'
+: >"$BENCH_TMP/drain.tsv"
+for round in $(seq 1 "$DRAIN_ROUNDS"); do
+    # Every round inserts fresh rows on both sides.
+    psql_ -c "TRUNCATE kv, kv_direct" >/dev/null
+    stop_pg
+    rb "$HPORT" "fill" -c 50 -P 16 -n "$DRAIN_N" -r 1000000000 CACHE.SET KvDb "$VALUE" "d__rand_int__" >/dev/null
+    QUEUED="$(pending)"
+    log "queued $QUEUED writes with PostgreSQL down; starting it"
+    restart_pg
+    start_ns="" ; end_ns=""
+    for _ in $(seq 1 30000); do
+        p="$(pending)"; now="$(date +%s%N)"
+        if [[ -z "$start_ns" && "$p" -lt "$QUEUED" ]]; then start_ns="$now"; first="$p"; fi
+        if [[ "$p" == 0 ]]; then end_ns="$now"; break; fi
+        sleep 0.02
+    done
+    [[ -n "$end_ns" ]] || die "the queue did not drain"
+    DRAINED=$(( ${first:-$QUEUED} ))
+    HOARD_RATE="$(awk -v n="$DRAINED" -v s="$start_ns" -v e="$end_ns" 'BEGIN { printf "%.0f", n / ((e - s) / 1e9) }')"
+    ROWS="$(psql_ -c "SELECT count(*) FROM kv WHERE k LIKE 'd%'")"
+    t0="$(date +%s%N)"; psql_ -q -f "$BENCH_TMP/direct.sql" >/dev/null; t1="$(date +%s%N)"
+    DIRECT_RATE="$(awk -v n="$DRAIN_N" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.0f", n / ((e - s) / 1e9) }')"
+    echo "round $round: hoard flusher $DRAINED rows in $(awk -v s="$start_ns" -v e="$end_ns" 'BEGIN{printf "%.2f", (e-s)/1e9}') s = $HOARD_RATE rows/s (rows in kv: $ROWS of $QUEUED queued) | batched INSERT loop $DRAIN_N rows in $(awk -v s="$t0" -v e="$t1" 'BEGIN{printf "%.2f", (e-s)/1e9}') s = $DIRECT_RATE rows/s"
+    printf '%s\t%s\t%s\n' "$HOARD_RATE" "$DIRECT_RATE" "$(awk -v h="$HOARD_RATE" -v d="$DIRECT_RATE" 'BEGIN { printf "%f", h / d }')" >>"$BENCH_TMP/drain.tsv"
+done
+awk -v h="$(cut -f1 "$BENCH_TMP/drain.tsv" | median)" -v d="$(cut -f2 "$BENCH_TMP/drain.tsv" | median)" -v r="$(cut -f3 "$BENCH_TMP/drain.tsv" | median)" \
+    'BEGIN { printf "drain: hoard %d rows/s / batched INSERT %d rows/s (medians) = %.2fx (median of the rounds\047 ratios)\n", h, d, r }'
 assert_alive hoard "$HPID"
 fi
 
