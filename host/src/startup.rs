@@ -149,6 +149,10 @@ pub fn build_write_behind(config: &Config, port: u16) -> anyhow::Result<Option<A
         return Ok(None);
     }
     config.write_behind.check().map_err(anyhow::Error::msg)?;
+    config
+        .write_behind
+        .check_port(port)
+        .map_err(anyhow::Error::msg)?;
     let path = config.write_behind.path(port);
     let wb = WriteBehind::open(config.write_behind.clone(), port)
         .with_context(|| format!("opening the write-behind queue {}", path.display()))?;

@@ -144,6 +144,20 @@ impl L2Config {
             .or(self.cluster.first().map(String::as_str))
     }
 
+    /// Refuses a default replay file that would not be found again: with
+    /// `--port 0` each start listens on another port, so the writes queued
+    /// for replay (answered `PARTIAL`) would sit unread in a file named
+    /// after the last run's port.
+    pub fn check_port(&self, port: u16) -> anyhow::Result<()> {
+        if port == 0 && self.replay_file.is_none() {
+            anyhow::bail!(
+                "[l2] with --port 0 needs `replay_file`: the default name replay-<port>.redb \
+                 would change with every start and queued writes would not be replayed"
+            );
+        }
+        Ok(())
+    }
+
     /// The replay file for a server on `port`.
     pub fn replay_path(&self, port: u16) -> PathBuf {
         if let Some(path) = &self.replay_file {
@@ -160,6 +174,17 @@ impl L2Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_zero_needs_an_explicit_replay_file() {
+        let default: L2Config = toml::from_str("url = \"redis://a/\"\n").unwrap();
+        assert!(default.check_port(6380).is_ok());
+        let refused = default.check_port(0).unwrap_err().to_string();
+        assert!(refused.contains("replay_file"), "{refused}");
+        let named: L2Config =
+            toml::from_str("url = \"redis://a/\"\nreplay_file = \"/tmp/r.redb\"\n").unwrap();
+        assert!(named.check_port(0).is_ok());
+    }
 
     #[test]
     fn one_address_kind_and_sane_timeouts_are_required() {

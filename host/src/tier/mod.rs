@@ -146,6 +146,7 @@ impl Node {
     /// [`Node::start`] runs inside the async runtime.
     pub fn new(config: &L2Config, port: u16) -> anyhow::Result<Arc<Node>> {
         config.validate()?;
+        config.check_port(port)?;
         let path = config.replay_path(port);
         let replay = ReplayQueue::open(&path)
             .with_context(|| format!("opening the replay queue {}", path.display()))?;

@@ -55,6 +55,22 @@ impl Default for WriteBehindConfig {
 }
 
 impl WriteBehindConfig {
+    /// Refuses a default file name that would not find the queue again:
+    /// with `--port 0` each start listens on another port, so the
+    /// acknowledged writes of the last run would sit unread in a file named
+    /// after its port.
+    pub fn check_port(&self, port: u16) -> Result<(), String> {
+        if port == 0 && self.file.is_none() {
+            return Err(
+                "[write_behind] with --port 0 needs `file`: the default name \
+                        write-behind-<port>.redb would change with every start and the \
+                        queue's unconfirmed writes would not be replayed"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
     /// The queue file of the node listening on `port`.
     pub fn path(&self, port: u16) -> PathBuf {
         if let Some(file) = &self.file {
@@ -86,5 +102,22 @@ impl WriteBehindConfig {
     /// The batch delay.
     pub fn batch_delay(&self) -> Duration {
         Duration::from_millis(self.batch_delay_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_zero_needs_an_explicit_queue_file() {
+        let default = WriteBehindConfig::default();
+        assert!(default.check_port(6380).is_ok());
+        assert!(default.check_port(0).unwrap_err().contains("`file`"));
+        let named = WriteBehindConfig {
+            file: Some(PathBuf::from("/tmp/q.redb")),
+            ..WriteBehindConfig::default()
+        };
+        assert!(named.check_port(0).is_ok());
     }
 }
