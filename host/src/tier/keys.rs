@@ -70,6 +70,10 @@ pub enum Record {
     Value {
         /// Write time, for newest-wins replay.
         at_ms: u64,
+        /// When Redis expires it (Unix ms, the writer's clock), so a reader
+        /// bounds its L1 copy without a `PTTL` round trip. `None` in
+        /// records written before it was kept.
+        expires_ms: Option<u64>,
         /// The L1 envelope bytes (flags, compressed, sealed).
         envelope: Vec<u8>,
     },
@@ -81,17 +85,30 @@ pub enum Record {
 }
 
 const VALUE: u8 = b'V';
+const VALUE_EXPIRING: u8 = b'E';
 const TOMBSTONE: u8 = b'T';
 
 impl Record {
     /// The bytes stored in Redis: a kind byte, the time (8 bytes, big
-    /// endian, so the replay script can compare), then the envelope.
+    /// endian, so the replay script can compare), for a value its expiry
+    /// (8 bytes), then the envelope.
     pub fn encode(&self) -> Vec<u8> {
         match self {
-            Record::Value { at_ms, envelope } => {
-                let mut out = Vec::with_capacity(9 + envelope.len());
-                out.push(VALUE);
+            Record::Value {
+                at_ms,
+                expires_ms,
+                envelope,
+            } => {
+                let mut out = Vec::with_capacity(17 + envelope.len());
+                out.push(if expires_ms.is_some() {
+                    VALUE_EXPIRING
+                } else {
+                    VALUE
+                });
                 out.extend_from_slice(&at_ms.to_be_bytes());
+                if let Some(expires_ms) = expires_ms {
+                    out.extend_from_slice(&expires_ms.to_be_bytes());
+                }
                 out.extend_from_slice(envelope);
                 out
             }
@@ -112,8 +129,17 @@ impl Record {
         match kind {
             VALUE => Some(Record::Value {
                 at_ms,
+                expires_ms: None,
                 envelope: rest[8..].to_vec(),
             }),
+            VALUE_EXPIRING => {
+                let expires: [u8; 8] = rest.get(8..16)?.try_into().ok()?;
+                Some(Record::Value {
+                    at_ms,
+                    expires_ms: Some(u64::from_be_bytes(expires)),
+                    envelope: rest[16..].to_vec(),
+                })
+            }
             TOMBSTONE if rest.len() == 8 => Some(Record::Tombstone { at_ms }),
             _ => None,
         }
@@ -158,9 +184,24 @@ mod tests {
     fn records_round_trip_and_foreign_bytes_are_refused() {
         let v = Record::Value {
             at_ms: 42,
+            expires_ms: Some(60_042),
             envelope: b"\0hi".to_vec(),
         };
+        assert_eq!(v.encode()[0], b'E');
         assert_eq!(Record::decode(&v.encode()), Some(v));
+        // Records of earlier versions (no expiry) still read.
+        let legacy = Record::Value {
+            at_ms: 42,
+            expires_ms: None,
+            envelope: b"\0hi".to_vec(),
+        };
+        assert_eq!(legacy.encode()[0], b'V');
+        assert_eq!(Record::decode(&legacy.encode()), Some(legacy));
+        assert_eq!(
+            Record::decode(b"E\0\0\0\0\0\0\0\x2a\0\0"),
+            None,
+            "cut short"
+        );
         let t = Record::Tombstone { at_ms: 7 };
         assert_eq!(Record::decode(&t.encode()), Some(t));
         assert_eq!(Record::decode(b"hello world"), None);

@@ -641,6 +641,7 @@ impl Tier {
         let seq = self.node.replay.next_seq();
         let record = Record::Value {
             at_ms,
+            expires_ms: Some(at_ms.saturating_add(ttl_ms.max(1))),
             envelope: envelope.clone(),
         };
         let target = self.target(cache, id, major, key);

@@ -327,15 +327,26 @@ impl L2Store for RedisStore {
         let conn = self.conn();
         Box::pin(async move {
             let mut conn = conn?;
-            let (bytes, pttl): (Option<Vec<u8>>, i64) = redis::pipe()
-                .get(&key)
-                .pttl(&key)
-                .query_async(&mut conn)
-                .await?;
-            Ok(bytes.and_then(|b| Record::decode(&b)).map(|record| Found {
-                record,
-                ttl_ms: u64::try_from(pttl).ok(),
-            }))
+            let bytes: Option<Vec<u8>> = redis::cmd("GET").arg(&key).query_async(&mut conn).await?;
+            let Some(record) = bytes.and_then(|b| Record::decode(&b)) else {
+                return Ok(None);
+            };
+            // The record says when it expires: one command per read. Only
+            // a record written before that was kept costs a `PTTL`.
+            let ttl_ms = match &record {
+                Record::Value {
+                    expires_ms: Some(expires_ms),
+                    ..
+                } => Some(expires_ms.saturating_sub(crate::tier::keys::now_ms())),
+                Record::Value {
+                    expires_ms: None, ..
+                } => {
+                    let pttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut conn).await?;
+                    u64::try_from(pttl).ok()
+                }
+                Record::Tombstone { .. } => None,
+            };
+            Ok(Some(Found { record, ttl_ms }))
         })
     }
 
@@ -383,7 +394,12 @@ impl L2Store for RedisStore {
             if marker.is_some_and(|m| m >= at_ms) {
                 return Ok(false);
             }
-            let record = Record::Value { at_ms, envelope }.encode();
+            let record = Record::Value {
+                at_ms,
+                expires_ms: Some(crate::tier::keys::now_ms().saturating_add(ttl_ms.max(1))),
+                envelope,
+            }
+            .encode();
             let written: i64 = replay
                 .key(ns.key(&member))
                 .arg(record)

@@ -215,7 +215,8 @@ fn invalidations_cross_nodes_by_key_pattern_and_event_cascade() -> Result<()> {
                 .arg(k)
                 .query(&mut direct)
                 .unwrap_or_default();
-            v.first() == Some(&b'V')
+            // A value record, with its expiry or without (not a tombstone).
+            matches!(v.first(), Some(b'V' | b'E'))
         })
         .collect();
     assert!(live.is_empty(), "pattern reached L2: {live:?}");
@@ -475,7 +476,7 @@ fn two_tenants_sharing_one_redis_never_see_each_other() -> Result<()> {
     let raw: Vec<u8> = redis::cmd("GET")
         .arg("hoard:acme:user-cache:1:User:u1")
         .query(&mut direct)?;
-    assert_eq!(raw.first(), Some(&b'V'));
+    assert_eq!(raw.first(), Some(&b'E'), "a value record with its expiry");
     assert!(
         !raw.windows(4).any(|w| w == b"acme"),
         "plaintext in Redis: {:?}",
