@@ -199,9 +199,9 @@ impl RedisCluster {
         }
     }
 
-    /// Promotes a replica of the primary that owns `key`'s slot (a manual
-    /// `CLUSTER FAILOVER`) and waits until it is the primary.
-    pub fn fail_over(&self, key: &str) -> Result<()> {
+    /// The ports of the primary that owns `key`'s slot and of one of its
+    /// replicas, as the cluster sees them now.
+    fn primary_and_replica(&self, key: &str) -> Result<(u16, u16)> {
         let mut any = self.nodes[0].client()?;
         let slot: u16 = redis::cmd("CLUSTER")
             .arg("KEYSLOT")
@@ -220,31 +220,35 @@ impl RedisCluster {
                 matches!((from.parse::<u16>(), to.parse::<u16>()), (Ok(f), Ok(t)) if (f..=t).contains(&slot))
             })
         };
+        let port_of = |f: &Vec<&str>| {
+            f[1].split('@')
+                .next()?
+                .rsplit_once(':')?
+                .1
+                .parse::<u16>()
+                .ok()
+        };
         let primary = lines
             .iter()
             .find(|f| f.len() > 8 && f[2].contains("master") && owns(&f[8..]))
-            .map(|f| f[0])
             .context("no primary owns the slot")?;
-        let port = lines
+        let replica = lines
             .iter()
-            .find(|f| f.len() > 3 && f[2].contains("slave") && f[3] == primary)
-            .and_then(|f| {
-                f[1].split('@')
-                    .next()?
-                    .rsplit_once(':')?
-                    .1
-                    .parse::<u16>()
-                    .ok()
-            })
+            .find(|f| f.len() > 3 && f[2].contains("slave") && f[3] == primary[0])
+            .and_then(port_of)
             .with_context(|| format!("no replica of the primary of slot {slot}"))?;
+        Ok((port_of(primary).context("the primary's address")?, replica))
+    }
+
+    /// Waits until the server on `port` is a primary.
+    fn wait_primary(&self, port: u16) -> Result<()> {
         let node = self
             .nodes
             .iter()
             .find(|n| n.port == port)
             .context("the replica is not one of ours")?;
         let mut c = node.client()?;
-        let () = redis::cmd("CLUSTER").arg("FAILOVER").query(&mut c)?;
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let repl: String = redis::cmd("INFO").arg("replication").query(&mut c)?;
             if repl.contains("role:master") {
@@ -255,6 +259,38 @@ impl RedisCluster {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Promotes a replica of the primary that owns `key`'s slot (a manual
+    /// `CLUSTER FAILOVER`) and waits until it is the primary.
+    pub fn fail_over(&self, key: &str) -> Result<()> {
+        let (_, replica) = self.primary_and_replica(key)?;
+        let node = self
+            .nodes
+            .iter()
+            .find(|n| n.port == replica)
+            .context("the replica is not one of ours")?;
+        let () = redis::cmd("CLUSTER")
+            .arg("FAILOVER")
+            .query(&mut node.client()?)?;
+        self.wait_primary(replica)
+    }
+
+    /// Kills the primary that owns `key`'s slot with SIGKILL and waits
+    /// until the cluster has promoted its replica (after
+    /// `cluster-node-timeout`).
+    pub fn kill_primary(&mut self, key: &str) -> Result<()> {
+        let (primary, replica) = self.primary_and_replica(key)?;
+        self.nodes
+            .iter_mut()
+            .find(|n| n.port == primary)
+            .context("the primary is not one of ours")?
+            .kill9();
+        // Asked of a live node from now on.
+        if let Some(live) = self.nodes.iter().position(|n| n.port == replica) {
+            self.nodes.swap(0, live);
+        }
+        self.wait_primary(replica)
     }
 
     /// The seed URLs.

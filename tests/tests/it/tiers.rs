@@ -875,7 +875,20 @@ fn direct_writes_on_a_cluster_reach_l1_from_every_primary() -> Result<()> {
 
 #[test]
 fn tracking_and_the_bus_follow_a_cluster_failover() -> Result<()> {
-    let cluster = RedisCluster::start_with_replicas(1)?;
+    after_a_failover(|cluster| cluster.fail_over("hoard:bus"))
+}
+
+#[test]
+fn tracking_and_the_bus_follow_a_primary_killed_with_sigkill() -> Result<()> {
+    after_a_failover(|cluster| cluster.kill_primary("hoard:bus"))
+}
+
+/// Two tracking nodes on a Cluster with replicas; `fail` takes the shard
+/// that owns the bus channel away from its primary. Then tracking must
+/// link to the new primaries, the bus carry invalidations, and a direct
+/// write on the new primary reach L1.
+fn after_a_failover(fail: impl FnOnce(&mut RedisCluster) -> Result<()>) -> Result<()> {
+    let mut cluster = RedisCluster::start_with_replicas(1)?;
     let dir = tempfile::tempdir()?;
     let a = cluster_node(&cluster, &dir, "a", TRACKED)?;
     let b = cluster_node(&cluster, &dir, "b", TRACKED)?;
@@ -886,10 +899,10 @@ fn tracking_and_the_bus_follow_a_cluster_failover() -> Result<()> {
     let connects = info(&mut ca, "tracking_connects")?.parse::<u64>()?;
 
     // The shard that owns the bus channel fails over to its replica.
-    cluster.fail_over("hoard:bus")?;
+    fail(&mut cluster)?;
     // Tracking sees other primaries and links to them.
     assert!(
-        eventually(Duration::from_secs(15), || Ok(info(
+        eventually(Duration::from_secs(30), || Ok(info(
             &mut ca,
             "tracking_connects"
         )?
