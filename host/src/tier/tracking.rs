@@ -191,10 +191,7 @@ impl Tracking {
                 continue;
             }
             let session = match links(&target, timeout).await {
-                Ok(links) => {
-                    self.session(&links, &target, timeout, &sink, &prefixes)
-                        .await
-                }
+                Ok(links) => self.session(&links, timeout, &sink, &prefixes).await,
                 Err(error) => Err(error),
             };
             match session {
@@ -214,7 +211,6 @@ impl Tracking {
     async fn session(
         &self,
         links: &Links,
-        target: &TrackTarget,
         timeout: Duration,
         sink: &Arc<dyn TrackSink>,
         prefixes: &[String],
@@ -280,10 +276,11 @@ impl Tracking {
                     while let Ok(push) = rx.try_recv() {
                         self.apply(&push, sink)?;
                     }
-                    if let TrackTarget::Cluster(_) = target
-                        && let Some(first) = conns.first_mut()
+                    // On a Cluster (the only case with primaries listed).
+                    if !links.primaries.is_empty()
+                        && let (Some(first), Some(seed)) = (conns.first_mut(), links.infos.first())
                     {
-                        let now = tokio::time::timeout(timeout, primaries(first, &links.infos[0]))
+                        let now = tokio::time::timeout(timeout, primaries(first, seed))
                             .await
                             .map_err(|_| L2Error::Timeout)??;
                         if now != links.primaries {
