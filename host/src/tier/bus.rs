@@ -1,13 +1,14 @@
 //! The invalidation bus: Redis pub/sub on one channel (`hoard:bus`). On a
 //! Cluster it is a shard channel (`SPUBLISH`/`SSUBSCRIBE`): messages go
 //! through the one shard that owns the channel's slot instead of being
-//! copied to every node of the Cluster, and the Cluster client follows the
-//! channel to its new owner after a failover or a resharding (a missed
-//! message shows as a sequence gap or a lapse, like any other). Every message carries the sending
-//! node's id and a per-node sequence number; a receiver ignores its own
-//! invalidations, and treats a skipped sequence number, a reconnect or a
-//! silent link as "I may have missed something": it flushes the L1 of every
-//! L2-backed definition.
+//! copied to every node of the Cluster. When that shard gives the channel
+//! up (a failover, a slot migration: Redis sends `sunsubscribe`), or the
+//! link goes silent, the node subscribes again where the channel lives now.
+//!
+//! Every message carries the sending node's id and a per-node sequence
+//! number; a receiver ignores its own invalidations, and treats a skipped
+//! sequence number, a reconnect or a silent link as "I may have missed
+//! something": it flushes the L1 of every L2-backed definition.
 //!
 //! The staleness bound: each node publishes a heartbeat every quarter of
 //! `max_stale_ms` and hears its own heartbeats back. Redis delivers a
