@@ -817,8 +817,16 @@ fn metrics_show_origin_l2_and_bus_figures() -> Result<()> {
             .any(|c| c[0] == "loads" && c[1] == 1)
     );
 
-    // The L2 lookups are traced as children of the command.
-    let spans = spans_named(&receiver, &["l2 get", "l2 set"])?;
+    // The L2 lookups are traced as children of the command (which ends,
+    // and may be exported, after them).
+    let spans = spans_until(&receiver, |spans| {
+        spans.iter().any(|s| s.name == "l2 set")
+            && spans
+                .iter()
+                .filter(|s| s.name == "l2 get")
+                .take(1)
+                .any(|l| spans.iter().any(|p| p.span_id == l.parent_span_id))
+    })?;
     let lookup = spans.iter().find(|s| s.name == "l2 get").unwrap();
     let get = spans
         .iter()
@@ -865,6 +873,14 @@ fn a_read_through_load_traces_its_origin_call() -> Result<()> {
 /// Spans the receiver got, gathered until every one of `names` is among
 /// them (or 20 s passed: then the test fails, listing what came).
 fn spans_named(receiver: &Receiver, names: &[&str]) -> Result<Vec<Span>> {
+    spans_until(receiver, |spans| {
+        names.iter().all(|n| spans.iter().any(|s| s.name == *n))
+    })
+}
+
+/// The spans exported until `done` holds for them (a span and its parent
+/// may arrive in different export batches).
+fn spans_until(receiver: &Receiver, done: impl Fn(&[Span]) -> bool) -> Result<Vec<Span>> {
     let mut spans: Vec<Span> = Vec::new();
     let found = eventually(Duration::from_secs(20), || {
         while let Ok(request) = receiver.requests.try_recv() {
@@ -874,7 +890,7 @@ fn spans_named(receiver: &Receiver, names: &[&str]) -> Result<Vec<Span>> {
                 }
             }
         }
-        Ok(names.iter().all(|n| spans.iter().any(|s| s.name == *n)))
+        Ok(done(&spans))
     })?;
     assert!(
         found,
