@@ -313,9 +313,7 @@ impl Bus {
         self.peers.lock().clear();
         tracing::info!(node = self.node, "bus subscribed");
         let mut stream = pubsub.on_message();
-        // A link silent for several bounds is dead even without an error
-        // (a blackhole): drop it and reconnect.
-        let silence = (self.max_stale * 3).max(Duration::from_millis(100));
+        let silence = self.silence();
         loop {
             match tokio::time::timeout(silence, stream.next()).await {
                 Ok(Some(msg)) => self.receive(msg.get_payload_bytes(), sink),
@@ -323,6 +321,12 @@ impl Bus {
                 Err(_) => return Err(L2Error::Timeout),
             }
         }
+    }
+
+    /// How long a link may stay silent: several bounds, after which it is
+    /// dead even without an error (a blackhole), dropped and reconnected.
+    fn silence(&self) -> Duration {
+        (self.max_stale * 3).max(Duration::from_millis(100))
     }
 
     /// One shard-channel subscription through a Cluster client (RESP3:
@@ -348,7 +352,7 @@ impl Bus {
             .map_err(|_| L2Error::Timeout)??;
         self.peers.lock().clear();
         tracing::info!(node = self.node, "bus subscribed (shard channel)");
-        let silence = (self.max_stale * 3).max(Duration::from_millis(100));
+        let silence = self.silence();
         loop {
             match tokio::time::timeout(silence, rx.recv()).await {
                 Ok(Some(push)) => match push.kind {

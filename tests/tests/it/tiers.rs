@@ -682,6 +682,15 @@ fn wait_l1(con: &mut redis::Connection, cache: &str, parts: &[&str], want: &str)
     Ok(())
 }
 
+/// Whether the node answers UserCache `parts` with a value containing
+/// `want` within 5 s (at any level).
+fn answers(con: &mut redis::Connection, parts: &[&str], want: &str) -> Result<bool> {
+    eventually(Duration::from_secs(5), || {
+        let (value, _) = meta(con, "UserCache", parts)?;
+        Ok(value.is_some_and(|v| v.contains(want)))
+    })
+}
+
 /// `[l2]` settings of a node whose UserCache tracks direct writes.
 const TRACKED: &str = "max_stale_ms = 2000\nl1_ttl_ms = 60000\n[l2.definitions.UserCache]\ntrack_direct_writes = true\n";
 
@@ -756,10 +765,7 @@ fn direct_writes_to_redis_reach_l1_of_definitions_that_track_them() -> Result<()
         .arg(60_000)
         .query(&mut direct)?;
     assert!(
-        eventually(Duration::from_secs(5), || {
-            let (value, _) = meta(&mut ca, "UserCache", &["u1"])?;
-            Ok(value.is_some_and(|v| v.contains("old@")))
-        })?,
+        answers(&mut ca, &["u1"], "old@")?,
         "the direct SET never reached the opted-in definition's L1"
     );
     // UserPermissions does not opt in: Redis tracks no prefix of it and
@@ -865,10 +871,7 @@ fn direct_writes_on_a_cluster_reach_l1_from_every_primary() -> Result<()> {
     }
     for id in &ids {
         assert!(
-            eventually(Duration::from_secs(5), || {
-                let (value, _) = meta(&mut ca, "UserCache", &[id])?;
-                Ok(value.is_some_and(|v| v.contains("old@")))
-            })?,
+            answers(&mut ca, &[id], "old@")?,
             "the direct SET of {id} never reached L1"
         );
     }
@@ -955,10 +958,7 @@ fn after_a_failover(fail: impl FnOnce(&mut RedisCluster) -> Result<()>) -> Resul
         .arg(60_000)
         .query(&mut direct)?;
     assert!(
-        eventually(Duration::from_secs(5), || {
-            let (value, _) = meta(&mut ca, "UserCache", &["u2"])?;
-            Ok(value.is_some_and(|v| v.contains("old@")))
-        })?,
+        answers(&mut ca, &["u2"], "old@")?,
         "the direct SET after the failover never reached L1"
     );
     Ok(())
