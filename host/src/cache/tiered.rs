@@ -14,7 +14,9 @@
 //! An L1 entry of an L2-backed definition is the envelope behind two
 //! numbers: until when it is fresh (Unix ms) and the definition's trust
 //! generation when it was read or written. Its L1 TTL adds the fail-safe
-//! window, so a stale copy is still there to serve when Redis is away.
+//! window, so a stale copy is still there to serve when Redis is away (and
+//! a promoted copy at least a short refresh grace, so that a hot key's next
+//! read after its freshness rewrites the slot in place).
 //!
 //! When the bus or the tracking link may have missed a change (a lost
 //! link, a gap, a reconnect), L1 must not be trusted: the generation is
@@ -47,6 +49,12 @@ pub struct Served {
 
 /// Bytes in front of the envelope: fresh-until and generation.
 const HEAD: usize = 16;
+
+/// How long a promoted copy stays in L1 past its freshness (never past the
+/// entry's L2 expiry), unserved: a hot key read again within it is refreshed
+/// in place (one slot rewritten, its eviction history kept) instead of being
+/// dropped on read and admitted anew, which also churns the shard's key index.
+const REFRESH_GRACE_MS: u64 = 1_000;
 
 fn wrap(fresh_until_ms: u64, generation: u64, envelope: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEAD + envelope.len());
@@ -105,35 +113,38 @@ impl Cache {
         let trusted =
             tier.l1_trusted() && (!settings.track_direct_writes || tier.tracking_trusted());
         let generation = counters.generation.load(Ordering::Acquire);
+        // A copy that can be served neither now nor as a fail-safe fallback
+        // is not unsealed: it is only there to be refreshed in place.
         let l1 = cache.table().get_with(key.as_bytes(), |stored| {
             split(stored).map(|(fresh_until, written_in, body)| {
-                (
-                    fresh_until,
-                    written_in,
-                    envelope::unpack(
-                        &self.inner.sealer,
-                        key.as_bytes(),
-                        body,
-                        self.inner.max_value_bytes,
-                    ),
-                )
+                let fresh = trusted && fresh_until > now && written_in == generation;
+                (fresh || settings.fail_safe).then(|| {
+                    (
+                        fresh,
+                        envelope::unpack(
+                            &self.inner.sealer,
+                            key.as_bytes(),
+                            body,
+                            self.inner.max_value_bytes,
+                        ),
+                    )
+                })
             })
         });
         let mut fallback = None;
         let mut had_l1 = false;
         match l1 {
-            Some(Some((fresh_until, written_in, Ok(value)))) => {
+            Some(Some(None)) => had_l1 = true,
+            Some(Some(Some((fresh, Ok(value))))) => {
                 had_l1 = true;
-                if trusted && fresh_until > now && written_in == generation {
+                if fresh {
                     counters.l1_hits.fetch_add(1, Ordering::Relaxed);
                     return Ok(Served {
                         lookup: Lookup::Hit(value),
                         level: Level::L1,
                     });
                 }
-                if settings.fail_safe {
-                    fallback = Some(value);
-                }
+                fallback = Some(value);
             }
             Some(_) => {
                 cache.table().remove(key.as_bytes());
@@ -172,11 +183,14 @@ impl Cache {
                         .min(ttl_ms.unwrap_or(u64::MAX))
                         .min(definition.max_ttl_ms)
                         .max(1);
-                    let keep = l1_ttl.saturating_add(if settings.fail_safe {
+                    let fail_safe = if settings.fail_safe {
                         tier.fail_safe_ms()
                     } else {
                         0
-                    });
+                    };
+                    let refresh =
+                        REFRESH_GRACE_MS.min(ttl_ms.unwrap_or(u64::MAX).saturating_sub(l1_ttl));
+                    let keep = l1_ttl.saturating_add(fail_safe.max(refresh));
                     cache.table().insert(
                         key.as_bytes(),
                         &wrap(now_ms().saturating_add(l1_ttl), generation, &envelope),

@@ -15,6 +15,14 @@ pub struct Namespace {
     marker: String,
 }
 
+/// The L2 key of L1 key `key` of definition `id` at `major` for `tenant`:
+/// the same string as `Namespace::new(tenant, id, major).key(key)` in one
+/// allocation instead of five (the read path makes one per L2 read).
+pub fn entry_key(tenant: &str, id: &str, major: u64, key: &str) -> String {
+    let tenant = if tenant.is_empty() { "_" } else { tenant };
+    format!("hoard:{tenant}:{id}:{major}:{key}")
+}
+
 impl Namespace {
     /// The namespace of definition `id` at `major` for `tenant` ("" is the
     /// single default tenant, named `_`).
@@ -166,6 +174,13 @@ mod tests {
         assert_ne!(a.key("k"), b.key("k"));
         assert_ne!(a.key("k"), a2.key("k"));
         assert_eq!(Namespace::new("", "x", 0).key("k"), "hoard:_:x:0:k");
+        // The read path's one-allocation form names the same keys.
+        for (tenant, id, major, key) in [("a", "user-cache", 1, "User:1"), ("", "x", 0, "k")] {
+            assert_eq!(
+                entry_key(tenant, id, major, key),
+                Namespace::new(tenant, id, major).key(key)
+            );
+        }
         assert_eq!(a.strip("hoard:a:user-cache:1:User:1"), Some("User:1"));
         assert_eq!(b.strip("hoard:a:user-cache:1:User:1"), None);
         // The index shares one hash slot, whatever the cluster.

@@ -570,9 +570,11 @@ impl Tier {
         key: &str,
         has_fallback: bool,
     ) -> Result<L2Read, L2Error> {
-        let ns = self.namespace(id, major);
         let node = Arc::clone(&self.node);
-        let call = self.node.store.get(ns.key(key));
+        let call = self
+            .node
+            .store
+            .get(keys::entry_key(&self.tenant, id, major, key));
         let task = async move { node.call(call).await };
         let found = if has_fallback {
             let soft = Duration::from_millis(self.node.config.soft_timeout_ms);
