@@ -79,11 +79,16 @@ impl RedisServer {
         bail!("redis-server on port {} did not answer PING", self.port)
     }
 
+    /// Whether it answers: PONG, or an error reply (e.g. `NOAUTH` when it
+    /// was started with `--requirepass`) — anything but a failed link.
     fn ping(&self) -> bool {
-        redis::Client::open(self.url())
+        match redis::Client::open(self.url())
             .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
             .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-            .is_ok()
+        {
+            Ok(_) => true,
+            Err(error) => !error.is_io_error() && !error.is_connection_refusal(),
+        }
     }
 
     /// `redis://127.0.0.1:<port>/`.

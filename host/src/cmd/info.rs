@@ -95,7 +95,7 @@ pub(super) fn run(
         let n = tier.node_stats();
         let _ = write!(
             text,
-            "# L2\r\nl2_node_id:{:016x}\r\nl2_breaker:{}\r\nl2_breaker_opens:{}\r\nl2_calls:{}\r\nl2_failures:{}\r\nl2_latency_mean_us:{}\r\nl2_latency_last_us:{}\r\nl2_replay_depth:{}\r\nl2_replayed:{}\r\nl2_replay_dropped:{}\r\nbus_link:{}\r\nbus_lag_us:{}\r\nbus_confirmed_age_ms:{}\r\nbus_gaps:{}\r\nbus_flushes:{}\r\nbus_received:{}\r\ntracking_link:{}\r\ntracking_prefixes:{}\r\ntracking_invalidations:{}\r\ntracking_flushes:{}\r\ntracking_connects:{}\r\ntracking_links:{}\r\n\r\n",
+            "# L2\r\nl2_node_id:{:016x}\r\nl2_breaker:{}\r\nl2_breaker_opens:{}\r\nl2_calls:{}\r\nl2_failures:{}\r\nl2_latency_mean_us:{}\r\nl2_latency_last_us:{}\r\nl2_replay_depth:{}\r\nl2_replayed:{}\r\nl2_replay_dropped:{}\r\nl2_read_pipe:{}\r\nl2_piped_reads:{}\r\nl2_read_pipe_opens:{}\r\nbus_link:{}\r\nbus_lag_us:{}\r\nbus_confirmed_age_ms:{}\r\nbus_gaps:{}\r\nbus_flushes:{}\r\nbus_received:{}\r\ntracking_link:{}\r\ntracking_prefixes:{}\r\ntracking_invalidations:{}\r\ntracking_flushes:{}\r\ntracking_connects:{}\r\ntracking_links:{}\r\n\r\n",
             n.node,
             n.breaker.name(),
             n.breaker_opens,
@@ -106,6 +106,9 @@ pub(super) fn run(
             n.replay_depth,
             n.replayed,
             n.replay_dropped,
+            n.pipe.link.name(),
+            n.pipe.reads,
+            n.pipe.opens,
             if n.bus.link_ok { "up" } else { "down" },
             n.bus.lag_us,
             n.bus.confirmed_age_ms,

@@ -12,6 +12,7 @@ pub mod breaker;
 pub mod bus;
 pub mod config;
 pub mod keys;
+pub mod read_pipe;
 pub mod replay;
 pub mod store;
 pub mod tracking;
@@ -139,6 +140,8 @@ pub struct NodeStats {
     pub tracking: TrackingStats,
     /// This node's id on the bus.
     pub node: u64,
+    /// The standalone read pipe.
+    pub pipe: read_pipe::PipeStats,
 }
 
 impl Node {
@@ -241,6 +244,7 @@ impl Node {
             bus: self.bus.stats(),
             tracking: self.tracking.stats(self.config.tracks_direct_writes()),
             node: self.bus.node(),
+            pipe: self.store.pipe_stats(),
         }
     }
 

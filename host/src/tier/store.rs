@@ -2,9 +2,13 @@
 //! breaker, replay, namespaces) do not depend on how Redis is reached. The
 //! one implementation speaks to a standalone Redis through the `redis`
 //! crate's reconnecting `ConnectionManager`, or to a Cluster through its
-//! async cluster connection (which follows MOVED/ASK).
+//! async cluster connection (which follows MOVED/ASK). On a standalone Redis
+//! over TCP, reads (`GET`) take a second connection of their own, a
+//! [`ReadPipe`](crate::tier::read_pipe::ReadPipe) that batches them; while it
+//! is down they use the `redis` crate's connection.
 //!
-//! Costs, per call: a read is one round trip (`GET` + `PTTL`, pipelined); a
+//! Costs, per call: a read is one round trip (one `GET`: the record carries
+//! its expiry; only a record written by an earlier version costs a `PTTL`); a
 //! write is one round trip (`SET PX` + one script that adds the key to the
 //! definition's index and prunes at most 16 expired index members); a
 //! pattern invalidation reads the index over the pattern's literal prefix
@@ -13,7 +17,8 @@
 //! pattern with no literal prefix (`*foo`) reads the definition's whole
 //! index — still only that definition's keys.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -23,6 +28,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Script, Value};
 
 use crate::tier::keys::{Namespace, Record, literal_prefix};
+use crate::tier::read_pipe::{PipeError, PipeLink, PipeStats, ReadPipe, Target};
 use hoard_l1::Glob;
 
 /// Why an L2 call did not succeed.
@@ -44,6 +50,12 @@ pub enum L2Error {
 
 impl From<redis::RedisError> for L2Error {
     fn from(error: redis::RedisError) -> Self {
+        L2Error::Redis(error.to_string())
+    }
+}
+
+impl From<PipeError> for L2Error {
+    fn from(error: PipeError) -> Self {
         L2Error::Redis(error.to_string())
     }
 }
@@ -114,6 +126,10 @@ pub trait L2Store: Send + Sync {
         channel: String,
         payloads: Vec<Vec<u8>>,
     ) -> BoxFuture<'static, Result<(), L2Error>>;
+    /// The read pipe's state and counts (a store without one: all off/zero).
+    fn pipe_stats(&self) -> PipeStats {
+        PipeStats::default()
+    }
 }
 
 /// A standalone or cluster connection; both reconnect on their own.
@@ -183,11 +199,17 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 ";
 
-/// Redis reached through the `redis` crate.
+/// Redis reached through the `redis` crate, and on a standalone Redis
+/// reached over TCP, reads through a [`ReadPipe`] of their own.
 pub struct RedisStore {
     conn: ArcSwapOption<Conn>,
     index_add: Script,
     replay_set: Script,
+    pipe: Arc<ArcSwapOption<ReadPipe>>,
+    pipe_target: OnceLock<(Target, Duration)>,
+    pipe_opening: Arc<AtomicBool>,
+    pipe_reads: Arc<AtomicU64>,
+    pipe_opens: Arc<AtomicU64>,
 }
 
 impl RedisStore {
@@ -197,6 +219,11 @@ impl RedisStore {
             conn: ArcSwapOption::empty(),
             index_add: Script::new(INDEX_ADD),
             replay_set: Script::new(REPLAY_SET),
+            pipe: Arc::new(ArcSwapOption::empty()),
+            pipe_target: OnceLock::new(),
+            pipe_opening: Arc::new(AtomicBool::new(false)),
+            pipe_reads: Arc::new(AtomicU64::new(0)),
+            pipe_opens: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -214,6 +241,10 @@ impl RedisStore {
                 Ok(conn) => {
                     self.conn.store(Some(Arc::new(conn)));
                     tracing::info!("L2 connected");
+                    if let Some(target) = url.as_deref().and_then(Target::from_url) {
+                        let _ = self.pipe_target.set((target, timeout));
+                        self.open_pipe();
+                    }
                     return;
                 }
                 Err(error) => {
@@ -223,6 +254,56 @@ impl RedisStore {
                 }
             }
         }
+    }
+
+    /// The read pipe, if it is up; otherwise (re)opens it in the background
+    /// and the caller reads through the `redis` crate meanwhile.
+    fn read_pipe(&self) -> Option<Arc<ReadPipe>> {
+        let pipe = self.pipe.load_full();
+        if let Some(pipe) = pipe
+            && !pipe.is_broken()
+        {
+            return Some(pipe);
+        }
+        self.open_pipe();
+        None
+    }
+
+    /// Opens the read pipe in a background task (one at a time), retrying
+    /// with backoff until it is up.
+    fn open_pipe(&self) {
+        let Some((target, timeout)) = self.pipe_target.get().cloned() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.pipe_opening.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (slot, opening, opens) = (
+            Arc::clone(&self.pipe),
+            Arc::clone(&self.pipe_opening),
+            Arc::clone(&self.pipe_opens),
+        );
+        runtime.spawn(async move {
+            let mut delay = Duration::from_millis(50);
+            loop {
+                match tokio::time::timeout(timeout, ReadPipe::connect(&target)).await {
+                    Ok(Ok(pipe)) => {
+                        slot.store(Some(Arc::new(pipe)));
+                        opens.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!("L2 read pipe connected");
+                        break;
+                    }
+                    Ok(Err(error)) => tracing::debug!(%error, "L2 read pipe: not connected yet"),
+                    Err(_) => tracing::debug!("L2 read pipe: connect timed out"),
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            opening.store(false, Ordering::Release);
+        });
     }
 
     fn conn(&self) -> Result<Conn, L2Error> {
@@ -259,6 +340,33 @@ async fn open(
     }
 }
 
+/// What a `GET` of `key` found. The record says when it expires: one
+/// command per read. Only a record written before that was kept costs a
+/// `PTTL` (through the `redis` crate).
+async fn found(
+    bytes: Option<Vec<u8>>,
+    key: &str,
+    conn: Result<Conn, L2Error>,
+) -> Result<Option<Found>, L2Error> {
+    let Some(record) = bytes.and_then(|b| Record::decode(&b)) else {
+        return Ok(None);
+    };
+    let ttl_ms = match &record {
+        Record::Value {
+            expires_ms: Some(expires_ms),
+            ..
+        } => Some(expires_ms.saturating_sub(crate::tier::keys::now_ms())),
+        Record::Value {
+            expires_ms: None, ..
+        } => {
+            let pttl: i64 = redis::cmd("PTTL").arg(key).query_async(&mut conn?).await?;
+            u64::try_from(pttl).ok()
+        }
+        Record::Tombstone { .. } => None,
+    };
+    Ok(Some(Found { record, ttl_ms }))
+}
+
 fn expire_at(now_ms: u64, ttl_ms: u64) -> u64 {
     now_ms.saturating_add(ttl_ms)
 }
@@ -286,6 +394,21 @@ async fn index_member(
 }
 
 impl L2Store for RedisStore {
+    fn pipe_stats(&self) -> PipeStats {
+        let link = if self.pipe_target.get().is_none() {
+            PipeLink::Off
+        } else if self.pipe.load().as_ref().is_some_and(|p| !p.is_broken()) {
+            PipeLink::Up
+        } else {
+            PipeLink::Down
+        };
+        PipeStats {
+            link,
+            reads: self.pipe_reads.load(Ordering::Relaxed),
+            opens: self.pipe_opens.load(Ordering::Relaxed),
+        }
+    }
+
     fn try_lease(
         &self,
         key: String,
@@ -325,28 +448,20 @@ impl L2Store for RedisStore {
 
     fn get(&self, key: String) -> BoxFuture<'static, Result<Option<Found>, L2Error>> {
         let conn = self.conn();
+        if let Some(pipe) = self.read_pipe() {
+            let reads = Arc::clone(&self.pipe_reads);
+            return Box::pin(async move {
+                let bytes = pipe.get(key.as_bytes()).await;
+                if !matches!(bytes, Err(PipeError::Broken(_))) {
+                    reads.fetch_add(1, Ordering::Relaxed);
+                }
+                found(bytes?, &key, conn).await
+            });
+        }
         Box::pin(async move {
             let mut conn = conn?;
             let bytes: Option<Vec<u8>> = redis::cmd("GET").arg(&key).query_async(&mut conn).await?;
-            let Some(record) = bytes.and_then(|b| Record::decode(&b)) else {
-                return Ok(None);
-            };
-            // The record says when it expires: one command per read. Only
-            // a record written before that was kept costs a `PTTL`.
-            let ttl_ms = match &record {
-                Record::Value {
-                    expires_ms: Some(expires_ms),
-                    ..
-                } => Some(expires_ms.saturating_sub(crate::tier::keys::now_ms())),
-                Record::Value {
-                    expires_ms: None, ..
-                } => {
-                    let pttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut conn).await?;
-                    u64::try_from(pttl).ok()
-                }
-                Record::Tombstone { .. } => None,
-            };
-            Ok(Some(Found { record, ttl_ms }))
+            found(bytes, &key, Ok(conn)).await
         })
     }
 

@@ -563,6 +563,72 @@ fn a_three_primary_cluster_serves_get_set_and_invalidation() -> Result<()> {
     Ok(())
 }
 
+/// L2 reads on a standalone Redis take the read pipe (its own connection,
+/// batching GETs): with the URL's password and database, and opened again
+/// after Redis was killed and restarted.
+#[test]
+fn reads_take_the_read_pipe_with_the_urls_auth_and_database_and_it_reopens() -> Result<()> {
+    let mut redis = RedisServer::start_with(&["--requirepass", "s3cret"])?;
+    let url = format!("redis://:s3cret@127.0.0.1:{}/3", redis.port);
+    let dir = tempfile::tempdir()?;
+    // A 1 ms L1 cap: reads after the first millisecond go to L2.
+    let a = node(&url, &dir, "a", "l1_ttl_ms = 1")?;
+    let mut ca = a.client()?;
+    wait_linked(&mut ca)?;
+    assert!(
+        eventually(Duration::from_secs(10), || Ok(info(
+            &mut ca,
+            "l2_read_pipe"
+        )? == "up"))?,
+        "the read pipe never came up"
+    );
+    assert_eq!(
+        set(&mut ca, "UserCache", &user("u1", "one"), &["u1"])?,
+        "OK"
+    );
+    // The entry is in database 3, the one the URL names.
+    let mut direct = redis::Client::open(url.as_str())?.get_connection()?;
+    assert_eq!(
+        redis_keys(&mut direct, "hoard:_:user-cache:1:*")?,
+        vec!["hoard:_:user-cache:1:User:u1".to_owned()]
+    );
+    let piped =
+        |c: &mut redis::Connection| -> Result<u64> { Ok(info(c, "l2_piped_reads")?.parse()?) };
+    let before = piped(&mut ca)?;
+    let mut from_l2 = 0;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(2)); // past the 1 ms L1 cap
+        let (value, level) = meta(&mut ca, "UserCache", &["u1"])?;
+        assert!(value.unwrap_or_default().contains("one@example.com"));
+        from_l2 += u64::from(level == "l2");
+    }
+    assert!(from_l2 > 0, "no read reached L2");
+    assert!(
+        piped(&mut ca)? - before >= from_l2,
+        "L2 reads did not take the pipe"
+    );
+
+    // kill -9 and a restart (empty): the pipe fails, is opened again, and
+    // reads come back through it.
+    let opens: u64 = info(&mut ca, "l2_read_pipe_opens")?.parse()?;
+    redis.restart()?;
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            if set(&mut ca, "UserCache", &user("u1", "two"), &["u1"]).ok() != Some("OK".to_owned())
+            {
+                return Ok(false);
+            }
+            let (value, level) = meta(&mut ca, "UserCache", &["u1"])?;
+            Ok(level == "l2"
+                && value.unwrap_or_default().contains("two@example.com")
+                && info(&mut ca, "l2_read_pipe")? == "up")
+        })?,
+        "reads did not come back through a reopened pipe"
+    );
+    assert!(info(&mut ca, "l2_read_pipe_opens")?.parse::<u64>()? > opens);
+    Ok(())
+}
+
 #[test]
 fn a_hung_redis_costs_reads_the_soft_timeout_and_writes_the_hard_one() -> Result<()> {
     let redis = RedisServer::start()?;
