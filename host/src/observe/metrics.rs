@@ -305,6 +305,22 @@ fn encode_node(
             u(n.replayed),
         ),
         one(
+            "hoard_l2_read_pipe_up",
+            "1 while L2 reads take the batched read connection (standalone Redis).",
+            Gauge,
+            if n.pipe.link == crate::tier::read_pipe::PipeLink::Up {
+                1.0
+            } else {
+                0.0
+            },
+        ),
+        one(
+            "hoard_l2_piped_reads",
+            "L2 reads answered through the batched read connection.",
+            Counter,
+            u(n.pipe.reads),
+        ),
+        one(
             "hoard_bus_link_up",
             "1 while the invalidation bus link is confirmed.",
             Gauge,
