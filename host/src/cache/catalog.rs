@@ -30,6 +30,9 @@ pub struct DefinedCache {
     rejects: AtomicU64,
     budget: CallBudget,
     inline: AtomicBool,
+    /// Its tier settings and counters, found on first use (a definition
+    /// belongs to one tenant's catalog, so to one tier).
+    tier_view: std::sync::OnceLock<crate::tier::TierView>,
 }
 
 impl DefinedCache {
@@ -69,7 +72,16 @@ impl DefinedCache {
             key_memo,
             rejects: AtomicU64::new(0),
             budget,
+            tier_view: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Its tier view, found with `find` the first time.
+    pub(crate) fn tier_view(
+        &self,
+        find: impl FnOnce() -> crate::tier::TierView,
+    ) -> &crate::tier::TierView {
+        self.tier_view.get_or_init(find)
     }
 
     /// The rules this cache runs by.

@@ -410,7 +410,7 @@ impl Cache {
         }
         let key = self.key_of(&cache, parts).await?;
         before_read(&key);
-        if self.uses_l2(name) {
+        if self.l2_backed(&cache) {
             return Ok(self.tiered_get(&cache, &key).await?.lookup);
         }
         self.lookup(&cache, &key)
@@ -427,7 +427,7 @@ impl Cache {
         let cache = self.find(name)?;
         let key = self.key_of(&cache, parts).await?;
         before_read(&key);
-        if self.uses_l2(name) {
+        if self.l2_backed(&cache) {
             return self.tiered_get(&cache, &key).await;
         }
         let lookup = self.lookup(&cache, &key)?;

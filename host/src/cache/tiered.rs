@@ -35,7 +35,7 @@ use crate::cache::invalidation::{self, Effect};
 use crate::cache::outcome::{Level, Lookup, Stored};
 use crate::cache::{Cache, envelope};
 use crate::tier::keys::{literal_prefix, now_ms};
-use crate::tier::{L2Read, Tier};
+use crate::tier::{L2Read, Tier, TierView};
 use hoard_l1::SetCondition;
 
 /// A read and the level that answered it.
@@ -87,6 +87,17 @@ impl Cache {
         self.uses_l2(name).then(|| tier.counters(name).snapshot())
     }
 
+    /// `cache`'s tier view, when L2 is configured.
+    pub(crate) fn view_of<'a>(&self, cache: &'a DefinedCache) -> Option<&'a TierView> {
+        let tier = self.inner.tier.as_ref()?;
+        Some(cache.tier_view(|| tier.view(&cache.definition().name)))
+    }
+
+    /// [`Cache::uses_l2`] for a definition at hand, without a lookup by name.
+    pub(crate) fn l2_backed(&self, cache: &DefinedCache) -> bool {
+        self.view_of(cache).is_some_and(|view| view.settings.l2)
+    }
+
     /// Whether cache `name` keeps its entries in L2 (and so must be read
     /// and written through the `tiered_*` methods).
     pub fn uses_l2(&self, name: &str) -> bool {
@@ -106,8 +117,10 @@ impl Cache {
             return Err(CacheError::Internal);
         };
         let name = cache.definition().name.as_str();
-        let counters = tier.counters(name);
-        let settings = tier.settings(name);
+        let Some(view) = self.view_of(cache) else {
+            return Err(CacheError::Internal);
+        };
+        let (counters, settings) = (&view.counters, &view.settings);
         let definition = cache.definition();
         let now = now_ms();
         let trusted =
@@ -178,8 +191,8 @@ impl Cache {
                 // An invalidation that arrived while we were reading may be
                 // about this very value: then answer it, but keep no copy.
                 if self.inner.remote_epoch.load(Ordering::Acquire) == epoch {
-                    let l1_ttl = tier
-                        .l1_ttl_ms(name)
+                    let l1_ttl = view
+                        .l1_ttl_ms
                         .min(ttl_ms.unwrap_or(u64::MAX))
                         .min(definition.max_ttl_ms)
                         .max(1);

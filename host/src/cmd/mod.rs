@@ -256,8 +256,14 @@ impl Session {
         state.cmd.clear();
         // Lower-cased into the entry's own buffer: no allocation per command.
         let mut push_lower = |text: &[u8]| {
-            for c in String::from_utf8_lossy(text).chars() {
-                state.cmd.push(c.to_ascii_lowercase());
+            if text.is_ascii() {
+                state
+                    .cmd
+                    .extend(text.iter().map(|b| char::from(b.to_ascii_lowercase())));
+            } else {
+                for c in String::from_utf8_lossy(text).chars() {
+                    state.cmd.push(c.to_ascii_lowercase());
+                }
             }
         };
         if let Some(name) = &name {

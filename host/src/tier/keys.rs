@@ -20,7 +20,27 @@ pub struct Namespace {
 /// allocation instead of five (the read path makes one per L2 read).
 pub fn entry_key(tenant: &str, id: &str, major: u64, key: &str) -> String {
     let tenant = if tenant.is_empty() { "_" } else { tenant };
-    format!("hoard:{tenant}:{id}:{major}:{key}")
+    // Pieces pushed into one exact-size buffer: `format!` here cost ~3% of
+    // an L2 hit's CPU (perf).
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = major;
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    let major = std::str::from_utf8(digits.get(at..).unwrap_or_default()).unwrap_or("0");
+    let mut out = String::with_capacity(9 + tenant.len() + id.len() + major.len() + key.len());
+    for piece in ["hoard:", tenant, ":", id, ":", major, ":", key] {
+        out.push_str(piece);
+    }
+    out
 }
 
 impl Namespace {
@@ -175,7 +195,12 @@ mod tests {
         assert_ne!(a.key("k"), a2.key("k"));
         assert_eq!(Namespace::new("", "x", 0).key("k"), "hoard:_:x:0:k");
         // The read path's one-allocation form names the same keys.
-        for (tenant, id, major, key) in [("a", "user-cache", 1, "User:1"), ("", "x", 0, "k")] {
+        for (tenant, id, major, key) in [
+            ("a", "user-cache", 1, "User:1"),
+            ("", "x", 0, "k"),
+            ("t", "y", 1234567890, ""),
+            ("t", "y", u64::MAX, "k:é"),
+        ] {
             assert_eq!(
                 entry_key(tenant, id, major, key),
                 Namespace::new(tenant, id, major).key(key)

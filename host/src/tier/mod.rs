@@ -36,6 +36,17 @@ use crate::tier::replay::{Op, Queued, ReplayQueue, Target};
 use crate::tier::store::{Found, L2Error, L2Store, RedisStore};
 use crate::tier::tracking::{TrackSink, TrackTarget, Tracking, TrackingStats, disjoint_prefixes};
 
+/// One definition's tier settings and counters, as [`Tier::view`] found them.
+#[derive(Debug)]
+pub struct TierView {
+    /// Its settings (fixed for the life of the node: they come from `[l2]`).
+    pub settings: TierSettings,
+    /// Its L1 TTL cap.
+    pub l1_ttl_ms: u64,
+    /// Its counters (shared with every other view of the same name).
+    pub counters: Arc<LevelCounters>,
+}
+
 /// Per-definition counters of the tiers.
 #[derive(Debug, Default)]
 pub struct LevelCounters {
@@ -489,6 +500,17 @@ pub enum L2Read {
 }
 
 impl Tier {
+    /// What the data path needs of cache `name` on every read, looked up
+    /// once: the definition keeps it (see `DefinedCache::tier_view`), so an
+    /// L1 hit does not pay a lock and three hash lookups by name.
+    pub fn view(&self, name: &str) -> TierView {
+        TierView {
+            settings: self.settings(name),
+            l1_ttl_ms: self.l1_ttl_ms(name),
+            counters: self.counters(name),
+        }
+    }
+
     /// The tier settings of cache `name`.
     pub fn settings(&self, name: &str) -> TierSettings {
         self.node.config.settings(name)
