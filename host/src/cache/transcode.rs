@@ -64,6 +64,11 @@ pub fn from_msgpack(format: ValueFormat, msgpack: Vec<u8>) -> Result<Vec<u8>, Tr
     match format {
         ValueFormat::MsgPack => Ok(msgpack),
         ValueFormat::Json => {
+            // The common shapes are written straight from the bytes; the
+            // rest (binary, integer keys, a truncated value...) the serde way.
+            if let Some(json) = crate::cache::msgpack_json::to_json(&msgpack) {
+                return Ok(json);
+            }
             let mut out = Vec::with_capacity(msgpack.len() + msgpack.len() / 2 + 8);
             let mut de = rmp_serde::Deserializer::new(&msgpack[..]);
             let mut ser = serde_json::Serializer::new(&mut out);
