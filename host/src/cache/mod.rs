@@ -201,6 +201,8 @@ pub struct CacheInfo {
     pub idle_instances: usize,
     /// Instances created since load (the warm pool, replacements, bursts).
     pub instantiations: u64,
+    /// Instances retired after a call near their memory limit.
+    pub retired_instances: u64,
     /// Whether the plugin is quarantined right now.
     pub quarantined: bool,
     /// How many times it was quarantined.
@@ -685,6 +687,7 @@ impl Cache {
                 .counters()
                 .instantiations
                 .load(std::sync::atomic::Ordering::Relaxed),
+            retired_instances: cache.plugin().retired_instances(),
             quarantined: cache.plugin().is_quarantined(),
             quarantines: cache.plugin().quarantines(),
             waiting_calls: cache.budget().waiting(),

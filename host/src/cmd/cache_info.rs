@@ -68,6 +68,7 @@ pub(super) fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, ParseError>
         ("plugin-calls", int(info.plugin_calls)),
         ("plugin-faults", int(info.plugin_faults)),
         ("plugin-instantiations", int(info.instantiations)),
+        ("plugin-retired-instances", int(info.retired_instances)),
         ("plugin-idle-instances", int(info.idle_instances as u64)),
         (
             "plugin-state",

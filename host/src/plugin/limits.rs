@@ -155,11 +155,26 @@ pub(crate) struct SleepPastDeadline;
 /// and instance counts are capped at sizes no honest plugin approaches.
 pub(crate) struct GuestLimiter {
     memory_bytes: usize,
+    /// The largest size any of the instance's memories has grown to.
+    peak: usize,
 }
 
 impl GuestLimiter {
     pub(crate) fn new(memory_bytes: usize) -> Self {
-        Self { memory_bytes }
+        Self {
+            memory_bytes,
+            peak: 0,
+        }
+    }
+
+    /// Whether a memory of the instance has grown past three quarters of
+    /// the limit. Such an instance is retired after its call (see
+    /// `InstancePool::run`): a guest whose heap creeps up call after call
+    /// (a garbage collector that lags, a slow leak) would otherwise trap
+    /// in some later call and cost that client an error; wasm memories
+    /// never shrink, so only a fresh instance gives the room back.
+    pub(crate) fn near_limit(&self) -> bool {
+        self.peak > self.memory_bytes / 4 * 3
     }
 }
 
@@ -176,6 +191,7 @@ impl wasmtime::ResourceLimiter for GuestLimiter {
                 desired,
             }));
         }
+        self.peak = self.peak.max(desired);
         Ok(true)
     }
 

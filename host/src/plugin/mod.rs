@@ -317,4 +317,9 @@ impl LoadedPlugin {
             c.faults.load(Ordering::Relaxed),
         )
     }
+
+    /// Instances retired near their memory limit.
+    pub fn retired_instances(&self) -> u64 {
+        self.pool.counters.retired.load(Ordering::Relaxed)
+    }
 }

@@ -65,6 +65,9 @@ pub struct CallCounters {
     pub faults: AtomicU64,
     /// Instances created (at load, after faults, or when the pool ran dry).
     pub instantiations: AtomicU64,
+    /// Instances retired after a call because their memory had grown past
+    /// three quarters of the limit (before a later call could trap on it).
+    pub retired: AtomicU64,
 }
 
 /// The pool of one plugin.
@@ -252,6 +255,14 @@ impl InstancePool {
         match call(&mut ready) {
             Ok(value) => {
                 self.breaker.success();
+                if ready.store.data().memory_near_limit() {
+                    self.counters.retired.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(
+                        plugin = &*self.plugin_id,
+                        "instance near its memory limit retired"
+                    );
+                    return Ok(value);
+                }
                 let mut idle = self.idle.lock();
                 if idle.len() < self.keep() {
                     idle.push(ready);

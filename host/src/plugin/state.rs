@@ -120,6 +120,11 @@ impl PluginState {
         }
     }
 
+    /// Whether the instance's memory is close to its limit (retire it).
+    pub(super) fn memory_near_limit(&self) -> bool {
+        self.limiter.near_limit()
+    }
+
     /// Called before each call so the log budget (and the watch on its
     /// deadline) is per call, not per instance.
     pub(super) fn begin_call(&mut self, watch: CallWatch) {

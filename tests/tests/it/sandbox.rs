@@ -86,6 +86,26 @@ fn a_memory_bomb_hits_its_limit() -> Result<()> {
     Ok(())
 }
 
+/// A guest whose memory creeps up call after call (2 MiB kept per call,
+/// 32 MiB limit) never costs a client an error: the instance is retired
+/// once past three quarters of its limit, before a call can trap on it.
+#[test]
+fn an_instance_whose_memory_creeps_up_is_retired_before_it_traps() -> Result<()> {
+    let (server, _dir) = start()?;
+    let mut con = server.connect()?;
+    // Without retirement the 16th or so call would hit the limit.
+    for i in 0..40 {
+        let key = format!("k{i}");
+        con.cache_set("MemoryBombCache", "\"leak\"", &[key.as_str()])?;
+    }
+    let info = con.cache_info("MemoryBombCache")?;
+    assert_eq!(info.plugin_faults, 0);
+    let retired = info.fields.int("plugin-retired-instances")?;
+    assert!((2..=4).contains(&retired), "retired {retired}");
+    still_serves(&mut con, "MemoryBombCache", "MemoryBombCache")?;
+    Ok(())
+}
+
 fn instantiations(con: &mut Client, cache: &str) -> Result<i64> {
     Ok(con.cache_info(cache)?.plugin_instantiations)
 }
