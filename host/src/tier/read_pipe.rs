@@ -16,11 +16,16 @@
 //!   order stays right after a hung Redis wakes up.
 //! - When the link fails (closed, reset, a reply that is not a bulk string,
 //!   too many reads waiting), every waiting read fails at once and the pipe
-//!   stays broken: the store opens a new one in the background and reads go
+//!   stays broken: its [`PipeSlot`] opens a new one in the background (with
+//!   backoff) and reads go
 //!   through the `redis` crate meanwhile.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
 
 use bytes::{Buf, BytesMut};
 use parking_lot::Mutex;
@@ -144,6 +149,8 @@ impl Shared {
 pub struct ReadPipe {
     shared: Arc<Shared>,
     tasks: [tokio::task::AbortHandle; 2],
+    /// Reads answered (shared with the slot, across reopenings).
+    reads: Arc<AtomicU64>,
 }
 
 impl Drop for ReadPipe {
@@ -157,7 +164,7 @@ impl Drop for ReadPipe {
 impl ReadPipe {
     /// Connects, authenticates and selects the database the URL names. The
     /// caller bounds the time it may take.
-    pub async fn connect(target: &Target) -> Result<ReadPipe, PipeError> {
+    pub async fn connect(target: &Target, reads: Arc<AtomicU64>) -> Result<ReadPipe, PipeError> {
         let broken = |e: std::io::Error| PipeError::Broken(e.to_string());
         let mut stream = TcpStream::connect((target.host.as_str(), target.port))
             .await
@@ -210,6 +217,7 @@ impl ReadPipe {
         Ok(ReadPipe {
             shared,
             tasks: [writer, reader],
+            reads,
         })
     }
 
@@ -239,8 +247,102 @@ impl ReadPipe {
         if wake {
             self.shared.wake_writer.notify_one();
         }
-        rx.await
-            .unwrap_or_else(|_| Err(PipeError::Broken("link closed".into())))
+        let answer = rx
+            .await
+            .unwrap_or_else(|_| Err(PipeError::Broken("link closed".into())));
+        if !matches!(answer, Err(PipeError::Broken(_))) {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+        }
+        answer
+    }
+}
+
+/// A store's read pipe: opened in the background once the URL is known
+/// (only a plain TCP one), and again, with backoff, whenever it breaks.
+#[derive(Default)]
+pub struct PipeSlot {
+    pipe: Arc<ArcSwapOption<ReadPipe>>,
+    target: OnceLock<(Target, Duration)>,
+    opening: Arc<AtomicBool>,
+    reads: Arc<AtomicU64>,
+    opens: Arc<AtomicU64>,
+}
+
+impl PipeSlot {
+    /// Starts opening a pipe to `url`, each attempt bounded by `timeout`;
+    /// nothing for a URL the pipe does not speak.
+    pub fn start(&self, url: &str, timeout: Duration) {
+        if let Some(target) = Target::from_url(url) {
+            let _ = self.target.set((target, timeout));
+            self.open();
+        }
+    }
+
+    /// The pipe, if it is up; otherwise it is (re)opened in the background
+    /// and the caller reads another way meanwhile.
+    pub fn up(&self) -> Option<Arc<ReadPipe>> {
+        if let Some(pipe) = self.pipe.load_full()
+            && !pipe.is_broken()
+        {
+            return Some(pipe);
+        }
+        self.open();
+        None
+    }
+
+    /// Its state and counts.
+    pub fn stats(&self) -> PipeStats {
+        let link = if self.target.get().is_none() {
+            PipeLink::Off
+        } else if self.pipe.load().as_ref().is_some_and(|p| !p.is_broken()) {
+            PipeLink::Up
+        } else {
+            PipeLink::Down
+        };
+        PipeStats {
+            link,
+            reads: self.reads.load(Ordering::Relaxed),
+            opens: self.opens.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Opens a pipe in a background task (one at a time), retrying with
+    /// backoff until one is up.
+    fn open(&self) {
+        let Some((target, timeout)) = self.target.get().cloned() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.opening.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (slot, opening, opens, reads) = (
+            Arc::clone(&self.pipe),
+            Arc::clone(&self.opening),
+            Arc::clone(&self.opens),
+            Arc::clone(&self.reads),
+        );
+        runtime.spawn(async move {
+            let mut delay = Duration::from_millis(50);
+            loop {
+                let connect = ReadPipe::connect(&target, Arc::clone(&reads));
+                match tokio::time::timeout(timeout, connect).await {
+                    Ok(Ok(pipe)) => {
+                        slot.store(Some(Arc::new(pipe)));
+                        opens.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!("L2 read pipe connected");
+                        break;
+                    }
+                    Ok(Err(error)) => tracing::debug!(%error, "L2 read pipe: not connected yet"),
+                    Err(_) => tracing::debug!("L2 read pipe: connect timed out"),
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            opening.store(false, Ordering::Release);
+        });
     }
 }
 

@@ -17,8 +17,7 @@
 //! pattern with no literal prefix (`*foo`) reads the definition's whole
 //! index — still only that definition's keys.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -28,7 +27,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Script, Value};
 
 use crate::tier::keys::{Namespace, Record, literal_prefix};
-use crate::tier::read_pipe::{PipeError, PipeLink, PipeStats, ReadPipe, Target};
+use crate::tier::read_pipe::{PipeError, PipeSlot, PipeStats};
 use hoard_l1::Glob;
 
 /// Why an L2 call did not succeed.
@@ -205,11 +204,7 @@ pub struct RedisStore {
     conn: ArcSwapOption<Conn>,
     index_add: Script,
     replay_set: Script,
-    pipe: Arc<ArcSwapOption<ReadPipe>>,
-    pipe_target: OnceLock<(Target, Duration)>,
-    pipe_opening: Arc<AtomicBool>,
-    pipe_reads: Arc<AtomicU64>,
-    pipe_opens: Arc<AtomicU64>,
+    pipe: PipeSlot,
 }
 
 impl RedisStore {
@@ -219,11 +214,7 @@ impl RedisStore {
             conn: ArcSwapOption::empty(),
             index_add: Script::new(INDEX_ADD),
             replay_set: Script::new(REPLAY_SET),
-            pipe: Arc::new(ArcSwapOption::empty()),
-            pipe_target: OnceLock::new(),
-            pipe_opening: Arc::new(AtomicBool::new(false)),
-            pipe_reads: Arc::new(AtomicU64::new(0)),
-            pipe_opens: Arc::new(AtomicU64::new(0)),
+            pipe: PipeSlot::default(),
         })
     }
 
@@ -241,9 +232,8 @@ impl RedisStore {
                 Ok(conn) => {
                     self.conn.store(Some(Arc::new(conn)));
                     tracing::info!("L2 connected");
-                    if let Some(target) = url.as_deref().and_then(Target::from_url) {
-                        let _ = self.pipe_target.set((target, timeout));
-                        self.open_pipe();
+                    if let Some(url) = url.as_deref() {
+                        self.pipe.start(url, timeout);
                     }
                     return;
                 }
@@ -254,56 +244,6 @@ impl RedisStore {
                 }
             }
         }
-    }
-
-    /// The read pipe, if it is up; otherwise (re)opens it in the background
-    /// and the caller reads through the `redis` crate meanwhile.
-    fn read_pipe(&self) -> Option<Arc<ReadPipe>> {
-        let pipe = self.pipe.load_full();
-        if let Some(pipe) = pipe
-            && !pipe.is_broken()
-        {
-            return Some(pipe);
-        }
-        self.open_pipe();
-        None
-    }
-
-    /// Opens the read pipe in a background task (one at a time), retrying
-    /// with backoff until it is up.
-    fn open_pipe(&self) {
-        let Some((target, timeout)) = self.pipe_target.get().cloned() else {
-            return;
-        };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        if self.pipe_opening.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let (slot, opening, opens) = (
-            Arc::clone(&self.pipe),
-            Arc::clone(&self.pipe_opening),
-            Arc::clone(&self.pipe_opens),
-        );
-        runtime.spawn(async move {
-            let mut delay = Duration::from_millis(50);
-            loop {
-                match tokio::time::timeout(timeout, ReadPipe::connect(&target)).await {
-                    Ok(Ok(pipe)) => {
-                        slot.store(Some(Arc::new(pipe)));
-                        opens.fetch_add(1, Ordering::Relaxed);
-                        tracing::debug!("L2 read pipe connected");
-                        break;
-                    }
-                    Ok(Err(error)) => tracing::debug!(%error, "L2 read pipe: not connected yet"),
-                    Err(_) => tracing::debug!("L2 read pipe: connect timed out"),
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
-            opening.store(false, Ordering::Release);
-        });
     }
 
     fn conn(&self) -> Result<Conn, L2Error> {
@@ -395,18 +335,7 @@ async fn index_member(
 
 impl L2Store for RedisStore {
     fn pipe_stats(&self) -> PipeStats {
-        let link = if self.pipe_target.get().is_none() {
-            PipeLink::Off
-        } else if self.pipe.load().as_ref().is_some_and(|p| !p.is_broken()) {
-            PipeLink::Up
-        } else {
-            PipeLink::Down
-        };
-        PipeStats {
-            link,
-            reads: self.pipe_reads.load(Ordering::Relaxed),
-            opens: self.pipe_opens.load(Ordering::Relaxed),
-        }
+        self.pipe.stats()
     }
 
     fn try_lease(
@@ -448,14 +377,10 @@ impl L2Store for RedisStore {
 
     fn get(&self, key: String) -> BoxFuture<'static, Result<Option<Found>, L2Error>> {
         let conn = self.conn();
-        if let Some(pipe) = self.read_pipe() {
-            let reads = Arc::clone(&self.pipe_reads);
+        if let Some(pipe) = self.pipe.up() {
             return Box::pin(async move {
-                let bytes = pipe.get(key.as_bytes()).await;
-                if !matches!(bytes, Err(PipeError::Broken(_))) {
-                    reads.fetch_add(1, Ordering::Relaxed);
-                }
-                found(bytes?, &key, conn).await
+                let bytes = pipe.get(key.as_bytes()).await?;
+                found(bytes, &key, conn).await
             });
         }
         Box::pin(async move {
