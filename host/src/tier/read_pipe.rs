@@ -17,8 +17,7 @@
 //! - When the link fails (closed, reset, a reply that is not a bulk string,
 //!   too many reads waiting), every waiting read fails at once and the pipe
 //!   stays broken: its [`PipeSlot`] opens a new one in the background (with
-//!   backoff) and reads go
-//!   through the `redis` crate meanwhile.
+//!   backoff) and reads go through the `redis` crate meanwhile.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
