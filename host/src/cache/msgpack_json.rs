@@ -50,6 +50,11 @@ impl<'a> Reader<'a> {
         Some(slice.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b)))
     }
 
+    /// A length in the next `n` big-endian bytes.
+    fn len(&mut self, n: usize) -> Option<usize> {
+        usize::try_from(self.uint(n)?).ok()
+    }
+
     fn value(&mut self, out: &mut Vec<u8>, depth: usize) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
@@ -79,32 +84,17 @@ impl<'a> Reader<'a> {
             0xd1 => write_int(out, i128::from(self.uint(2)? as u16 as i16)),
             0xd2 => write_int(out, i128::from(self.uint(4)? as u32 as i32)),
             0xd3 => write_int(out, i128::from(self.uint(8)? as i64)),
-            0xd9 => {
-                let n = usize::try_from(self.uint(1)?).ok()?;
+            // str 8/16/32, array 16/32, map 16/32: the length's width follows the marker.
+            0xd9..=0xdb => {
+                let n = self.len(1 << (marker - 0xd9))?;
                 self.string(out, n)?;
             }
-            0xda => {
-                let n = usize::try_from(self.uint(2)?).ok()?;
-                self.string(out, n)?;
-            }
-            0xdb => {
-                let n = usize::try_from(self.uint(4)?).ok()?;
-                self.string(out, n)?;
-            }
-            0xdc => {
-                let n = usize::try_from(self.uint(2)?).ok()?;
+            0xdc | 0xdd => {
+                let n = self.len(2 << (marker - 0xdc))?;
                 self.array(out, n, depth)?;
             }
-            0xdd => {
-                let n = usize::try_from(self.uint(4)?).ok()?;
-                self.array(out, n, depth)?;
-            }
-            0xde => {
-                let n = usize::try_from(self.uint(2)?).ok()?;
-                self.map(out, n, depth)?;
-            }
-            0xdf => {
-                let n = usize::try_from(self.uint(4)?).ok()?;
+            0xde | 0xdf => {
+                let n = self.len(2 << (marker - 0xde))?;
                 self.map(out, n, depth)?;
             }
             0xe0..=0xff => write_int(out, i128::from(marker as i8)),
@@ -136,9 +126,7 @@ impl<'a> Reader<'a> {
             let marker = self.byte()?;
             let len = match marker {
                 0xa0..=0xbf => usize::from(marker & 0x1f),
-                0xd9 => usize::try_from(self.uint(1)?).ok()?,
-                0xda => usize::try_from(self.uint(2)?).ok()?,
-                0xdb => usize::try_from(self.uint(4)?).ok()?,
+                0xd9..=0xdb => self.len(1 << (marker - 0xd9))?,
                 _ => return None,
             };
             self.string(out, len)?;
