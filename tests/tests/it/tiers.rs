@@ -77,15 +77,18 @@ fn info(con: &mut redis::Connection, field: &str) -> Result<String> {
         .to_owned())
 }
 
-/// The node's bus link is confirmed (its own heartbeat came back).
-fn wait_linked(con: &mut redis::Connection) -> Result<()> {
+/// Waits (15 s at most) until `INFO l2` shows `field:up`.
+fn wait_up(con: &mut redis::Connection, field: &str) -> Result<()> {
     assert!(
-        eventually(Duration::from_secs(15), || Ok(
-            info(con, "bus_link")? == "up"
-        ))?,
-        "bus link never came up"
+        eventually(Duration::from_secs(15), || Ok(info(con, field)? == "up"))?,
+        "{field} never came up"
     );
     Ok(())
+}
+
+/// The node's bus link is confirmed (its own heartbeat came back).
+fn wait_linked(con: &mut redis::Connection) -> Result<()> {
+    wait_up(con, "bus_link")
 }
 
 fn redis_keys(redis: &mut redis::Connection, pattern: &str) -> Result<Vec<String>> {
@@ -575,13 +578,7 @@ fn reads_take_the_read_pipe_with_the_urls_auth_and_database_and_it_reopens() -> 
     let a = node(&url, &dir, "a", "l1_ttl_ms = 1")?;
     let mut ca = a.client()?;
     wait_linked(&mut ca)?;
-    assert!(
-        eventually(Duration::from_secs(10), || Ok(info(
-            &mut ca,
-            "l2_read_pipe"
-        )? == "up"))?,
-        "the read pipe never came up"
-    );
+    wait_up(&mut ca, "l2_read_pipe")?;
     assert_eq!(
         set(&mut ca, "UserCache", &user("u1", "one"), &["u1"])?,
         "OK"
@@ -763,13 +760,7 @@ const TRACKED: &str = "max_stale_ms = 2000\nl1_ttl_ms = 60000\n[l2.definitions.U
 /// The node's bus link and its tracking link are both up.
 fn wait_tracking(con: &mut redis::Connection) -> Result<()> {
     wait_linked(con)?;
-    assert!(
-        eventually(Duration::from_secs(15), || Ok(
-            info(con, "tracking_link")? == "up"
-        ))?,
-        "tracking link never came up"
-    );
-    Ok(())
+    wait_up(con, "tracking_link")
 }
 
 #[test]
