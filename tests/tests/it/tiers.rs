@@ -732,6 +732,17 @@ fn raw_get(redis: &mut impl redis::ConnectionLike, key: &str) -> Result<Vec<u8>>
     Ok(redis::cmd("GET").arg(key).query(redis)?)
 }
 
+/// Another application's write straight to Redis: `SET key value PX 60000`.
+fn direct_set(redis: &mut impl redis::ConnectionLike, key: &str, value: &[u8]) -> Result<()> {
+    let () = redis::cmd("SET")
+        .arg(key)
+        .arg(value)
+        .arg("PX")
+        .arg(60_000)
+        .query(redis)?;
+    Ok(())
+}
+
 /// Reads until the node answers from L1 (its own write's tracking push may
 /// drop the first copy; the next read promotes it again).
 fn wait_l1(con: &mut redis::Connection, cache: &str, parts: &[&str], want: &str) -> Result<()> {
@@ -809,18 +820,8 @@ fn direct_writes_to_redis_reach_l1_of_definitions_that_track_them() -> Result<()
     let before = info(&mut ca, "tracking_invalidations")?.parse::<u64>()?;
 
     // Another application writes Redis directly: the older envelope back.
-    let () = redis::cmd("SET")
-        .arg(u1)
-        .arg(&old_envelope)
-        .arg("PX")
-        .arg(60_000)
-        .query(&mut direct)?;
-    let () = redis::cmd("SET")
-        .arg(&perms_key)
-        .arg(&perms_old)
-        .arg("PX")
-        .arg(60_000)
-        .query(&mut direct)?;
+    direct_set(&mut direct, u1, &old_envelope)?;
+    direct_set(&mut direct, &perms_key, &perms_old)?;
     assert!(
         answers(&mut ca, &["u1"], "old@")?,
         "the direct SET never reached the opted-in definition's L1"
@@ -919,12 +920,7 @@ fn direct_writes_on_a_cluster_reach_l1_from_every_primary() -> Result<()> {
 
     // Another application writes each key back on its own shard.
     for (key, envelope) in &old {
-        let () = redis::cmd("SET")
-            .arg(key)
-            .arg(envelope)
-            .arg("PX")
-            .arg(60_000)
-            .query(&mut direct)?;
+        direct_set(&mut direct, key, envelope)?;
     }
     for id in &ids {
         assert!(
@@ -1008,12 +1004,7 @@ fn after_a_failover(fail: impl FnOnce(&mut RedisCluster) -> Result<()>) -> Resul
         "OK"
     );
     wait_l1(&mut ca, "UserCache", &["u2"], "new@")?;
-    let () = redis::cmd("SET")
-        .arg(key)
-        .arg(&old)
-        .arg("PX")
-        .arg(60_000)
-        .query(&mut direct)?;
+    direct_set(&mut direct, key, &old)?;
     assert!(
         answers(&mut ca, &["u2"], "old@")?,
         "the direct SET after the failover never reached L1"
