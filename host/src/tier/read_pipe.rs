@@ -308,15 +308,17 @@ impl PipeSlot {
     /// Opens a pipe in a background task (one at a time), retrying with
     /// backoff until one is up.
     fn open(&self) {
-        let Some((target, timeout)) = self.target.get().cloned() else {
-            return;
-        };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        // Called by every read while the pipe is down: only the first one
+        // past the `opening` flag pays for more than an atomic swap.
+        let (Some(target), Ok(runtime)) =
+            (self.target.get(), tokio::runtime::Handle::try_current())
+        else {
             return;
         };
         if self.opening.swap(true, Ordering::AcqRel) {
             return;
         }
+        let (target, timeout) = target.clone();
         let (slot, opening, opens, reads) = (
             Arc::clone(&self.pipe),
             Arc::clone(&self.opening),
