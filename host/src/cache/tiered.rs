@@ -258,11 +258,14 @@ impl Cache {
         let Some(tier) = self.inner.tier.clone() else {
             return Err(CacheError::Internal);
         };
+        let Some(view) = self.view_of(cache) else {
+            return Err(CacheError::Internal);
+        };
         let definition = cache.definition();
         let name = definition.name.as_str();
-        let settings = tier.settings(name);
+        let settings = &view.settings;
         let epoch = self.inner.remote_epoch.load(Ordering::Acquire);
-        let generation = tier.counters(name).generation.load(Ordering::Acquire);
+        let generation = view.counters.generation.load(Ordering::Acquire);
         let written = tier
             .write(
                 name,
@@ -273,7 +276,7 @@ impl Cache {
                 ttl_ms,
             )
             .await;
-        let l1_ttl = tier.l1_ttl_ms(name).min(ttl_ms).max(1);
+        let l1_ttl = view.l1_ttl_ms.min(ttl_ms).max(1);
         let keep = l1_ttl.saturating_add(if settings.fail_safe {
             tier.fail_safe_ms()
         } else {
@@ -307,9 +310,7 @@ impl Cache {
                 Ok(Stored::Stored)
             }
             Err(error) => {
-                tier.counters(name)
-                    .partial_writes
-                    .fetch_add(1, Ordering::Relaxed);
+                view.counters.partial_writes.fetch_add(1, Ordering::Relaxed);
                 Ok(Stored::Partial {
                     reason: error.to_string(),
                 })
@@ -407,19 +408,18 @@ impl Cache {
     /// Bumps the trust generation of the L2-backed caches `which` selects,
     /// and voids their leases, so nothing read before is stored after.
     fn untrust_l1(&self, which: impl Fn(&crate::tier::config::TierSettings) -> bool) {
-        let Some(tier) = self.inner.tier.as_ref() else {
+        if self.inner.tier.is_none() {
             return;
-        };
+        }
         self.inner.remote_epoch.fetch_add(1, Ordering::AcqRel);
         let invalidating = self.inner.leases.invalidating();
         for cache in self.catalog().iter() {
-            let name = &cache.definition().name;
-            let settings = tier.settings(name);
-            if settings.l2 && which(&settings) {
-                invalidating.void_cache(name);
-                tier.counters(name)
-                    .generation
-                    .fetch_add(1, Ordering::AcqRel);
+            let Some(view) = self.view_of(cache) else {
+                return;
+            };
+            if view.settings.l2 && which(&view.settings) {
+                invalidating.void_cache(&cache.definition().name);
+                view.counters.generation.fetch_add(1, Ordering::AcqRel);
             }
         }
     }
