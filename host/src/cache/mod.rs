@@ -22,6 +22,7 @@ pub mod encryption;
 pub mod envelope;
 pub mod error;
 pub mod invalidation;
+pub mod json_msgpack;
 pub mod msgpack_json;
 pub mod msgpack_strict;
 pub mod outcome;

@@ -38,7 +38,14 @@ pub enum TranscodeError {
 /// [`msgpack_strict::check`].
 pub fn to_msgpack(format: ValueFormat, bytes: &[u8]) -> Result<Vec<u8>, TranscodeError> {
     let msgpack = match format {
-        ValueFormat::Json => json_to_msgpack(bytes)?,
+        ValueFormat::Json => {
+            // The common shapes are written straight from the text, already
+            // within the strict rules; the rest the serde way, then checked.
+            if let Some(msgpack) = crate::cache::json_msgpack::to_msgpack(bytes) {
+                return Ok(msgpack);
+            }
+            json_to_msgpack(bytes)?
+        }
         ValueFormat::MsgPack => bytes.to_vec(),
     };
     msgpack_strict::check(&msgpack)?;
