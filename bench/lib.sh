@@ -7,6 +7,7 @@
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
 # HOARD_BIN=path runs another build (e.g. target/debug/hoard for a quick look).
+# WORKERS=N starts every hoard with `--workers N` (default: one per core).
 HOARD_BIN="${HOARD_BIN:-$REPO_DIR/target/release/hoard}"
 HOST=127.0.0.1
 # Upper bound (seconds) on any single redis-benchmark / redis-cli call.
@@ -103,7 +104,9 @@ start_redis() {
 # start_hoard [extra serve args...] -> sets HOARD_PORT, HOARD_PID
 start_hoard() {
     local out="$BENCH_TMP/hoard.$RANDOM.out"
-    HOARD_LOG="${HOARD_LOG:-warn}" "$HOARD_BIN" serve --port 0 "$@" >"$out" 2>"$out.err" &
+    local workers=()
+    [[ -n "${WORKERS:-}" ]] && workers=(--workers "$WORKERS")
+    HOARD_LOG="${HOARD_LOG:-warn}" "$HOARD_BIN" serve --port 0 "${workers[@]}" "$@" >"$out" 2>"$out.err" &
     HOARD_PID=$!
     _BENCH_PIDS+=("$HOARD_PID")
     local i line

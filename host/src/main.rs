@@ -99,6 +99,9 @@ struct ServeArgs {
     /// Fraction of commands traced (0.0 to 1.0).
     #[arg(long)]
     trace_sample_ratio: Option<f64>,
+    /// Async worker threads (0: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -179,6 +182,10 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
+/// Most async worker threads a configuration may ask for: more than any
+/// machine has cores, few enough that a typo cannot spawn thousands.
+const MAX_WORKERS: usize = 1024;
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = match &args.config {
         Some(path) => Config::from_file(path)?,
@@ -189,6 +196,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(bind) = args.bind {
         config.bind = bind;
+    }
+    if let Some(workers) = args.workers {
+        config.workers = workers;
+    }
+    if config.workers > MAX_WORKERS {
+        anyhow::bail!(
+            "workers = {} is more than {MAX_WORKERS}; 0 means one per core",
+            config.workers
+        );
     }
     if let Some(plugins) = args.plugins {
         config.plugins = Some(plugins);
@@ -230,7 +246,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         admin_credential: admin_credential.clone(),
         started,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if config.workers > 0 {
+        builder.worker_threads(config.workers);
+    }
+    let runtime = builder
         .enable_all()
         .thread_name("hoard-worker")
         // Plugin calls run on each tenant's plugin threads (see
