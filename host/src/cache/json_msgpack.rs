@@ -148,66 +148,66 @@ impl<'a> Writer<'a> {
     }
 
     fn array(&mut self, depth: usize) -> Option<()> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        let header = self.out.len();
-        self.out.push(0x90);
-        let mut count = 0usize;
-        self.skip_space();
-        if self.peek() == Some(b']') {
-            self.at += 1;
-        } else {
-            loop {
-                self.value(depth)?;
-                count += 1;
-                match self.next_token()? {
-                    b',' => {}
-                    b']' => break,
-                    _ => return None,
-                }
-            }
-        }
-        set_len(&mut self.out, header, count, [0x90, 0xdc, 0xdd])
+        self.container(depth, b']', [0x90, 0xdc, 0xdd], |w| w.value(depth))
     }
 
     fn object(&mut self, depth: usize) -> Option<()> {
+        let first_key = self.keys.len();
+        let written = self.container(depth, b'}', [0x80, 0xde, 0xdf], |w| {
+            w.entry(first_key, depth)
+        });
+        self.keys.truncate(first_key);
+        written
+    }
+
+    /// An array or object whose opening bracket was consumed: `item` writes
+    /// each element (or entry) until `close`; the header is set after.
+    fn container(
+        &mut self,
+        depth: usize,
+        close: u8,
+        kinds: [u8; 3],
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
         let header = self.out.len();
-        self.out.push(0x80);
-        let first_key = self.keys.len();
+        self.out.push(kinds[0]);
         let mut count = 0usize;
         self.skip_space();
-        if self.peek() == Some(b'}') {
+        if self.peek() == Some(close) {
             self.at += 1;
         } else {
             loop {
-                if self.next_token()? != b'"' {
-                    return None;
-                }
-                let key = self.string()?;
-                let seen = self.keys.get(first_key..)?;
-                if seen.len() >= MAX_KEYS || seen.contains(&key.as_bytes()) {
-                    return None;
-                }
-                self.keys.push(key.as_bytes());
-                write_str(&mut self.out, key);
-                if self.next_token()? != b':' {
-                    return None;
-                }
-                self.value(depth)?;
+                item(self)?;
                 count += 1;
                 match self.next_token()? {
                     b',' => {}
-                    b'}' => break,
+                    byte if byte == close => break,
                     _ => return None,
                 }
             }
         }
-        self.keys.truncate(first_key);
-        set_len(&mut self.out, header, count, [0x80, 0xde, 0xdf])
+        set_len(&mut self.out, header, count, kinds)
+    }
+
+    /// One `"key": value` of the object whose keys start at `first_key`.
+    fn entry(&mut self, first_key: usize, depth: usize) -> Option<()> {
+        if self.next_token()? != b'"' {
+            return None;
+        }
+        let key = self.string()?;
+        let seen = self.keys.get(first_key..)?;
+        if seen.len() >= MAX_KEYS || seen.contains(&key.as_bytes()) {
+            return None;
+        }
+        self.keys.push(key.as_bytes());
+        write_str(&mut self.out, key);
+        if self.next_token()? != b':' {
+            return None;
+        }
+        self.value(depth)
     }
 }
 
@@ -220,12 +220,15 @@ fn set_len(out: &mut Vec<u8>, at: usize, count: usize, kinds: [u8; 3]) -> Option
         *out.get_mut(at)? = fix | u8::try_from(count).ok()?;
         return Some(());
     }
-    let header: Vec<u8> = match u16::try_from(count) {
-        Ok(n) => std::iter::once(wide16).chain(n.to_be_bytes()).collect(),
-        Err(_) => std::iter::once(wide32)
-            .chain(u32::try_from(count).ok()?.to_be_bytes())
-            .collect(),
-    };
+    let mut header = Vec::with_capacity(5);
+    match u16::try_from(count) {
+        Ok(n) => tagged(&mut header, wide16, &n.to_be_bytes()),
+        Err(_) => tagged(
+            &mut header,
+            wide32,
+            &u32::try_from(count).ok()?.to_be_bytes(),
+        ),
+    }
     out.splice(at..=at, header);
     Some(())
 }
@@ -236,13 +239,12 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
     if len < 32 {
         out.push(0xa0 | len as u8);
     } else if let Ok(n) = u8::try_from(len) {
-        out.extend_from_slice(&[0xd9, n]);
+        tagged(out, 0xd9, &[n]);
     } else if let Ok(n) = u16::try_from(len) {
-        out.push(0xda);
-        out.extend_from_slice(&n.to_be_bytes());
+        tagged(out, 0xda, &n.to_be_bytes());
     } else {
-        out.push(0xdb);
-        out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes());
+        let n = u32::try_from(len).unwrap_or(u32::MAX);
+        tagged(out, 0xdb, &n.to_be_bytes());
     }
     out.extend_from_slice(text.as_bytes());
 }
@@ -252,16 +254,13 @@ fn write_uint(out: &mut Vec<u8>, n: u64) {
     if n < 128 {
         out.push(n as u8);
     } else if let Ok(n) = u8::try_from(n) {
-        out.extend_from_slice(&[0xcc, n]);
+        tagged(out, 0xcc, &[n]);
     } else if let Ok(n) = u16::try_from(n) {
-        out.push(0xcd);
-        out.extend_from_slice(&n.to_be_bytes());
+        tagged(out, 0xcd, &n.to_be_bytes());
     } else if let Ok(n) = u32::try_from(n) {
-        out.push(0xce);
-        out.extend_from_slice(&n.to_be_bytes());
+        tagged(out, 0xce, &n.to_be_bytes());
     } else {
-        out.push(0xcf);
-        out.extend_from_slice(&n.to_be_bytes());
+        tagged(out, 0xcf, &n.to_be_bytes());
     }
 }
 
@@ -270,17 +269,20 @@ fn write_negative(out: &mut Vec<u8>, n: i64) {
     if n >= -32 {
         out.push(n as u8);
     } else if let Ok(n) = i8::try_from(n) {
-        out.extend_from_slice(&[0xd0, n as u8]);
+        tagged(out, 0xd0, &n.to_be_bytes());
     } else if let Ok(n) = i16::try_from(n) {
-        out.push(0xd1);
-        out.extend_from_slice(&n.to_be_bytes());
+        tagged(out, 0xd1, &n.to_be_bytes());
     } else if let Ok(n) = i32::try_from(n) {
-        out.push(0xd2);
-        out.extend_from_slice(&n.to_be_bytes());
+        tagged(out, 0xd2, &n.to_be_bytes());
     } else {
-        out.push(0xd3);
-        out.extend_from_slice(&n.to_be_bytes());
+        tagged(out, 0xd3, &n.to_be_bytes());
     }
+}
+
+/// A MessagePack marker byte and the big-endian bytes it announces.
+fn tagged(out: &mut Vec<u8>, marker: u8, bytes: &[u8]) {
+    out.push(marker);
+    out.extend_from_slice(bytes);
 }
 
 #[cfg(test)]
@@ -304,26 +306,14 @@ mod tests {
         Ok(())
     }
 
+    /// JSON values as clients send them: strings without escapes (so the
+    /// fast path takes them) beside arbitrary ones, wide containers.
     fn json_value() -> impl Strategy<Value = serde_json::Value> {
-        let leaf = prop_oneof![
-            Just(serde_json::Value::Null),
-            any::<bool>().prop_map(serde_json::Value::Bool),
-            any::<i64>().prop_map(|n| serde_json::json!(n)),
-            any::<u64>().prop_map(|n| serde_json::json!(n)),
-            (-70_000i64..70_000).prop_map(|n| serde_json::json!(n)),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(|f| serde_json::json!(f)),
-            any::<String>().prop_map(serde_json::Value::String),
-            "[a-z@.\u{e9}\u{2028}]{0,300}".prop_map(serde_json::Value::String),
-        ];
-        leaf.prop_recursive(4, 64, 20, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..20).prop_map(serde_json::Value::Array),
-                prop::collection::vec(("[a-c]{1,2}", inner), 0..20)
-                    .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
-            ]
-        })
+        crate::cache::json_strategy::json_value(
+            "[a-z@.\u{e9}\u{2028}]{0,300}",
+            "[a-c]{1,2}".boxed(),
+            20,
+        )
     }
 
     proptest! {

@@ -23,6 +23,8 @@ pub mod envelope;
 pub mod error;
 pub mod invalidation;
 pub mod json_msgpack;
+#[cfg(test)]
+mod json_strategy;
 pub mod msgpack_json;
 pub mod msgpack_strict;
 pub mod outcome;

@@ -197,25 +197,13 @@ mod tests {
         Ok(out)
     }
 
+    /// JSON values whose strings need every kind of escape.
     fn json_value() -> impl Strategy<Value = serde_json::Value> {
-        let leaf = prop_oneof![
-            Just(serde_json::Value::Null),
-            any::<bool>().prop_map(serde_json::Value::Bool),
-            any::<i64>().prop_map(|n| serde_json::json!(n)),
-            any::<u64>().prop_map(|n| serde_json::json!(n)),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(|f| serde_json::json!(f)),
-            any::<String>().prop_map(serde_json::Value::String),
-            "[\\x00-\\x1f\"\\\\/a\u{7f}\u{e9}\u{2028}]{0,12}".prop_map(serde_json::Value::String),
-        ];
-        leaf.prop_recursive(4, 48, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
-                prop::collection::vec((any::<String>(), inner), 0..6)
-                    .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
-            ]
-        })
+        crate::cache::json_strategy::json_value(
+            "[\\x00-\\x1f\"\\\\/a\u{7f}\u{e9}\u{2028}]{0,12}",
+            any::<String>().boxed(),
+            6,
+        )
     }
 
     proptest! {
