@@ -22,13 +22,10 @@ use std::time::Duration;
 use crate::cache::catalog::DefinedCache;
 use crate::cache::error::CacheError;
 use crate::cache::outcome::{Lookup, Verdict};
-use crate::cache::{Cache, envelope, msgpack_strict};
+use crate::cache::{Cache, envelope, l1_head, msgpack_strict};
 use crate::origin::lease::{Acquired, Shared};
 use crate::origin::{Fetched, LoadResult, Loaded, Origin, OriginError, WriteMode};
 use hoard_l1::SetCondition;
-
-/// Bytes in front of the envelope: fresh-until and written-at.
-const HEAD: usize = 16;
 
 /// How often a node that lost the cluster-wide load lease looks in L2 for
 /// the holder's value.
@@ -70,16 +67,6 @@ pub enum Filled {
     Rejected(Vec<String>),
 }
 
-fn split(stored: &[u8]) -> Option<(u64, u64, &[u8])> {
-    let fresh: [u8; 8] = stored.get(..8)?.try_into().ok()?;
-    let written: [u8; 8] = stored.get(8..HEAD)?.try_into().ok()?;
-    Some((
-        u64::from_be_bytes(fresh),
-        u64::from_be_bytes(written),
-        &stored[HEAD..],
-    ))
-}
-
 impl Cache {
     /// The origin of definition `name`, if the operator gave it one.
     pub fn origin_of(&self, name: &str) -> Option<Arc<Origin>> {
@@ -112,10 +99,7 @@ impl Cache {
             return Ok((body, ttl_ms));
         }
         let now = self.now();
-        let mut out = Vec::with_capacity(HEAD + body.len());
-        out.extend_from_slice(&now.saturating_add(ttl_ms).to_be_bytes());
-        out.extend_from_slice(&now.to_be_bytes());
-        out.extend_from_slice(&body);
+        let out = l1_head::wrap(now.saturating_add(ttl_ms), now, &body);
         Ok((out, ttl_ms.saturating_add(origin.config().stale_ms)))
     }
 
@@ -131,7 +115,7 @@ impl Cache {
             && cache.definition().expiry == hoard_l1::ExpiryMode::Absolute;
         let now = if l1_is_freshness { 0 } else { self.now() };
         let found = cache.table().get_with(key.as_bytes(), |stored| {
-            split(stored).map(|(fresh_until, written, body)| {
+            l1_head::split(stored).map(|(fresh_until, written, body)| {
                 (
                     fresh_until,
                     written,
@@ -187,7 +171,7 @@ impl Cache {
         cache
             .table()
             .get_with(key.as_bytes(), |stored| {
-                split(stored).map(|(fresh, _, _)| fresh)
+                l1_head::split(stored).map(|(fresh, _, _)| fresh)
             })
             .flatten()
             .filter(|fresh| *fresh > now)

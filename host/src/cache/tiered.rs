@@ -33,7 +33,7 @@ use crate::cache::catalog::DefinedCache;
 use crate::cache::error::CacheError;
 use crate::cache::invalidation::{self, Effect};
 use crate::cache::outcome::{Level, Lookup, Stored};
-use crate::cache::{Cache, envelope};
+use crate::cache::{Cache, envelope, l1_head};
 use crate::tier::keys::{literal_prefix, now_ms};
 use crate::tier::{L2Read, Tier, TierView};
 use hoard_l1::SetCondition;
@@ -47,32 +47,11 @@ pub struct Served {
     pub level: Level,
 }
 
-/// Bytes in front of the envelope: fresh-until and generation.
-const HEAD: usize = 16;
-
 /// How long a promoted copy stays in L1 past its freshness (never past the
 /// entry's L2 expiry), unserved: a hot key read again within it is refreshed
 /// in place (one slot rewritten, its eviction history kept) instead of being
 /// dropped on read and admitted anew, which also churns the shard's key index.
 const REFRESH_GRACE_MS: u64 = 1_000;
-
-fn wrap(fresh_until_ms: u64, generation: u64, envelope: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEAD + envelope.len());
-    out.extend_from_slice(&fresh_until_ms.to_be_bytes());
-    out.extend_from_slice(&generation.to_be_bytes());
-    out.extend_from_slice(envelope);
-    out
-}
-
-fn split(stored: &[u8]) -> Option<(u64, u64, &[u8])> {
-    let fresh: [u8; 8] = stored.get(..8)?.try_into().ok()?;
-    let generation: [u8; 8] = stored.get(8..HEAD)?.try_into().ok()?;
-    Some((
-        u64::from_be_bytes(fresh),
-        u64::from_be_bytes(generation),
-        &stored[HEAD..],
-    ))
-}
 
 impl Cache {
     /// The shared level, when configured.
@@ -129,7 +108,7 @@ impl Cache {
         // A copy that can be served neither now nor as a fail-safe fallback
         // is not unsealed: it is only there to be refreshed in place.
         let l1 = cache.table().get_with(key.as_bytes(), |stored| {
-            split(stored).map(|(fresh_until, written_in, body)| {
+            l1_head::split(stored).map(|(fresh_until, written_in, body)| {
                 let fresh = trusted && fresh_until > now && written_in == generation;
                 (fresh || settings.fail_safe).then(|| {
                     (
@@ -206,7 +185,7 @@ impl Cache {
                     let keep = l1_ttl.saturating_add(fail_safe.max(refresh));
                     cache.table().insert(
                         key.as_bytes(),
-                        &wrap(now_ms().saturating_add(l1_ttl), generation, &envelope),
+                        &l1_head::wrap(now_ms().saturating_add(l1_ttl), generation, &envelope),
                         Some(keep),
                         SetCondition::Always,
                     );
@@ -293,7 +272,7 @@ impl Cache {
         } else {
             cache.table().insert(
                 key.as_bytes(),
-                &wrap(now_ms().saturating_add(l1_ttl), generation, &stored),
+                &l1_head::wrap(now_ms().saturating_add(l1_ttl), generation, &stored),
                 Some(keep),
                 SetCondition::Always,
             );
@@ -422,17 +401,5 @@ impl Cache {
                 view.counters.generation.fetch_add(1, Ordering::AcqRel);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_freshness_header_round_trips() {
-        let stored = wrap(1234, 7, b"\0value");
-        assert_eq!(split(&stored), Some((1234, 7, &b"\0value"[..])));
-        assert_eq!(split(b"short"), None);
     }
 }
