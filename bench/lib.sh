@@ -7,7 +7,7 @@
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
 # HOARD_BIN=path runs another build (e.g. target/debug/hoard for a quick look).
-# WORKERS=N starts every hoard with `--workers N` (default: one per core).
+# ASYNC_WORKERS=N starts every hoard with `--async-workers N` (default: one per core).
 HOARD_BIN="${HOARD_BIN:-$REPO_DIR/target/release/hoard}"
 HOST=127.0.0.1
 # Upper bound (seconds) on any single redis-benchmark / redis-cli call.
@@ -105,7 +105,7 @@ start_redis() {
 start_hoard() {
     local out="$BENCH_TMP/hoard.$RANDOM.out"
     local workers=()
-    [[ -n "${WORKERS:-}" ]] && workers=(--workers "$WORKERS")
+    [[ -n "${ASYNC_WORKERS:-}" ]] && workers=(--async-workers "$ASYNC_WORKERS")
     HOARD_LOG="${HOARD_LOG:-warn}" "$HOARD_BIN" serve --port 0 "${workers[@]}" "$@" >"$out" 2>"$out.err" &
     HOARD_PID=$!
     _BENCH_PIDS+=("$HOARD_PID")

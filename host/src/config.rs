@@ -32,13 +32,14 @@ pub struct Config {
     pub encryption_key: Option<String>,
     /// Connections served at once; more are refused with an error.
     pub max_clients: usize,
-    /// Async worker threads serving connections; 0 means one per core. On a
+    /// Async (tokio) worker threads serving connections; 0 means one per
+    /// core. Not `[plugin] workers`, which run plugin calls. On a
     /// machine whose cores the clients share (a sidecar next to the
     /// application, a benchmark client on the same box), fewer workers than
     /// cores can serve more: a task waking another then stays on its thread
     /// instead of waking a parked one, which on a virtual machine means an
     /// inter-processor interrupt per request (see README, "Performance").
-    pub workers: usize,
+    pub async_workers: usize,
     /// Largest value (plain or definition) accepted, in bytes.
     pub max_value_bytes: usize,
     /// Limits of the RESP parser.
@@ -276,7 +277,7 @@ impl Default for Config {
             artifact_cache: None,
             encryption_key: None,
             max_clients: 10_000,
-            workers: 0,
+            async_workers: 0,
             max_value_bytes: 64 << 20,
             protocol: ProtocolConfig::default(),
             plugin: PluginLimits::default(),

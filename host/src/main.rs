@@ -99,9 +99,9 @@ struct ServeArgs {
     /// Fraction of commands traced (0.0 to 1.0).
     #[arg(long)]
     trace_sample_ratio: Option<f64>,
-    /// Async worker threads (0: one per core).
+    /// Threads serving connections (0: one per core).
     #[arg(long)]
-    workers: Option<usize>,
+    async_workers: Option<usize>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -184,7 +184,7 @@ fn read_password() -> anyhow::Result<String> {
 
 /// Most async worker threads a configuration may ask for: more than any
 /// machine has cores, few enough that a typo cannot spawn thousands.
-const MAX_WORKERS: usize = 1024;
+const MAX_ASYNC_WORKERS: usize = 1024;
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = match &args.config {
@@ -197,13 +197,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(bind) = args.bind {
         config.bind = bind;
     }
-    if let Some(workers) = args.workers {
-        config.workers = workers;
+    if let Some(workers) = args.async_workers {
+        config.async_workers = workers;
     }
-    if config.workers > MAX_WORKERS {
+    if config.async_workers > MAX_ASYNC_WORKERS {
         anyhow::bail!(
-            "workers = {} is more than {MAX_WORKERS}; 0 means one per core",
-            config.workers
+            "async_workers = {} is more than {MAX_ASYNC_WORKERS}; 0 means one per core",
+            config.async_workers
         );
     }
     if let Some(plugins) = args.plugins {
@@ -247,8 +247,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         started,
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if config.workers > 0 {
-        builder.worker_threads(config.workers);
+    if config.async_workers > 0 {
+        builder.worker_threads(config.async_workers);
     }
     let runtime = builder
         .enable_all()

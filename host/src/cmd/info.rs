@@ -31,7 +31,7 @@ pub(super) fn run(
     if wants("server") {
         let _ = write!(
             text,
-            "# Server\r\nredis_version:{REDIS_VERSION}\r\nhoard_version:{}\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\nhoard_workers:{}\r\n\r\n",
+            "# Server\r\nredis_version:{REDIS_VERSION}\r\nhoard_version:{}\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\nhoard_async_workers:{}\r\n\r\n",
             env!("CARGO_PKG_VERSION"),
             std::env::consts::OS,
             std::process::id(),

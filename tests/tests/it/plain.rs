@@ -209,20 +209,20 @@ fn plain_keyspace_evicts_at_max_items() -> Result<()> {
     Ok(())
 }
 
-/// `workers` sets the async threads (INFO shows how many run), one per core
+/// `async_workers` sets the threads serving connections (INFO shows how many run), one per core
 /// by default; a count no machine needs is refused before anything starts.
 #[test]
-fn workers_sets_the_async_threads() -> Result<()> {
+fn async_workers_sets_the_connection_threads() -> Result<()> {
     let workers_of = |server: &Server| -> Result<usize> {
         let mut con = server.client()?;
         let info: String = redis::cmd("INFO").arg("server").query(&mut con)?;
         let line = info
             .lines()
-            .find_map(|l| l.strip_prefix("hoard_workers:"))
-            .ok_or_else(|| anyhow::anyhow!("no hoard_workers in {info}"))?;
+            .find_map(|l| l.strip_prefix("hoard_async_workers:"))
+            .ok_or_else(|| anyhow::anyhow!("no hoard_async_workers in {info}"))?;
         Ok(line.trim().parse()?)
     };
-    let one = Server::start_with(ServerOptions::new().with_config("workers = 1\n"))?;
+    let one = Server::start_with(ServerOptions::new().with_config("async_workers = 1\n"))?;
     assert_eq!(workers_of(&one)?, 1);
     let mut con = one.client()?;
     let _: () = con.set("k", "v")?;
@@ -232,13 +232,13 @@ fn workers_sets_the_async_threads() -> Result<()> {
     assert_eq!(workers_of(&Server::start()?)?, cores);
 
     let output = hoard_tests::hoard_command()?
-        .args(["serve", "--port", "0", "--workers", "100000"])
+        .args(["serve", "--port", "0", "--async-workers", "100000"])
         .stdin(std::process::Stdio::null())
         .output()?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
     assert!(
-        stderr.contains("workers = 100000 is more than 1024"),
+        stderr.contains("async_workers = 100000 is more than 1024"),
         "{stderr}"
     );
     Ok(())
