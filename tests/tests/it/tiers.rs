@@ -289,7 +289,13 @@ fn an_outage_serves_stale_keeps_writes_and_replays_them_without_resurrection() -
     wait_linked(&mut cb)?;
     for id in ["k1", "k2"] {
         assert_eq!(set(&mut ca, "UserCache", &user(id, "before"), &[id])?, "OK");
-        get(&mut cb, "UserCache", &[id])?;
+    }
+    // A's own invalidations of k1 and k2 could reach B after B promoted
+    // them and drop B's copies, leaving nothing to serve stale below: wait
+    // until they have arrived, then until B holds both in L1.
+    bus_barrier(&mut ca, &mut cb)?;
+    for id in ["k1", "k2"] {
+        wait_l1(&mut cb, "UserCache", &[id], "before")?;
     }
 
     redis.kill9();
@@ -752,6 +758,27 @@ fn wait_l1(con: &mut redis::Connection, cache: &str, parts: &[&str], want: &str)
             Ok(level == "l1" && value.is_some_and(|v| v.contains(want)))
         })?,
         "{cache} {parts:?} never settled in L1 with {want}"
+    );
+    Ok(())
+}
+
+/// Returns once node `b` has applied every invalidation node `a` published
+/// before the call. `a` rewrites a key `b` holds in L1, and `b`'s answer
+/// changes only when that message arrives; the bus delivers one node's
+/// messages in the order it sent them, so the earlier ones are in too.
+fn bus_barrier(a: &mut redis::Connection, b: &mut redis::Connection) -> Result<()> {
+    assert_eq!(
+        set(a, "UserCache", &user("barrier", "first"), &["barrier"])?,
+        "OK"
+    );
+    wait_l1(b, "UserCache", &["barrier"], "first")?;
+    assert_eq!(
+        set(a, "UserCache", &user("barrier", "second"), &["barrier"])?,
+        "OK"
+    );
+    assert!(
+        answers(b, &["barrier"], "second")?,
+        "the barrier's invalidation never reached the other node"
     );
     Ok(())
 }
