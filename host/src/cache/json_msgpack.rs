@@ -5,10 +5,9 @@
 //! layers, then [`msgpack_strict::check`](super::msgpack_strict::check)
 //! walking the result again) was ~4% of a `CACHE.SET`'s CPU (perf). This
 //! writer covers what clients send most — objects, arrays, strings without
-//! escapes, integers, booleans, null — and gives up (`None`) on anything
-//! else: an escape, a float, an integer beyond 64 bits, `-0`, nesting past
-//! [`MAX_DEPTH`], an object with more than [`MAX_KEYS`] keys or a repeated
-//! key, and every syntax error. The caller then takes the serde path, which
+//! escapes, numbers, booleans, null — and gives up (`None`) on anything
+//! else: an escape, nesting past [`MAX_DEPTH`], an object with more than
+//! [`MAX_KEYS`] keys or a repeated key, and every syntax error. The caller then takes the serde path, which
 //! either converts the value or refuses it with its usual message, so what
 //! a client sees never depends on which path ran.
 //!
@@ -78,8 +77,7 @@ impl<'a> Writer<'a> {
             b'n' => self.literal(b"ull", 0xc0),
             b't' => self.literal(b"rue", 0xc3),
             b'f' => self.literal(b"alse", 0xc2),
-            b'-' => self.negative(),
-            first @ b'0'..=b'9' => self.unsigned(first),
+            b'-' | b'0'..=b'9' => self.number(),
             _ => None,
         }
     }
@@ -94,41 +92,28 @@ impl<'a> Writer<'a> {
         Some(())
     }
 
-    /// The digits after `first`; `None` on overflow, a leading zero before
-    /// another digit, or a fraction or exponent (a float for serde_json).
-    fn digits(&mut self, first: u8) -> Option<u64> {
-        let mut n = u64::from(first - b'0');
-        while let Some(byte @ b'0'..=b'9') = self.peek() {
-            if first == b'0' {
-                return None;
+    /// A number whose first byte was consumed. An integer is written as
+    /// the smallest integer form, as serde_json hands it over (`u64` when
+    /// non-negative, `i64` when negative); anything else that is a JSON
+    /// number (a fraction, an exponent, `-0`, beyond 64 bits) is parsed by
+    /// serde_json itself, so the float is the very one the serde path gets.
+    fn number(&mut self) -> Option<()> {
+        let start = self.at - 1;
+        let rest = self.json.get(start..)?;
+        let len = rest
+            .iter()
+            .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+            .unwrap_or(rest.len());
+        let token = rest.get(..len)?;
+        self.at = start + len;
+        match integer(token) {
+            Some(Integer::Unsigned(n)) => write_uint(&mut self.out, n),
+            Some(Integer::Negative(n)) => write_negative(&mut self.out, n),
+            None => {
+                let float: f64 = serde_json::from_slice(token).ok()?;
+                tagged(&mut self.out, 0xcb, &float.to_be_bytes());
             }
-            n = n.checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
-            self.at += 1;
         }
-        if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
-            return None;
-        }
-        Some(n)
-    }
-
-    fn unsigned(&mut self, first: u8) -> Option<()> {
-        let n = self.digits(first)?;
-        write_uint(&mut self.out, n);
-        Some(())
-    }
-
-    fn negative(&mut self) -> Option<()> {
-        let first = match self.peek()? {
-            byte @ b'0'..=b'9' => byte,
-            _ => return None,
-        };
-        self.at += 1;
-        let magnitude = self.digits(first)?;
-        if magnitude == 0 {
-            return None;
-        }
-        let n = 0i64.checked_sub_unsigned(magnitude)?;
-        write_negative(&mut self.out, n);
         Some(())
     }
 
@@ -209,6 +194,38 @@ impl<'a> Writer<'a> {
         }
         self.value(depth)
     }
+}
+
+/// A JSON integer serde_json reads as one (not as a float).
+enum Integer {
+    Unsigned(u64),
+    Negative(i64),
+}
+
+/// `token` as an integer: digits without a leading zero, optionally
+/// negative, within 64 bits, and not `-0` (which serde_json reads as the
+/// float -0.0); `None` for anything else.
+fn integer(token: &[u8]) -> Option<Integer> {
+    let (negative, digits) = match token.split_first()? {
+        (b'-', digits) => (true, digits),
+        _ => (false, token),
+    };
+    if digits.is_empty()
+        || (digits.len() > 1 && digits.first() == Some(&b'0'))
+        || !digits.iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    let magnitude = digits.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })?;
+    if !negative {
+        return Some(Integer::Unsigned(magnitude));
+    }
+    if magnitude == 0 {
+        return None;
+    }
+    0i64.checked_sub_unsigned(magnitude).map(Integer::Negative)
 }
 
 /// Fills in the one-byte header written at `at` for a container of `count`
@@ -354,6 +371,8 @@ mod tests {
             br#" { "a" : [ 1 , -2 , 300 , -40000 , 18446744073709551615 , -9223372036854775808 ] , "b" : { } , "c" : [ ] , "d" : null , "e" : true , "f" : false } "#,
             br#""vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv""#,
             br#"[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]"#,
+            br#"[1.5,-0,1e3,-2.5E-3,0.1,18446744073709551616,-9223372036854775809,1E+2]"#,
+            br#"{"price":19.99,"lat":-33.8688,"lon":151.2093}"#,
         ] {
             let fast = to_msgpack(json);
             assert!(fast.is_some(), "{}", String::from_utf8_lossy(json));
@@ -373,12 +392,14 @@ mod tests {
     #[test]
     fn what_it_does_not_handle_is_left_to_the_serde_path() {
         for json in [
-            &br#"1.5"#[..],
-            b"1e3",
-            b"-0",
-            b"18446744073709551616",
-            b"-9223372036854775809",
-            br#""a\nb""#,
+            &br#""a\nb""#[..],
+            b"1.",
+            b"1e",
+            b"-",
+            b"1.5.5",
+            b"+1",
+            b"1e400",
+            b"[1-2]",
             br#"{"a":1,"a":2}"#,
             b"[1,]",
             b"01",
