@@ -7,9 +7,10 @@
 //! writer covers what clients send most — objects, arrays, strings without
 //! escapes, numbers, booleans, null — and gives up (`None`) on anything
 //! else: an escape, nesting past [`MAX_DEPTH`], an object with more than
-//! [`MAX_KEYS`] keys or a repeated key, and every syntax error. The caller then takes the serde path, which
-//! either converts the value or refuses it with its usual message, so what
-//! a client sees never depends on which path ran.
+//! [`MAX_KEYS`] keys or a repeated key, and every syntax error. The caller
+//! then takes the serde path, which either converts the value or refuses it
+//! with its usual message, so what a client sees never depends on which
+//! path ran.
 //!
 //! When it answers, the bytes are exactly the serde path's (a differential
 //! test checks it) and already meet hoard's MessagePack rules: one value,
