@@ -14,10 +14,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::cache::budget::CallBudget;
 use crate::cache::error::CacheError;
 use crate::cache::invalidation::InvalidationBudget;
+use crate::cache::key_memo::KeyMemo;
 use crate::definition::{Definition, DefinitionCaps};
 use crate::plugin::file::read_plugin;
 use crate::plugin::{LoadError, LoadedPlugin, PluginRuntime};
-use hoard_l1::{Clock, Policy, SetCondition, Table, TableConfig};
+use hoard_l1::{Clock, Table, TableConfig};
 
 /// Keys remembered per pure-key definition.
 const KEY_MEMO_ITEMS: u64 = 65_536;
@@ -26,7 +27,7 @@ const KEY_MEMO_ITEMS: u64 = 65_536;
 pub struct DefinedCache {
     plugin: LoadedPlugin,
     table: Arc<Table>,
-    key_memo: Option<Table>,
+    key_memo: Option<KeyMemo>,
     rejects: AtomicU64,
     budget: CallBudget,
     inline: AtomicBool,
@@ -50,18 +51,9 @@ impl DefinedCache {
     /// starts empty: a new plugin's keys are asked for afresh.
     pub fn with_table(plugin: LoadedPlugin, table: Arc<Table>, clock: Arc<dyn Clock>) -> Self {
         let definition = plugin.definition();
-        let key_memo = definition.pure_keys.then(|| {
-            Table::new(
-                TableConfig {
-                    max_items: KEY_MEMO_ITEMS,
-                    policy: Policy::Lfu,
-                    expiry: hoard_l1::ExpiryMode::Absolute,
-                    shards: 0,
-                    index_keys: false,
-                },
-                clock,
-            )
-        });
+        let key_memo = definition
+            .pure_keys
+            .then(|| KeyMemo::new(KEY_MEMO_ITEMS, clock));
         let limits = plugin.limits();
         let budget = CallBudget::new(limits.definition_workers(), limits.definition_queue);
         let inline = AtomicBool::new(plugin.inline_budget().is_some());
@@ -157,7 +149,7 @@ impl DefinedCache {
             .generate_key(parts)
             .map_err(|error| self.plugin_error(error))??;
         if let Some(memo) = &self.key_memo {
-            memo.insert(&memo_key(parts), key.as_bytes(), None, SetCondition::Always);
+            memo.remember(parts, &key);
         }
         Ok(key)
     }
@@ -174,9 +166,7 @@ impl DefinedCache {
     /// (pure keys, seen before). Lets callers skip moving work off the async
     /// threads when no plugin call is needed.
     pub fn memoized_key(&self, parts: &[String]) -> Option<String> {
-        self.key_memo.as_ref()?.get_with(&memo_key(parts), |k| {
-            String::from_utf8_lossy(k).into_owned()
-        })
+        self.key_memo.as_ref()?.get(parts)
     }
 }
 
@@ -189,16 +179,6 @@ pub fn table_config(definition: &Definition) -> TableConfig {
         shards: 0,
         index_keys: true,
     }
-}
-
-/// Length-prefixes every part so that `["a:b"]` and `["a", "b"]` never collide.
-fn memo_key(parts: &[String]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
-    for part in parts {
-        out.extend_from_slice(&(part.len() as u32).to_le_bytes());
-        out.extend_from_slice(part.as_bytes());
-    }
-    out
 }
 
 /// All loaded definitions, by short name. Cloning copies only pointers.

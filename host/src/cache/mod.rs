@@ -25,6 +25,7 @@ pub mod invalidation;
 pub mod json_msgpack;
 #[cfg(test)]
 mod json_strategy;
+mod key_memo;
 mod l1_head;
 pub mod msgpack_json;
 pub mod msgpack_strict;
