@@ -116,7 +116,7 @@ impl Doorkeeper {
     fn seen_before(&self, key: &[u8]) -> bool {
         let hash = self.hasher.hash_one(key);
         let mut seen = true;
-        for bit in [hash & self.mask, (hash >> 32 | hash << 32) & self.mask] {
+        for bit in [hash & self.mask, hash.rotate_left(32) & self.mask] {
             let (word, flag) = (&self.words[(bit / 64) as usize], 1u64 << (bit % 64));
             seen &= word.fetch_or(flag, Ordering::Relaxed) & flag != 0;
         }
