@@ -10,7 +10,10 @@
 #     to PostgreSQL meanwhile), against `SET` on a redis-server with
 #     `--appendonly yes --appendfsync always` (the same promise: a reply
 #     means on disk). Same value bytes, same key space, same run; medians of
-#     ROUNDS rounds.
+#     ROUNDS rounds. It also prints the CPU each side spends per write
+#     (hoard, PostgreSQL taking the drained rows, the client; redis-server,
+#     the client) and what that leaves hoard for 1.0x on this box, beside
+#     what the same CACHE.SET costs a hoard whose KvDb has no origin.
 #  2. Drain rate (DRAIN_ROUNDS rounds, medians; each round starts from empty
 #     tables): with PostgreSQL stopped, DRAIN_N writes of distinct keys
 #     are acknowledged (they wait on disk); PostgreSQL is started and the
@@ -66,6 +69,12 @@ put_kv_batch = "INSERT INTO kv (k, v, version) SELECT * FROM unnest(\$1::text[],
 put_kv = "put_kv_batch"
 TOML
 start_hoard --config "$BENCH_TMP/hoard.toml"; HPORT="$HOARD_PORT"; HPID="$HOARD_PID"
+# The same definition with no origin: what the CACHE.SET costs hoard
+# without the queue (validation, key, L1), for the CPU budget below.
+cat >"$BENCH_TMP/plain.toml" <<TOML
+plugins = "$BENCH_TMP/plugins"
+TOML
+start_hoard --config "$BENCH_TMP/plain.toml"; PLAIN_PORT="$HOARD_PORT"; PLAIN_PID="$HOARD_PID"
 REDIS_AOF_DIR="$BENCH_TMP/redis-aof"; mkdir -p "$REDIS_AOF_DIR"
 RPORT="$(free_port)"
 redis-server --bind "$HOST" --port "$RPORT" --save '' --appendonly yes --appendfsync always \
@@ -75,6 +84,18 @@ for _ in $(seq 1 100); do rcli "$RPORT" PING 2>/dev/null | grep -q PONG && break
 log "redis-server (appendfsync always) pid $RPID on $RPORT"
 
 VALUE="\"$(head -c "$VALUE_CHARS" /dev/zero | tr '\0' 'v')\""
+# CPU accounting (clock ticks): the hoard under test, every postgres process
+# (the flusher's backends write what hoard acknowledged), the redis-server,
+# and the client (redis-benchmark, read as the waited-for children of the
+# subshell that ran it).
+TICK_HZ="$(getconf CLK_TCK)"
+proc_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pg_ticks() { cat /proc/[0-9]*/stat 2>/dev/null | awk '$2=="(postgres)" {s+=$14+$15} END{print s+0}'; }
+# rb_cpu PORT LABEL ARGS... -> rb's line; the client's ticks in $BENCH_TMP/client.ticks
+rb_cpu() { ( rb "$@"; awk '{print $16+$17}' "/proc/$BASHPID/stat" >"$BENCH_TMP/client.ticks" ); }
+# us_per OP_COUNT TICKS -> CPU microseconds per operation
+us_per() { awk -v n="$1" -v t="$2" -v hz="$TICK_HZ" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }'; }
+
 pending() { rcli "$HPORT" INFO writebehind | tr -d '\r' | awk -F: '$1=="write_behind_pending"{print $2}'; }
 wait_drained() { for _ in $(seq 1 3000); do [[ "$(pending)" == 0 ]] && return; sleep 0.1; done; die "the queue did not drain"; }
 
@@ -82,10 +103,22 @@ echo "# bench/write_behind.sh  $(date -u +%FT%TZ)  n=$N rounds=$ROUNDS drain_n=$
 if want 1; then
 echo "## 1. acknowledged writes: hoard CACHE.SET (write-behind) vs redis SET (appendfsync always), -c 50"
 for P in 1 16; do
-    : >"$BENCH_TMP/ack.tsv"
+    : >"$BENCH_TMP/ack.tsv"; : >"$BENCH_TMP/cpu.tsv"
     for round in $(seq 1 "$ROUNDS"); do
-        h="$(rb "$HPORT" "wb P$P" -c 50 -P "$P" -n "$N" -r "$KEYSPACE" CACHE.SET KvDb "$VALUE" __rand_int__)"
-        r="$(rb "$RPORT" "aof P$P" -c 50 -P "$P" -n "$N" -r "$KEYSPACE" SET kv:__rand_int__ "$VALUE")"
+        h0="$(proc_ticks "$HPID")"; g0="$(pg_ticks)"
+        h="$(rb_cpu "$HPORT" "wb P$P" -c 50 -P "$P" -n "$N" -r "$KEYSPACE" CACHE.SET KvDb "$VALUE" __rand_int__)"
+        hc="$(cat "$BENCH_TMP/client.ticks")"; h1="$(proc_ticks "$HPID")"; g1="$(pg_ticks)"
+        r0="$(proc_ticks "$RPID")"
+        r="$(rb_cpu "$RPORT" "aof P$P" -c 50 -P "$P" -n "$N" -r "$KEYSPACE" SET kv:__rand_int__ "$VALUE")"
+        rc="$(cat "$BENCH_TMP/client.ticks")"; r1="$(proc_ticks "$RPID")"
+        p0="$(proc_ticks "$PLAIN_PID")"
+        rb "$PLAIN_PORT" "plain P$P" -c 50 -P "$P" -n "$N" -r "$KEYSPACE" CACHE.SET KvDb "$VALUE" __rand_int__ >/dev/null
+        p1="$(proc_ticks "$PLAIN_PID")"
+        # CPU per write, µs: hoard, PostgreSQL (during hoard's run), client;
+        # redis-server, client (during redis's run).
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(us_per "$N" $((h1 - h0)))" "$(us_per "$N" $((g1 - g0)))" \
+            "$(us_per "$N" "$hc")" "$(us_per "$N" $((r1 - r0)))" "$(us_per "$N" "$rc")" \
+            "$(us_per "$N" $((p1 - p0)))" >>"$BENCH_TMP/cpu.tsv"
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" \
             "$(cut -f2 <<<"$h")" "$(cut -f3 <<<"$h")" "$(cut -f5 <<<"$h")" \
             "$(cut -f2 <<<"$r")" "$(cut -f3 <<<"$r")" "$(cut -f5 <<<"$r")" >>"$BENCH_TMP/ack.tsv"
@@ -95,6 +128,14 @@ for P in 1 16; do
     col() { cut -f"$1" "$BENCH_TMP/ack.tsv" | median; }
     awk -v h="$(col 2)" -v r="$(col 5)" -v hp50="$(col 3)" -v hp99="$(col 4)" -v rp50="$(col 6)" -v rp99="$(col 7)" -v p="$P" \
         'BEGIN { printf "P%s medians: hoard %.0f rps (p50 %.3f ms, p99 %.3f ms) / redis-aof %.0f rps (p50 %.3f ms, p99 %.3f ms) = %.2fx\n", p, h, hp50, hp99, r, rp50, rp99, h / r }'
+    cpu() { cut -f"$1" "$BENCH_TMP/cpu.tsv" | median; }
+    # hoard's CPU budget for 1.0x: at redis-aof's rate the box's cores give
+    # each write cores/rate of CPU; PostgreSQL (taking the drained rows) and
+    # the client take theirs first, hoard may spend what is left.
+    awk -v h="$(cpu 1)" -v g="$(cpu 2)" -v c="$(cpu 3)" -v r="$(cpu 4)" -v rcl="$(cpu 5)" -v pl="$(cpu 6)" -v cores="$(nproc)" -v rr="$(col 5)" -v p="$P" \
+        'BEGIN { box = cores * 1e6 / rr;
+                 printf "P%s CPU per write (us, medians): hoard %.1f + postgres %.1f + client %.1f | redis-server %.1f + client %.1f\n", p, h, g, c, r, rcl;
+                 printf "P%s budget for 1.0x: %d cores at redis-aof'"'"'s rate give %.1f us per write; postgres + client take %.1f, leaving hoard %.1f (it spends %.1f; the same CACHE.SET with no write-behind costs it %.1f)\n", p, cores, box, g + c, box - g - c, h, pl }'
 done
 assert_alive hoard "$HPID"
 FSYNCS="$(rcli "$HPORT" INFO writebehind | tr -d '\r' | awk -F: '$1=="write_behind_fsyncs"{f=$2} $1=="write_behind_enqueued"{e=$2} END{printf "%d fsyncs for %d writes (%.1f writes per fsync)", f, e, (f ? e / f : 0)}')"

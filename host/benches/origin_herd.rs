@@ -10,11 +10,13 @@
 //! client latency percentiles. PAUSE_S is how long the load query takes
 //! (`pg_sleep`), the same in both modes and in hoard's configured statement.
 //!
-//! `miss HOARD_PORT PG N KEYS`: N read-through misses (`CACHE.DEL` then a
-//! timed `CACHE.GET`) against N identical queries sent straight to
-//! PostgreSQL by this client; prints both medians and p99s, and the median
-//! of a `CACHE.GET` hit of the same key right after (one round trip to
-//! hoard: what a miss costs on top of the query at the least).
+//! `miss HOARD_PORT PG N KEYS REDIS_PORT`: N read-through misses (`CACHE.DEL`
+//! then a timed `CACHE.GET`) against N identical queries sent straight to
+//! PostgreSQL by this client; prints both medians and p99s, the median of a
+//! `CACHE.GET` hit of the same key right after (one round trip to hoard:
+//! what a miss costs on top of the query at the least), and the median of a
+//! `GET` sent the same way to a redis-server (the round trip of a server
+//! that does next to nothing: the floor of any cache in between).
 
 use std::time::{Duration, Instant};
 
@@ -147,8 +149,8 @@ async fn herd(args: &[String]) -> Result<()> {
 }
 
 async fn miss(args: &[String]) -> Result<()> {
-    let [port, conn, n, keys] = args else {
-        bail!("miss HOARD_PORT PG N KEYS");
+    let [port, conn, n, keys, redis_port] = args else {
+        bail!("miss HOARD_PORT PG N KEYS REDIS_PORT");
     };
     let n: usize = n.parse()?;
     let keys: usize = keys.parse()?;
@@ -156,7 +158,10 @@ async fn miss(args: &[String]) -> Result<()> {
     let statement = db.prepare(&load_statement("0")).await?;
     let redis = redis::Client::open(format!("redis://127.0.0.1:{port}/"))?;
     let mut con = redis.get_multiplexed_async_connection().await?;
-    let (mut through, mut direct, mut hit) = (
+    let plain = redis::Client::open(format!("redis://127.0.0.1:{redis_port}/"))?;
+    let mut plain = plain.get_multiplexed_async_connection().await?;
+    let (mut through, mut direct, mut hit, mut floor) = (
+        Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -186,17 +191,22 @@ async fn miss(args: &[String]) -> Result<()> {
         if rows.is_empty() {
             bail!("user {id} is not in the table");
         }
+        let started = Instant::now();
+        let _: Option<String> = redis::cmd("GET").arg(&id).query_async(&mut plain).await?;
+        floor.push(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
     }
     through.sort_unstable();
     direct.sort_unstable();
     hit.sort_unstable();
+    floor.sort_unstable();
     println!(
-        "miss n={n} readthrough_p50_us={} readthrough_p99_us={} direct_p50_us={} direct_p99_us={} hit_p50_us={}",
+        "miss n={n} readthrough_p50_us={} readthrough_p99_us={} direct_p50_us={} direct_p99_us={} hit_p50_us={} redis_get_p50_us={}",
         percentile(&through, 0.5),
         percentile(&through, 0.99),
         percentile(&direct, 0.5),
         percentile(&direct, 0.99),
-        percentile(&hit, 0.5)
+        percentile(&hit, 0.5),
+        percentile(&floor, 0.5)
     );
     Ok(())
 }
