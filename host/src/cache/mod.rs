@@ -565,8 +565,7 @@ impl Cache {
         let definition = cache.definition();
         let ttl = definition.effective_ttl_ms(ttl_ms);
         // A write is newer than whatever a lease holder is loading.
-        let invalidating = self.inner.leases.invalidating();
-        invalidating.void_key(Some(name), &key);
+        let invalidating = self.inner.leases.writing(name, &key);
         if self.uses_l2(name) {
             drop(invalidating);
             let stored = envelope::pack(definition, &self.inner.sealer, key.as_bytes(), value)?;
@@ -585,8 +584,7 @@ impl Cache {
     pub async fn remove(&self, name: &str, parts: Vec<String>) -> Result<u64, CacheError> {
         let cache = self.find(name)?;
         let key = self.key_of(&cache, parts).await?;
-        let invalidating = self.inner.leases.invalidating();
-        invalidating.void_key(Some(name), &key);
+        let invalidating = self.inner.leases.writing(name, &key);
         if self.uses_l2(name) {
             drop(invalidating);
             return Ok(self.tiered_remove(&cache, &key).await);

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use tokio::sync::watch;
@@ -60,6 +60,8 @@ struct State {
 pub struct Leases {
     state: Mutex<State>,
     next: AtomicU64,
+    /// Leases in `state`, readable without the lock.
+    held: AtomicUsize,
 }
 
 impl Default for Leases {
@@ -70,6 +72,7 @@ impl Default for Leases {
         Leases {
             state: Mutex::new(State::default()),
             next: AtomicU64::new(u64::from_le_bytes(seed) >> 1),
+            held: AtomicUsize::new(0),
         }
     }
 }
@@ -116,6 +119,7 @@ impl Leases {
                 result,
             },
         );
+        self.count(&state);
         Acquired::Granted { token, publish }
     }
 
@@ -130,6 +134,7 @@ impl Leases {
             return false;
         }
         state.leases.remove(&id);
+        self.count(&state);
         if state.active > 0 {
             return false;
         }
@@ -143,7 +148,26 @@ impl Leases {
         let id = (cache.to_owned(), key.to_owned());
         if state.leases.get(&id).is_some_and(|l| l.token == token) {
             state.leases.remove(&id);
+            self.count(&state);
         }
+    }
+
+    fn count(&self, state: &State) {
+        self.held.store(state.leases.len(), Ordering::Release);
+    }
+
+    /// A write of `key` in `cache` begins: voids the key's lease and refuses
+    /// every fill until the guard drops. While no lease is held at all (the
+    /// common case) it takes no lock and returns no guard: there is nothing
+    /// to void, and a lease granted meanwhile is one granted after the write
+    /// began, which the guard would not have voided either.
+    pub fn writing(&self, cache: &str, key: &str) -> Option<Invalidating<'_>> {
+        if self.held.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let guard = self.invalidating();
+        guard.void_key(Some(cache), key);
+        Some(guard)
     }
 
     /// Marks an invalidation as running until the guard drops; the guard
@@ -155,7 +179,7 @@ impl Leases {
 
     /// Leases held right now (for `INFO`).
     pub fn held(&self) -> usize {
-        self.state.lock().leases.len()
+        self.held.load(Ordering::Relaxed)
     }
 }
 
@@ -167,27 +191,27 @@ pub struct Invalidating<'a> {
 impl Invalidating<'_> {
     /// Voids the lease of `key` in `cache` (`None`: in every cache).
     pub fn void_key(&self, cache: Option<&str>, key: &str) {
-        self.leases
-            .state
-            .lock()
+        let mut state = self.leases.state.lock();
+        state
             .leases
             .retain(|(c, k), _| k != key || cache.is_some_and(|cache| c != cache));
+        self.leases.count(&state);
     }
 
     /// Voids the leases of `cache` (`None`: every cache) whose keys match `pattern`.
     pub fn void_matching(&self, cache: Option<&str>, pattern: &Glob) {
-        self.leases.state.lock().leases.retain(|(c, k), _| {
+        let mut state = self.leases.state.lock();
+        state.leases.retain(|(c, k), _| {
             cache.is_some_and(|cache| c != cache) || !pattern.matches(k.as_bytes())
         });
+        self.leases.count(&state);
     }
 
     /// Voids every lease of `cache` (a flush, an unloaded definition).
     pub fn void_cache(&self, cache: &str) {
-        self.leases
-            .state
-            .lock()
-            .leases
-            .retain(|(c, _), _| c != cache);
+        let mut state = self.leases.state.lock();
+        state.leases.retain(|(c, _), _| c != cache);
+        self.leases.count(&state);
     }
 }
 
@@ -225,6 +249,30 @@ mod tests {
         let mut stored = false;
         assert!(leases.fill("C", "k", t2, || stored = true));
         assert!(stored);
+    }
+
+    #[test]
+    fn a_write_takes_no_lock_without_leases_and_voids_its_key_with_them() {
+        let leases = Leases::default();
+        assert!(
+            leases.writing("C", "k").is_none(),
+            "no lease held: no guard"
+        );
+        let mine = granted(leases.acquire("C", "k", 0, 1000, false));
+        let other = granted(leases.acquire("C", "j", 0, 1000, false));
+        assert_eq!(leases.held(), 2);
+        let guard = leases.writing("C", "k");
+        assert!(guard.is_some());
+        assert_eq!(leases.held(), 1, "the written key's lease is voided");
+        // While the write runs, no fill lands, not even another key's.
+        assert!(!leases.fill("C", "j", other, || {}));
+        drop(guard);
+        assert!(
+            !leases.fill("C", "k", mine, || {}),
+            "a voided lease never fills"
+        );
+        assert_eq!(leases.held(), 0);
+        assert!(leases.writing("C", "k").is_none());
     }
 
     #[test]
