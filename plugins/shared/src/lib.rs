@@ -546,7 +546,15 @@ mod tests {
     #[test]
     fn decode_anything() {
         assert_eq!(decode(&[0xc0]), Ok(Value::Nil));
-        assert!(decode(&[0xc0, 0xc0]).is_err());
+        let trailing = |bytes: &[u8]| decode(bytes).err().unwrap_or_default();
+        assert!(trailing(&[0xc0, 0xc0]).contains("(1 more byte(s) follow it)"));
+        // Whatever follows counts, a truncated or an invalid value too.
+        assert!(trailing(&[0xa1, b'x', 0xa5, b'a']).contains("(2 more byte(s)"));
+        assert!(trailing(&[0xc0, 0xc1, 0xc1]).contains("(2 more byte(s)"));
+        assert_eq!(
+            decode(&[0x92, 0xa2, b'h', b'i', 0xc4, 1, 7]),
+            Ok(Value::Array(vec![Value::Str("hi".into()), Value::Bin(vec![7])]))
+        );
         assert!(decode(&[]).is_err());
         assert!(decode(&[0xdd, 0xff, 0xff, 0xff, 0xff]).is_err()); // array32 claiming 4G items
         assert!(decode(&[0xdb, 0xff, 0xff, 0xff, 0xff]).is_err()); // str32 claiming 4 GiB
