@@ -4,9 +4,9 @@
 //! Once the memo is full, every new entry evicts one (LFU admission included),
 //! which costs more than the plugin call it would save for a key that never
 //! comes back — and on a random key space most never do. So a full memo
-//! takes an entry only on its second sighting: a doorkeeper (two bits per
-//! key in a bit array, cleared after `capacity` new sightings) remembers
-//! the first one. This is TinyLFU's doorkeeper, in front of the memo rather
+//! takes an entry only on its second sighting: a doorkeeper (a bit array
+//! in which each key sets two bits, cleared after `capacity` new sightings)
+//! remembers the first one. This is TinyLFU's doorkeeper, in front of the memo rather
 //! than inside it. Until the memo is full the doorkeeper does not exist:
 //! filling an empty memo evicts nothing.
 
