@@ -16,8 +16,9 @@
 #     (GET, on a miss the query, then PSETEX TTL_MS). Origin queries/s and
 #     client p99, both from the same run. HERDS="KEYS:LOAD_MS:CLIENTS ..."
 #     runs several parameter sets in turn (fresh A and B for each; the
-#     table holds the largest KEYS); by default the one set of KEYS,
-#     LOAD_MS and CLIENTS.
+#     table holds the largest KEYS); by default two: KEYS, LOAD_MS and
+#     CLIENTS (a long tail), and 10 hot keys with 100 ms loads and 400
+#     clients (a herd-prone set: what single flight is for).
 #  2. hit path: redis-benchmark CACHE.GET UserDb 1 (a hit) on A vs on B,
 #     ROUNDS interleaved rounds, medians; also each server's CPU time per
 #     hit (from /proc), steadier than requests per second on a busy box;
@@ -41,7 +42,7 @@ N_HIT="${N_HIT:-200000}"
 N_MISS="${N_MISS:-2000}"
 ROUNDS="${ROUNDS:-3}"
 SECTIONS="${SECTIONS:-herd hit miss}"
-HERDS="${HERDS:-$KEYS:$LOAD_MS:$CLIENTS}"
+HERDS="${HERDS:-$KEYS:$LOAD_MS:$CLIENTS 10:100:400}"
 wants() { [[ " $SECTIONS " == *" $1 "* ]]; }
 # The table holds as many users as the largest key set asks for, and
 # PostgreSQL takes a connection per naive client of the largest herd.
