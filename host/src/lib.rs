@@ -11,6 +11,7 @@
 //! and the protocol (`hoard-resp`) are crates of their own: they import
 //! nothing of the host.
 
+pub mod backoff;
 pub mod bundled;
 pub mod cache;
 pub mod cmd;

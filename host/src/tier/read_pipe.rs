@@ -326,7 +326,7 @@ impl PipeSlot {
             Arc::clone(&self.reads),
         );
         runtime.spawn(async move {
-            let mut delay = Duration::from_millis(50);
+            let mut failures = 0u32;
             loop {
                 let connect = ReadPipe::connect(&target, Arc::clone(&reads));
                 match tokio::time::timeout(timeout, connect).await {
@@ -339,8 +339,13 @@ impl PipeSlot {
                     Ok(Err(error)) => tracing::debug!(%error, "L2 read pipe: not connected yet"),
                     Err(_) => tracing::debug!("L2 read pipe: connect timed out"),
                 }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
+                failures = failures.saturating_add(1);
+                tokio::time::sleep(crate::backoff::delay(
+                    super::store::RECONNECT_BASE_MS,
+                    super::store::RECONNECT_MAX_MS,
+                    failures,
+                ))
+                .await;
             }
             opening.store(false, Ordering::Release);
         });

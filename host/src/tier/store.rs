@@ -168,6 +168,12 @@ impl ConnectionLike for Conn {
 
 /// Adds a member to a definition's two indexes (by bytes, by expiry) and
 /// prunes a few expired members, so the index does not outgrow the live keys.
+/// Reconnecting to L2 (the store's connection and the read pipe): the
+/// first retry after ~50 ms, doubling to at most ~2 s, jittered so that the
+/// nodes of a cluster do not all reconnect in the same instant.
+pub(crate) const RECONNECT_BASE_MS: u64 = 50;
+pub(crate) const RECONNECT_MAX_MS: u64 = 2_000;
+
 const INDEX_ADD: &str = r"
 redis.call('ZADD', KEYS[1], 0, ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
@@ -226,7 +232,7 @@ impl RedisStore {
         cluster: Vec<String>,
         timeout: Duration,
     ) {
-        let mut delay = Duration::from_millis(50);
+        let mut failures = 0u32;
         loop {
             match open(url.as_deref(), &cluster, timeout).await {
                 Ok(conn) => {
@@ -239,8 +245,13 @@ impl RedisStore {
                 }
                 Err(error) => {
                     tracing::warn!(%error, "L2 not reachable yet; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(2));
+                    failures = failures.saturating_add(1);
+                    tokio::time::sleep(crate::backoff::delay(
+                        RECONNECT_BASE_MS,
+                        RECONNECT_MAX_MS,
+                        failures,
+                    ))
+                    .await;
                 }
             }
         }

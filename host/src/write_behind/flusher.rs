@@ -26,8 +26,8 @@ use futures_util::stream::FuturesUnordered;
 use tokio::sync::watch;
 
 use super::WriteBehind;
-use super::backoff;
 use super::queue::{Route, Settle, Write, now_ms};
+use crate::backoff;
 use crate::origin::OriginError;
 
 /// The running flusher.

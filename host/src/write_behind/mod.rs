@@ -19,7 +19,6 @@
 //! process is killed at any moment: the file is replayed on start. It stops
 //! at the disk: a lost disk loses the queue.
 
-pub mod backoff;
 pub mod config;
 pub mod flusher;
 pub mod queue;

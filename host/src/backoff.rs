@@ -1,6 +1,8 @@
 //! Exponential backoff with jitter: the delay before attempt `n + 1` after
 //! `n` failures. Jitter ("equal jitter": half fixed, half random) spreads
-//! retries of many writes, or of many nodes, that failed together.
+//! retries of many writes, or of many nodes, that failed together: the
+//! write-behind flusher's retries, and every node's reconnects to L2 after
+//! Redis comes back.
 
 use std::time::Duration;
 
