@@ -166,14 +166,15 @@ impl ConnectionLike for Conn {
     }
 }
 
-/// Adds a member to a definition's two indexes (by bytes, by expiry) and
-/// prunes a few expired members, so the index does not outgrow the live keys.
 /// Reconnecting to L2 (the store's connection and the read pipe): the
 /// first retry after ~50 ms, doubling to at most ~2 s, jittered so that the
 /// nodes of a cluster do not all reconnect in the same instant.
 pub(crate) const RECONNECT_BASE_MS: u64 = 50;
+/// The longest wait between two reconnect attempts (see `RECONNECT_BASE_MS`).
 pub(crate) const RECONNECT_MAX_MS: u64 = 2_000;
 
+/// Adds a member to a definition's two indexes (by bytes, by expiry) and
+/// prunes a few expired members, so the index does not outgrow the live keys.
 const INDEX_ADD: &str = r"
 redis.call('ZADD', KEYS[1], 0, ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
