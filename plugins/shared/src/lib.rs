@@ -7,9 +7,7 @@
 
 #![forbid(unsafe_code)]
 
-use core::fmt;
-
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use rmp::Marker;
 
 /// Containers a value may nest, as the host bounds them before a plugin
 /// sees it (`msgpack_strict::MAX_DEPTH`); `decode` keeps its own bound too,
@@ -19,9 +17,11 @@ pub const MAX_DEPTH: usize = 64;
 /// Elements pre-allocated for an array or map, whatever its header claims.
 const MAX_PREALLOC: usize = 1024;
 
-/// Any MessagePack value.
+/// Any MessagePack value, borrowing its strings and binary data from the
+/// bytes it was decoded from: a `validate` that only looks at a few fields
+/// allocates one vector per container and copies no text.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     Nil,
     Bool(bool),
     /// A non-negative integer.
@@ -29,18 +29,19 @@ pub enum Value {
     /// A negative integer.
     Int(i64),
     Float(f64),
-    Str(String),
-    Bin(Vec<u8>),
-    Array(Vec<Value>),
+    Str(&'a str),
+    /// Binary data, and strings whose bytes are not UTF-8.
+    Bin(&'a [u8]),
+    Array(Vec<Value<'a>>),
     /// Entries in encoding order; keys may be any value and may repeat.
-    Map(Vec<(Value, Value)>),
+    Map(Vec<(Value<'a>, Value<'a>)>),
     /// A MessagePack extension type (its contents are not inspected).
     Ext,
 }
 
-impl Value {
+impl<'a> Value<'a> {
     /// The string, if this is one.
-    pub fn as_str(&self) -> Option<&str> {
+    pub fn as_str(&self) -> Option<&'a str> {
         match self {
             Value::Str(s) => Some(s),
             _ => None,
@@ -48,7 +49,7 @@ impl Value {
     }
 
     /// The entries, if this is a map.
-    pub fn as_map(&self) -> Option<&[(Value, Value)]> {
+    pub fn as_map(&self) -> Option<&[(Value<'a>, Value<'a>)]> {
         match self {
             Value::Map(entries) => Some(entries),
             _ => None,
@@ -73,15 +74,15 @@ impl Value {
 
 /// What a string-keyed field of a map holds.
 #[derive(Debug, PartialEq)]
-pub enum Field<'a> {
+pub enum Field<'v, 'a> {
     Missing,
-    Present(&'a Value),
+    Present(&'v Value<'a>),
     /// The key appears more than once, which readers would resolve differently.
     Duplicate,
 }
 
 /// Look up a string key in a map's entries.
-pub fn field<'a>(entries: &'a [(Value, Value)], name: &str) -> Field<'a> {
+pub fn field<'v, 'a>(entries: &'v [(Value<'a>, Value<'a>)], name: &str) -> Field<'v, 'a> {
     let mut found = Field::Missing;
     for (k, v) in entries {
         if k.as_str() == Some(name) {
@@ -95,92 +96,146 @@ pub fn field<'a>(entries: &'a [(Value, Value)], name: &str) -> Field<'a> {
 }
 
 /// Decode exactly one MessagePack value; trailing bytes are an error.
-pub fn decode(bytes: &[u8]) -> Result<Value, String> {
-    let mut rest = bytes;
-    let mut de = rmp_serde::Deserializer::new(&mut rest);
-    // rmp-serde refuses at its limit itself and counts an extension value
-    // as a level: two more accept every value the host lets through.
-    de.set_max_depth(MAX_DEPTH + 2);
-    let value = Value::deserialize(&mut de).map_err(|e| format!("not valid MessagePack: {e}"))?;
-    drop(de);
-    if rest.is_empty() {
+pub fn decode(bytes: &[u8]) -> Result<Value<'_>, String> {
+    let mut reader = Reader { rest: bytes };
+    let value = reader
+        .value(0)
+        .map_err(|e| format!("not valid MessagePack: {e}"))?;
+    if reader.rest.is_empty() {
         Ok(value)
     } else {
         Err(format!(
             "not a single MessagePack value ({} more byte(s) follow it)",
-            rest.len()
+            reader.rest.len()
         ))
     }
 }
 
-impl<'de> Deserialize<'de> for Value {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ValueVisitor)
-    }
+/// A cursor over MessagePack bytes; `rmp` names the formats, the cursor
+/// hands out slices of the input instead of copies.
+struct Reader<'a> {
+    rest: &'a [u8],
 }
 
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any MessagePack value")
+impl<'a> Reader<'a> {
+    fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
+        if len > self.rest.len() {
+            return Err(format!("{len} byte(s) announced, {} left", self.rest.len()));
+        }
+        let (taken, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        Ok(taken)
     }
 
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Nil)
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let mut out = [0; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
     }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Nil)
+
+    /// A big-endian length of `width` bytes (1, 2 or 4).
+    fn len(&mut self, width: usize) -> Result<usize, String> {
+        Ok(match width {
+            1 => usize::from(self.array::<1>()?[0]),
+            2 => usize::from(u16::from_be_bytes(self.array()?)),
+            _ => u32::from_be_bytes(self.array()?) as usize,
+        })
     }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Value::deserialize(d)
+
+    fn value(&mut self, depth: usize) -> Result<Value<'a>, String> {
+        let [byte] = self.array::<1>()?;
+        Ok(match Marker::from_u8(byte) {
+            Marker::Null => Value::Nil,
+            Marker::False => Value::Bool(false),
+            Marker::True => Value::Bool(true),
+            Marker::FixPos(n) => Value::UInt(n.into()),
+            Marker::U8 => Value::UInt(self.array::<1>()?[0].into()),
+            Marker::U16 => Value::UInt(u16::from_be_bytes(self.array()?).into()),
+            Marker::U32 => Value::UInt(u32::from_be_bytes(self.array()?).into()),
+            Marker::U64 => Value::UInt(u64::from_be_bytes(self.array()?)),
+            Marker::FixNeg(n) => int(n.into()),
+            Marker::I8 => int(i8::from_be_bytes(self.array()?).into()),
+            Marker::I16 => int(i16::from_be_bytes(self.array()?).into()),
+            Marker::I32 => int(i32::from_be_bytes(self.array()?).into()),
+            Marker::I64 => int(i64::from_be_bytes(self.array()?)),
+            Marker::F32 => Value::Float(f32::from_be_bytes(self.array()?).into()),
+            Marker::F64 => Value::Float(f64::from_be_bytes(self.array()?)),
+            Marker::FixStr(n) => self.text(n.into())?,
+            Marker::Str8 => self.sized(1, Self::text)?,
+            Marker::Str16 => self.sized(2, Self::text)?,
+            Marker::Str32 => self.sized(4, Self::text)?,
+            Marker::Bin8 => Value::Bin(self.sized(1, Self::take)?),
+            Marker::Bin16 => Value::Bin(self.sized(2, Self::take)?),
+            Marker::Bin32 => Value::Bin(self.sized(4, Self::take)?),
+            Marker::FixArray(n) => self.items(n.into(), depth)?,
+            Marker::Array16 => self.sized(2, |r, n| r.items(n, depth))?,
+            Marker::Array32 => self.sized(4, |r, n| r.items(n, depth))?,
+            Marker::FixMap(n) => self.entries(n.into(), depth)?,
+            Marker::Map16 => self.sized(2, |r, n| r.entries(n, depth))?,
+            Marker::Map32 => self.sized(4, |r, n| r.entries(n, depth))?,
+            // An extension: its type byte, then its data.
+            Marker::FixExt1 => self.ext(1)?,
+            Marker::FixExt2 => self.ext(2)?,
+            Marker::FixExt4 => self.ext(4)?,
+            Marker::FixExt8 => self.ext(8)?,
+            Marker::FixExt16 => self.ext(16)?,
+            Marker::Ext8 => self.sized(1, Self::ext)?,
+            Marker::Ext16 => self.sized(2, Self::ext)?,
+            Marker::Ext32 => self.sized(4, Self::ext)?,
+            Marker::Reserved => return Err(format!("the reserved byte {byte:#04x}")),
+        })
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
+
+    /// Reads a length of `width` bytes, then what `then` makes of that many.
+    fn sized<T>(
+        &mut self,
+        width: usize,
+        then: impl FnOnce(&mut Self, usize) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let len = self.len(width)?;
+        then(self, len)
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::UInt(v))
+
+    fn text(&mut self, len: usize) -> Result<Value<'a>, String> {
+        let bytes = self.take(len)?;
+        Ok(core::str::from_utf8(bytes).map_or(Value::Bin(bytes), Value::Str))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(u64::try_from(v).map_or(Value::Int(v), Value::UInt))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Float(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
-    }
-    fn visit_bytes<E>(self, v: &[u8]) -> Result<Value, E> {
-        Ok(Value::Bin(v.to_vec()))
-    }
-    fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Value, E> {
-        Ok(Value::Bin(v))
-    }
-    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        // rmp-serde hands extension types over as a newtype struct; consume
-        // its contents so decoding continues after it.
-        de::IgnoredAny::deserialize(d)?;
+
+    fn ext(&mut self, len: usize) -> Result<Value<'a>, String> {
+        self.take(1 + len)?;
         Ok(Value::Ext)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_PREALLOC));
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
+
+    fn nested(depth: usize) -> Result<usize, String> {
+        if depth >= MAX_DEPTH {
+            return Err(format!("containers nested deeper than {MAX_DEPTH}"));
+        }
+        Ok(depth + 1)
+    }
+
+    fn items(&mut self, len: usize, depth: usize) -> Result<Value<'a>, String> {
+        let depth = Self::nested(depth)?;
+        let mut items = Vec::with_capacity(len.min(MAX_PREALLOC));
+        for _ in 0..len {
+            items.push(self.value(depth)?);
         }
         Ok(Value::Array(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(MAX_PREALLOC));
-        while let Some(entry) = map.next_entry()? {
-            entries.push(entry);
+
+    fn entries(&mut self, len: usize, depth: usize) -> Result<Value<'a>, String> {
+        let depth = Self::nested(depth)?;
+        let mut entries = Vec::with_capacity(len.min(MAX_PREALLOC));
+        for _ in 0..len {
+            let key = self.value(depth)?;
+            entries.push((key, self.value(depth)?));
         }
         Ok(Value::Map(entries))
     }
+}
+
+/// A signed integer, as [`Value::UInt`] when it is not negative.
+fn int(v: i64) -> Value<'static> {
+    u64::try_from(v).map_or(Value::Int(v), Value::UInt)
 }
 
 /// Characters a key part must not contain: the key separator, Redis glob
@@ -367,7 +422,7 @@ pub fn payload_id(payload: &[u8]) -> Result<String, String> {
         .as_map()
         .ok_or_else(|| bad(format!("payload is {}, not a map", value.kind())))?;
     match field(entries, "id") {
-        Field::Present(Value::Str(s)) => check_part("id", s).map(|()| s.clone()).map_err(bad),
+        Field::Present(Value::Str(s)) => check_part("id", s).map(|()| (*s).to_owned()).map_err(bad),
         Field::Present(v) => Err(bad(format!("id is {}, not a string", v.kind()))),
         Field::Missing => Err(bad("id is missing".into())),
         Field::Duplicate => Err(bad("id appears more than once".into())),
@@ -553,7 +608,7 @@ mod tests {
         assert!(trailing(&[0xc0, 0xc1, 0xc1]).contains("(2 more byte(s)"));
         assert_eq!(
             decode(&[0x92, 0xa2, b'h', b'i', 0xc4, 1, 7]),
-            Ok(Value::Array(vec![Value::Str("hi".into()), Value::Bin(vec![7])]))
+            Ok(Value::Array(vec![Value::Str("hi"), Value::Bin(&[7])]))
         );
         assert!(decode(&[]).is_err());
         assert!(decode(&[0xdd, 0xff, 0xff, 0xff, 0xff]).is_err()); // array32 claiming 4G items
@@ -567,7 +622,7 @@ mod tests {
         assert_eq!(decode(&[0xd0, 0xff]), Ok(Value::Int(-1)));
         assert_eq!(
             decode(&[0x81, 0xa1, b'a', 0x01]),
-            Ok(Value::Map(vec![(Value::Str("a".into()), Value::UInt(1))]))
+            Ok(Value::Map(vec![(Value::Str("a"), Value::UInt(1))]))
         );
         for n in 0..=255u8 {
             for m in 0..=255u8 {

@@ -225,14 +225,14 @@ fn user_payload(payload: &[u8], with_role: bool) -> Result<(String, Option<Strin
         (false, _) | (true, Field::Missing | Field::Present(Value::Nil)) => None,
         (true, Field::Present(Value::Str(r))) => {
             check_part("roleId", r).map_err(bad)?;
-            Some(r.clone())
+            Some((*r).to_owned())
         }
         (true, Field::Present(v)) => {
             return Err(bad(format!("roleId is {}, not a string", v.kind())));
         }
         (true, Field::Duplicate) => return Err(bad("roleId appears more than once".into())),
     };
-    Ok((id.clone(), role))
+    Ok(((*id).to_owned(), role))
 }
 
 export!(Component);

@@ -123,7 +123,9 @@ fn user_id(payload: &[u8]) -> Result<String, EventError> {
         .as_map()
         .ok_or_else(|| bad(format!("payload is {}, not a map", value.kind())))?;
     match field(entries, "userId") {
-        Field::Present(Value::Str(s)) => check_part("userId", s).map(|()| s.clone()).map_err(bad),
+        Field::Present(Value::Str(s)) => check_part("userId", s)
+            .map(|()| (*s).to_owned())
+            .map_err(bad),
         Field::Present(v) => Err(bad(format!("userId is {}, not a string", v.kind()))),
         Field::Missing => Err(bad("userId is missing".into())),
         Field::Duplicate => Err(bad("userId appears more than once".into())),
