@@ -81,7 +81,9 @@ impl Guest for Component {
                 cascade: false,
                 reason: format!("{name}: {id}"),
             }),
-            _ => Err(EventError::UnknownEvent(format!("KvDb does not handle {name}"))),
+            _ => Err(EventError::UnknownEvent(format!(
+                "KvDb does not handle {name}"
+            ))),
         }
     }
 }

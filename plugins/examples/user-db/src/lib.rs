@@ -49,8 +49,9 @@ impl Guest for Component {
         Descriptor {
             id: "user-db".into(),
             name: "UserDb".into(),
-            description: "User records read through from the users table (or API), written through to it."
-                .into(),
+            description:
+                "User records read through from the users table (or API), written through to it."
+                    .into(),
             version: "1.0.0".into(),
             default_ttl_ms: 5 * MINUTE_MS,
             max_ttl_ms: 60 * MINUTE_MS,
@@ -74,8 +75,11 @@ impl Guest for Component {
     }
 
     fn validate(value: Vec<u8>) -> Result<(), Vec<String>> {
-        let user: User = rmp_serde::from_slice(&value)
-            .map_err(|e| vec![format!("The value is not a user ({{id, email, name?}}): {e}.")])?;
+        let user: User = rmp_serde::from_slice(&value).map_err(|e| {
+            vec![format!(
+                "The value is not a user ({{id, email, name?}}): {e}."
+            )]
+        })?;
         let mut errors = Vec::new();
         if user.id.is_empty() {
             errors.push("`id` must not be empty.".to_owned());
@@ -83,7 +87,11 @@ impl Guest for Component {
         if user.email.split('@').count() != 2 {
             errors.push("`email` must have exactly one '@'.".to_owned());
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     fn on_event(name: String, payload: Vec<u8>) -> Result<Invalidation, EventError> {
@@ -96,7 +104,9 @@ impl Guest for Component {
                 cascade: false,
                 reason: format!("{name}: user {id}"),
             }),
-            _ => Err(EventError::UnknownEvent(format!("UserDb does not handle {name}"))),
+            _ => Err(EventError::UnknownEvent(format!(
+                "UserDb does not handle {name}"
+            ))),
         }
     }
 }
@@ -125,7 +135,10 @@ impl origin::Guest for Component {
                     return Ok(Loaded::NotFound);
                 };
                 let column = |name: &str| -> Option<&SqlValue> {
-                    columns.iter().position(|c| c == name).and_then(|i| row.get(i))
+                    columns
+                        .iter()
+                        .position(|c| c == name)
+                        .and_then(|i| row.get(i))
                 };
                 let text = |name: &str| -> Result<Option<String>, String> {
                     match column(name) {
@@ -142,7 +155,9 @@ impl origin::Guest for Component {
                 }
             }
             Response::Http(HttpResponse { status: 404, .. }) => return Ok(Loaded::NotFound),
-            Response::Http(HttpResponse { status: 200, body, .. }) => serde_json::from_slice(&body)
+            Response::Http(HttpResponse {
+                status: 200, body, ..
+            }) => serde_json::from_slice(&body)
                 .map_err(|e| format!("the API's user is not valid JSON: {e}"))?,
             Response::Http(HttpResponse { status, .. }) => {
                 return Err(format!("the API answered HTTP {status}"));
@@ -162,7 +177,10 @@ impl origin::Guest for Component {
         let id = user_id(&parts)?;
         let user: User = rmp_serde::from_slice(&value).map_err(|e| e.to_string())?;
         if user.id != id {
-            return Err(format!("the value's id `{}` is not the key's `{id}`", user.id));
+            return Err(format!(
+                "the value's id `{}` is not the key's `{id}`",
+                user.id
+            ));
         }
         Ok(match kind {
             OriginKind::Sql => Request::Sql(SqlCall {
