@@ -243,10 +243,8 @@ static const char *rule_created_at(const mp_value *v) {
     return ms > limit ? "must not be in the future" : NULL;
 }
 
-static void check_field(strlist *errors, mp_reader *r, const mp_value *map, const char *name,
-                        bool required, rule_fn rule) {
-    mp_value v;
-    const char *why = mp_field(r, map, name, &v) ? rule(&v) : required ? "is required" : NULL;
+/* Adds a field's error, if its rule gave one (`why` is NULL when not). */
+static void report(strlist *errors, const char *name, const char *why) {
     if (why == NULL) {
         return;
     }
@@ -257,6 +255,44 @@ static void check_field(strlist *errors, mp_reader *r, const mp_value *map, cons
     sb_puts(&b, why);
     sb_puts(&b, ".");
     list_push(errors, &b);
+}
+
+/* A field of a user record and its rule. */
+typedef struct field_rule {
+    const char *name;
+    bool required;
+    rule_fn rule;
+} field_rule;
+
+/* In the order their errors are listed. */
+static const field_rule FIELDS[] = {
+    {"id", true, rule_id},
+    {"email", true, rule_email},
+    {"name", false, rule_name},
+    {"version", false, rule_version},
+    {"createdAt", false, rule_created_at},
+};
+#define N_FIELDS (sizeof FIELDS / sizeof FIELDS[0])
+
+/* Every field's rule, from one pass over the map. */
+static void check_fields(strlist *errors, mp_reader *r, const mp_value *map) {
+    mp_wanted wanted[N_FIELDS] = {0};
+    for (size_t i = 0; i < N_FIELDS; i++) {
+        wanted[i].name = FIELDS[i].name;
+        wanted[i].name_len = strlen(FIELDS[i].name);
+    }
+    if (!mp_fields(r, map, wanted, N_FIELDS)) {
+        strbuf line = {0};
+        sb_puts(&line, "The value is not valid MessagePack.");
+        list_push(errors, &line);
+        return;
+    }
+    for (size_t i = 0; i < N_FIELDS; i++) {
+        const char *why = wanted[i].found   ? FIELDS[i].rule(&wanted[i].value)
+                          : FIELDS[i].required ? "is required"
+                                               : NULL;
+        report(errors, FIELDS[i].name, why);
+    }
 }
 
 bool exports_plugin_validate(plugin_list_u8_t *value, plugin_list_string_t *err) {
@@ -275,11 +311,7 @@ bool exports_plugin_validate(plugin_list_u8_t *value, plugin_list_string_t *err)
         sb_puts(&line, ".");
         list_push(&errors, &line);
     } else {
-        check_field(&errors, &r, &root, "id", true, rule_id);
-        check_field(&errors, &r, &root, "email", true, rule_email);
-        check_field(&errors, &r, &root, "name", false, rule_name);
-        check_field(&errors, &r, &root, "version", false, rule_version);
-        check_field(&errors, &r, &root, "createdAt", false, rule_created_at);
+        check_fields(&errors, &r, &root);
     }
     plugin_list_u8_free(value);
 

@@ -44,22 +44,44 @@ bool mp_root(mp_reader *r, const uint8_t *data, size_t len, mp_value *out) {
     return read_value(r, out);
 }
 
-bool mp_field(mp_reader *r, const mp_value *map, const char *name, mp_value *out) {
-    size_t name_len = strlen(name);
+bool mp_fields(mp_reader *r, const mp_value *map, mp_wanted *wanted, size_t n) {
     r->pos = map->body;
     for (uint32_t i = 0; i < map->obj.as.map_size; i++) {
         mp_value key;
         if (!read_value(r, &key) || !mp_is_str(&key)) {
             return false;
         }
-        if (key.len == name_len && memcmp(key.bytes, name, name_len) == 0) {
-            return read_value(r, out);
+        mp_wanted *match = NULL;
+        for (size_t j = 0; j < n && match == NULL; j++) {
+            if (key.len == wanted[j].name_len && memcmp(key.bytes, wanted[j].name, key.len) == 0) {
+                match = &wanted[j];
+            }
+        }
+        size_t at = r->pos;
+        if (match != NULL) {
+            if (!read_value(r, &match->value)) {
+                return false;
+            }
+            match->found = true;
+            if (mp_is_str(&match->value)) {
+                continue; /* read whole, bytes and all */
+            }
+            r->pos = at; /* a header only: skip the value whole below */
         }
         if (!cmp_skip_object_no_limit(&r->ctx)) {
             return false;
         }
     }
-    return false;
+    return true;
+}
+
+bool mp_field(mp_reader *r, const mp_value *map, const char *name, mp_value *out) {
+    mp_wanted wanted = {.name = name, .name_len = strlen(name)};
+    if (!mp_fields(r, map, &wanted, 1) || !wanted.found) {
+        return false;
+    }
+    *out = wanted.value;
+    return true;
 }
 
 bool mp_is_map(const mp_value *v) {

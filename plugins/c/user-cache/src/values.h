@@ -32,6 +32,18 @@ typedef struct mp_value {
 
 /* Reads the value at the start of `data`; false when cmp refuses it. */
 bool mp_root(mp_reader *r, const uint8_t *data, size_t len, mp_value *out);
+/* A field a caller looks for: its name and, once found, its value. */
+typedef struct mp_wanted {
+    const char *name;
+    size_t name_len;
+    bool found;
+    mp_value value;
+} mp_wanted;
+
+/* One pass over `map`'s entries that fills in each of the `n` wanted
+ * fields present (keys are unique: the host checked). False when the map
+ * cannot be read. */
+bool mp_fields(mp_reader *r, const mp_value *map, mp_wanted *wanted, size_t n);
 /* The value of the string key `name` in `map`; false when it is absent. */
 bool mp_field(mp_reader *r, const mp_value *map, const char *name, mp_value *out);
 
