@@ -21,6 +21,7 @@ mod metrics;
 pub mod otlp;
 mod reloads;
 mod state;
+pub mod striped;
 pub mod trace;
 
 use std::net::SocketAddr;

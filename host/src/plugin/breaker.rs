@@ -44,12 +44,14 @@ impl Breaker {
         }
     }
 
-    /// Asks before a call, at time `now_ms`.
-    pub(crate) fn admit(&self, now_ms: u64) -> Admission {
+    /// Asks before a call; the clock (`now_ms`) is read only while the
+    /// breaker is open, so a healthy plugin's calls do not pay for it.
+    pub(crate) fn admit(&self, now_ms: impl FnOnce() -> u64) -> Admission {
         let until = self.open_until_ms.load(Ordering::Acquire);
         if until == 0 {
             return Admission::Allowed;
         }
+        let now_ms = now_ms();
         if now_ms < until {
             return Admission::Refused(Duration::from_millis(until - now_ms));
         }
@@ -69,8 +71,14 @@ impl Breaker {
 
     /// Records a call that returned normally: the breaker closes.
     pub(crate) fn success(&self) {
-        self.consecutive.store(0, Ordering::Relaxed);
-        self.open_until_ms.store(0, Ordering::Release);
+        // Loads first: a store would take the line from the other workers'
+        // caches on every call, though it almost never changes anything.
+        if self.consecutive.load(Ordering::Relaxed) != 0 {
+            self.consecutive.store(0, Ordering::Relaxed);
+        }
+        if self.open_until_ms.load(Ordering::Relaxed) != 0 {
+            self.open_until_ms.store(0, Ordering::Release);
+        }
     }
 
     /// Records a fault at time `now_ms`; returns true when this fault opened the breaker.
@@ -116,17 +124,20 @@ mod tests {
     #[test]
     fn opens_after_the_threshold_and_probes_after_the_cooldown() {
         let b = Breaker::new(3, Duration::from_millis(100));
-        assert_eq!(b.admit(0), Admission::Allowed);
+        assert_eq!(b.admit(|| 0), Admission::Allowed);
         assert!(!b.fault(10));
         assert!(!b.fault(20));
         assert!(b.fault(30), "third consecutive fault opens");
-        assert_eq!(b.admit(50), Admission::Refused(Duration::from_millis(80)));
+        assert_eq!(
+            b.admit(|| 50),
+            Admission::Refused(Duration::from_millis(80))
+        );
         assert!(b.is_open(129));
         // Cool-down over: one probe, the next caller is refused.
-        assert_eq!(b.admit(130), Admission::Allowed);
-        assert!(matches!(b.admit(131), Admission::Refused(_)));
+        assert_eq!(b.admit(|| 130), Admission::Allowed);
+        assert!(matches!(b.admit(|| 131), Admission::Refused(_)));
         b.success();
-        assert_eq!(b.admit(132), Admission::Allowed);
+        assert_eq!(b.admit(|| 132), Admission::Allowed);
         assert_eq!(b.trips(), 1);
     }
 
@@ -143,9 +154,9 @@ mod tests {
     fn a_failed_probe_reopens() {
         let b = Breaker::new(1, Duration::from_millis(100));
         assert!(b.fault(0));
-        assert_eq!(b.admit(100), Admission::Allowed);
+        assert_eq!(b.admit(|| 100), Admission::Allowed);
         assert!(b.fault(101));
-        assert!(matches!(b.admit(150), Admission::Refused(_)));
+        assert!(matches!(b.admit(|| 150), Admission::Refused(_)));
         assert_eq!(b.trips(), 2);
     }
 
@@ -155,6 +166,6 @@ mod tests {
         for t in 0..100 {
             assert!(!b.fault(t));
         }
-        assert_eq!(b.admit(100), Admission::Allowed);
+        assert_eq!(b.admit(|| 100), Admission::Allowed);
     }
 }

@@ -312,10 +312,7 @@ impl LoadedPlugin {
     /// Calls made and faults seen, as plain numbers.
     pub fn call_stats(&self) -> (u64, u64) {
         let c = &self.pool.counters;
-        (
-            c.calls.load(Ordering::Relaxed),
-            c.faults.load(Ordering::Relaxed),
-        )
+        (c.calls.get(), c.faults.load(Ordering::Relaxed))
     }
 
     /// Instances retired near their memory limit.

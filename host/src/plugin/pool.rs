@@ -25,6 +25,7 @@ use super::breaker::{Admission, Breaker};
 use super::error::PluginError;
 use super::runtime::PluginRuntime;
 use super::state::{CallWatch, PluginState};
+use crate::observe::striped::StripedCounter;
 
 thread_local! {
     /// The CPU budget of calls made on this thread when they run inline on
@@ -59,8 +60,8 @@ pub(crate) struct Ready {
 /// Counters of one plugin's calls, for `CACHE.INFO` and metrics.
 #[derive(Debug, Default)]
 pub struct CallCounters {
-    /// Calls made.
-    pub calls: AtomicU64,
+    /// Calls made (striped: every call of every worker adds to it).
+    pub calls: StripedCounter,
     /// Calls that trapped, timed out or broke a limit.
     pub faults: AtomicU64,
     /// Instances created (at load, after faults, or when the pool ran dry).
@@ -233,7 +234,7 @@ impl InstancePool {
         &self,
         call: impl FnOnce(&mut Ready) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
-        if let Admission::Refused(remaining) = self.breaker.admit(self.now_ms()) {
+        if let Admission::Refused(remaining) = self.breaker.admit(|| self.now_ms()) {
             return Err(PluginError::Quarantined(remaining));
         }
         let taken = self.idle.lock().pop();
@@ -241,7 +242,7 @@ impl InstancePool {
             Some(ready) => ready,
             None => self.instantiate().inspect_err(|_| self.record_fault())?,
         };
-        self.counters.calls.fetch_add(1, Ordering::Relaxed);
+        self.counters.calls.add(1);
         let inline = INLINE_BUDGET.with(Cell::get);
         let deadline = self.runtime.deadline_ticks();
         // Inline, the call is looked at from the first tick on; otherwise
