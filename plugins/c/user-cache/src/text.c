@@ -124,6 +124,10 @@ static size_t utf8_check(const uint8_t *s, size_t avail) {
 
 uint32_t utf8_next(const uint8_t *s, size_t len, size_t *i) {
     const uint8_t *p = s + *i;
+    if (p[0] < 0x80) { /* ASCII, most of what keys and emails hold: always one valid byte */
+        *i += 1;
+        return p[0];
+    }
     size_t n = utf8_check(p, len - *i);
     if (n == 0) {
         *i += 1;
@@ -142,7 +146,11 @@ uint32_t utf8_next(const uint8_t *s, size_t len, size_t *i) {
 }
 
 bool is_white_space(uint32_t c) {
-    /* Unicode White_Space: short and stable, so listed rather than tabled. */
+    /* Unicode White_Space: short and stable, so listed rather than tabled.
+     * Printable ASCII, the usual case, is none of it. */
+    if (c > 0x20 && c < 0x7F) {
+        return false;
+    }
     return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
            (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
            c == 0x205F || c == 0x3000;
