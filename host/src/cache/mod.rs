@@ -353,6 +353,23 @@ impl Cache {
                 Err(_) => cache.stop_inline("a call needed a thread that may block"),
             }
         }
+        // Boxed: every request's future would otherwise carry (and move)
+        // the state of this rarer path.
+        Box::pin(self.call_on_thread(cache, input, work)).await
+    }
+
+    /// [`Cache::call`] on the tenant's plugin threads, within the
+    /// definition's call budget.
+    async fn call_on_thread<I, R>(
+        &self,
+        cache: &Arc<DefinedCache>,
+        input: I,
+        work: fn(&DefinedCache, &I) -> Result<R, CacheError>,
+    ) -> Result<(R, I), CacheError>
+    where
+        I: Send + 'static,
+        R: Send + 'static,
+    {
         let permit = cache
             .budget()
             .admit()
@@ -414,12 +431,14 @@ impl Cache {
                         .await?
                 }
             };
-            return self.read_through(&cache, origin, key, parts).await;
+            // Boxed: a get of a definition without an origin (most) would
+            // otherwise carry the read-through's state, and move it.
+            return Box::pin(self.read_through(&cache, origin, key, parts)).await;
         }
         let key = self.key_of(&cache, parts).await?;
         before_read(&key);
         if self.l2_backed(&cache) {
-            return Ok(self.tiered_get(&cache, &key).await?.lookup);
+            return Ok(Box::pin(self.tiered_get(&cache, &key)).await?.lookup);
         }
         self.lookup(&cache, &key)
     }
@@ -436,7 +455,7 @@ impl Cache {
         let key = self.key_of(&cache, parts).await?;
         before_read(&key);
         if self.l2_backed(&cache) {
-            return self.tiered_get(&cache, &key).await;
+            return Box::pin(self.tiered_get(&cache, &key)).await;
         }
         let lookup = self.lookup(&cache, &key)?;
         Ok(tiered::Served {
@@ -557,7 +576,7 @@ impl Cache {
                 (value, Some(ack))
             }
             (Some(origin), _, _) => (
-                self.write_through(&cache, origin, parts, value).await?,
+                Box::pin(self.write_through(&cache, origin, parts, value)).await?,
                 None,
             ),
             _ => (value, None),
@@ -569,7 +588,11 @@ impl Cache {
         if self.uses_l2(name) {
             drop(invalidating);
             let stored = envelope::pack(definition, &self.inner.sealer, key.as_bytes(), value)?;
-            return Ok((self.tiered_store(&cache, key, stored, ttl).await?, ack));
+            // Boxed, as the other network paths: a plain set's future stays small.
+            return Ok((
+                Box::pin(self.tiered_store(&cache, key, stored, ttl)).await?,
+                ack,
+            ));
         }
         let (stored, l1_ttl) = self.pack_entry(&cache, &key, value, ttl)?;
         let span = crate::observe::trace::child("l1 set");
@@ -587,7 +610,7 @@ impl Cache {
         let invalidating = self.inner.leases.writing(name, &key);
         if self.uses_l2(name) {
             drop(invalidating);
-            return Ok(self.tiered_remove(&cache, &key).await);
+            return Ok(Box::pin(self.tiered_remove(&cache, &key)).await);
         }
         Ok(u64::from(cache.table().remove(key.as_bytes())))
     }

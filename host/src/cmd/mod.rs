@@ -363,7 +363,8 @@ async fn await_invalidations(acks: Vec<tokio::sync::oneshot::Receiver<()>>) {
             let _ = ack.await;
         }
     };
-    let _ = tokio::time::timeout(ACK_WAIT, all).await;
+    // Boxed: the timer is large, and this future is part of every command's.
+    let _ = Box::pin(tokio::time::timeout(ACK_WAIT, all)).await;
 }
 
 /// What the connection does after a command.
@@ -445,20 +446,23 @@ pub struct ServerFacts {
 /// exclusive for multi-key writes) so that `EXEC` runs as one unit. When
 /// metrics or tracing are on, `observe` times and traces it.
 pub async fn dispatch(ctx: &Context, session: &mut Session, args: Vec<Bytes>) -> Reply {
-    let Some(probe) = crate::observe::CommandProbe::start(&args) else {
-        let mut reply = run(ctx, session, args).await;
-        reply.durable = std::mem::take(&mut *session.durable.lock());
-        return reply;
-    };
-    let reply = match probe.context() {
-        Some(span) => crate::observe::trace::scope(span, run(ctx, session, args)).await,
+    let probe = crate::observe::CommandProbe::start(&args);
+    // One `run` future awaited in place: each call site of it would be a
+    // field of this future of its own, and the future is moved per command.
+    // A traced command (sampled) takes the boxed one.
+    let mut reply = match probe
+        .as_ref()
+        .and_then(crate::observe::CommandProbe::context)
+    {
+        Some(span) => Box::pin(crate::observe::trace::scope(span, run(ctx, session, args))).await,
         None => run(ctx, session, args).await,
     };
-    probe.finish(
-        &reply.frame,
-        session.tenant.as_ref().map(|t| t.name.as_str()),
-    );
-    let mut reply = reply;
+    if let Some(probe) = probe {
+        probe.finish(
+            &reply.frame,
+            session.tenant.as_ref().map(|t| t.name.as_str()),
+        );
+    }
     reply.durable = std::mem::take(&mut *session.durable.lock());
     reply
 }
@@ -487,8 +491,8 @@ async fn dispatch_inner(ctx: &Context, session: &mut Session, args: Vec<Bytes>) 
         .unwrap_or_default();
     // What works before authentication.
     match name.as_str() {
-        "AUTH" => return reply(auth::run(&mut Parse::new(args), session, ctx).await),
-        "HELLO" => return reply(hello::run(&mut Parse::new(args), session, ctx).await),
+        "AUTH" => return reply(Box::pin(auth::run(&mut Parse::new(args), session, ctx)).await),
+        "HELLO" => return reply(Box::pin(hello::run(&mut Parse::new(args), session, ctx)).await),
         "QUIT" => {
             return Reply {
                 frame: Frame::ok(),
@@ -563,35 +567,38 @@ async fn dispatch_inner(ctx: &Context, session: &mut Session, args: Vec<Bytes>) 
             keyspace.tracking.read(id, &[key]);
         }
     };
-    let command = async {
+    // The frequent commands are awaited in place; the others are boxed, so
+    // that every command's future (moved on each call) is not as large as
+    // the largest of theirs.
+    // Definition entries it changes are announced as this connection's writes.
+    let (result, acks) = tracking::run_as(id, async {
         match name.as_str() {
             "CACHE.SET" => cache_set::run(&mut parse, cache, session, false).await,
             "CACHE.PSETEX" => cache_set::run(&mut parse, cache, session, true).await,
             "CACHE.GET" => cache_get::run(&mut parse, cache, session, track).await,
             "CACHE.GETMETA" => cache_get::run_meta(&mut parse, cache, session, track).await,
-            "CACHE.LEASE" => cache_lease::lease(&mut parse, cache, session).await,
-            "CACHE.FILL" => cache_lease::fill(&mut parse, cache, session).await,
-            "CACHE.DLQ" => cache_dlq::run(&mut parse, cache).await,
             "CACHE.DEL" => cache_del::run(&mut parse, cache).await,
             "CACHE.KEY" => cache_key::run(&mut parse, cache).await,
             "CACHE.TTL" => cache_ttl::run(&mut parse, cache).await,
-            "CACHE.VALIDATE" => cache_validate::run(&mut parse, cache, session).await,
-            "CACHE.PLAN" => cache_plan::run(&mut parse, cache, session).await,
-            "CACHE.EVENT" => cache_event::run(&mut parse, cache, session).await,
+            "CACHE.LEASE" => Box::pin(cache_lease::lease(&mut parse, cache, session)).await,
+            "CACHE.FILL" => Box::pin(cache_lease::fill(&mut parse, cache, session)).await,
+            "CACHE.DLQ" => Box::pin(cache_dlq::run(&mut parse, cache)).await,
+            "CACHE.VALIDATE" => Box::pin(cache_validate::run(&mut parse, cache, session)).await,
+            "CACHE.PLAN" => Box::pin(cache_plan::run(&mut parse, cache, session)).await,
+            "CACHE.EVENT" => Box::pin(cache_event::run(&mut parse, cache, session)).await,
             "PLUGIN.LOAD" | "PLUGIN.RELOAD" | "PLUGIN.UNLOAD" | "PLUGIN.LIST"
                 if !may_manage_plugins(ctx, session) =>
             {
                 Ok(admin_required(ctx))
             }
-            "PLUGIN.LOAD" => plugin_load::run(&mut parse, &tenant, ctx).await,
-            "PLUGIN.RELOAD" => plugin_reload::run(&mut parse, &tenant).await,
-            "PLUGIN.UNLOAD" => plugin_unload::run(&mut parse, &tenant).await,
+            "PLUGIN.LOAD" => Box::pin(plugin_load::run(&mut parse, &tenant, ctx)).await,
+            "PLUGIN.RELOAD" => Box::pin(plugin_reload::run(&mut parse, &tenant)).await,
+            "PLUGIN.UNLOAD" => Box::pin(plugin_unload::run(&mut parse, &tenant)).await,
             "PLUGIN.LIST" => plugin_list::run(&mut parse, &tenant),
             _ => Ok(unknown_command(&name, &parse.rest())),
         }
-    };
-    // Definition entries it changes are announced as this connection's writes.
-    let (result, acks) = tracking::run_as(id, command).await;
+    })
+    .await;
     await_invalidations(acks).await;
     reply(result)
 }
