@@ -39,21 +39,16 @@ pub struct DefinedCache {
 impl DefinedCache {
     /// Wraps a loaded plugin with a fresh, empty table sized by its definition.
     pub fn new(plugin: LoadedPlugin, clock: Arc<dyn Clock>) -> Self {
-        let table = Arc::new(Table::new(
-            table_config(plugin.definition()),
-            Arc::clone(&clock),
-        ));
-        Self::with_table(plugin, table, clock)
+        let table = Arc::new(Table::new(table_config(plugin.definition()), clock));
+        Self::with_table(plugin, table)
     }
 
     /// Wraps a loaded plugin around an existing table, so a reload keeps the
     /// entries (the caller checks the versions allow it). The key memo always
     /// starts empty: a new plugin's keys are asked for afresh.
-    pub fn with_table(plugin: LoadedPlugin, table: Arc<Table>, clock: Arc<dyn Clock>) -> Self {
+    pub fn with_table(plugin: LoadedPlugin, table: Arc<Table>) -> Self {
         let definition = plugin.definition();
-        let key_memo = definition
-            .pure_keys
-            .then(|| KeyMemo::new(KEY_MEMO_ITEMS, clock));
+        let key_memo = definition.pure_keys.then(|| KeyMemo::new(KEY_MEMO_ITEMS));
         let limits = plugin.limits();
         let budget = CallBudget::new(limits.definition_workers(), limits.definition_queue);
         let inline = AtomicBool::new(plugin.inline_budget().is_some());

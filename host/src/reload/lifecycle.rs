@@ -261,14 +261,14 @@ impl Lifecycle {
                     let kept = old.table().len();
                     let table = old.shared_table();
                     (
-                        DefinedCache::with_table(plugin, table, Arc::clone(&self.clock)),
+                        DefinedCache::with_table(plugin, table),
                         EntriesKept::Kept(kept),
                     )
                 } else {
                     let table = Arc::new(Table::new(wanted, Arc::clone(&self.clock)));
                     let copied = copy_entries(old.table(), &table);
                     (
-                        DefinedCache::with_table(plugin, table, Arc::clone(&self.clock)),
+                        DefinedCache::with_table(plugin, table),
                         EntriesKept::Copied(copied),
                     )
                 }
