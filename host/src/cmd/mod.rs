@@ -571,7 +571,9 @@ async fn dispatch_inner(ctx: &Context, session: &mut Session, args: Vec<Bytes>) 
     // that every command's future (moved on each call) is not as large as
     // the largest of theirs.
     // Definition entries it changes are announced as this connection's writes.
-    let (result, acks) = tracking::run_as(id, async {
+    // Pinned here and lent to `run_as`, so the command's state is not
+    // moved into it (its future would hold a second copy).
+    let command = std::pin::pin!(async {
         match name.as_str() {
             "CACHE.SET" => cache_set::run(&mut parse, cache, session, false).await,
             "CACHE.PSETEX" => cache_set::run(&mut parse, cache, session, true).await,
@@ -597,8 +599,8 @@ async fn dispatch_inner(ctx: &Context, session: &mut Session, args: Vec<Bytes>) 
             "PLUGIN.LIST" => plugin_list::run(&mut parse, &tenant),
             _ => Ok(unknown_command(&name, &parse.rest())),
         }
-    })
-    .await;
+    });
+    let (result, acks) = tracking::run_as(id, command).await;
     await_invalidations(acks).await;
     reply(result)
 }

@@ -142,9 +142,8 @@ pub(crate) fn keep_acks(acks: Vec<oneshot::Receiver<()>>) {
 /// set only for the length of one poll, so no other task ever sees them.
 pub(crate) async fn run_as<F: Future>(
     id: u64,
-    command: F,
+    mut command: std::pin::Pin<&mut F>,
 ) -> (F::Output, Vec<oneshot::Receiver<()>>) {
-    let mut command = std::pin::pin!(command);
     let mut acks = Vec::new();
     let output = std::future::poll_fn(|cx| {
         let _writer = writing_as(id);
