@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::watch;
 
 use super::LoadResult;
@@ -60,8 +60,36 @@ struct State {
 pub struct Leases {
     state: Mutex<State>,
     next: AtomicU64,
-    /// Leases in `state`, readable without the lock.
+    /// Leases in `state`, readable without the lock: set from the table
+    /// each time a [`Locked`] is released.
     held: AtomicUsize,
+}
+
+/// The lease table, locked. Releasing it records how many leases it holds
+/// in [`Leases::held`], so no change to the table can leave the count behind.
+struct Locked<'a> {
+    state: MutexGuard<'a, State>,
+    held: &'a AtomicUsize,
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        // Still under the lock: the guard's field drops after this.
+        self.held.store(self.state.leases.len(), Ordering::Release);
+    }
 }
 
 impl Default for Leases {
@@ -78,6 +106,13 @@ impl Default for Leases {
 }
 
 impl Leases {
+    fn lock(&self) -> Locked<'_> {
+        Locked {
+            state: self.state.lock(),
+            held: &self.held,
+        }
+    }
+
     /// Asks for the lease of `key` in `cache`; `host` when the host will
     /// load (read-through) rather than a client.
     pub fn acquire(
@@ -88,7 +123,7 @@ impl Leases {
         lease_ms: u64,
         host: bool,
     ) -> Acquired {
-        let mut state = self.state.lock();
+        let mut state = self.lock();
         let id = (cache.to_owned(), key.to_owned());
         // A host lease whose loader is gone without a word (its task
         // ended without publishing) is over: the next caller takes it.
@@ -119,7 +154,6 @@ impl Leases {
                 result,
             },
         );
-        self.count(&state);
         Acquired::Granted { token, publish }
     }
 
@@ -127,14 +161,13 @@ impl Leases {
     /// valid (not voided by an invalidation, not lapsed and taken by
     /// another, no invalidation running). Returns whether it stored.
     pub fn fill(&self, cache: &str, key: &str, token: u64, store: impl FnOnce()) -> bool {
-        let mut state = self.state.lock();
+        let mut state = self.lock();
         let id = (cache.to_owned(), key.to_owned());
         let valid = state.leases.get(&id).is_some_and(|l| l.token == token);
         if !valid {
             return false;
         }
         state.leases.remove(&id);
-        self.count(&state);
         if state.active > 0 {
             return false;
         }
@@ -144,16 +177,11 @@ impl Leases {
 
     /// Gives up the lease without storing (the load failed).
     pub fn release(&self, cache: &str, key: &str, token: u64) {
-        let mut state = self.state.lock();
+        let mut state = self.lock();
         let id = (cache.to_owned(), key.to_owned());
         if state.leases.get(&id).is_some_and(|l| l.token == token) {
             state.leases.remove(&id);
-            self.count(&state);
         }
-    }
-
-    fn count(&self, state: &State) {
-        self.held.store(state.leases.len(), Ordering::Release);
     }
 
     /// A write of `key` in `cache` begins: voids the key's lease and refuses
@@ -173,7 +201,7 @@ impl Leases {
     /// Marks an invalidation as running until the guard drops; the guard
     /// voids the leases it is told about (call [`Invalidating::void`]).
     pub fn invalidating(&self) -> Invalidating<'_> {
-        self.state.lock().active += 1;
+        self.lock().active += 1;
         Invalidating { leases: self }
     }
 
@@ -191,33 +219,30 @@ pub struct Invalidating<'a> {
 impl Invalidating<'_> {
     /// Voids the lease of `key` in `cache` (`None`: in every cache).
     pub fn void_key(&self, cache: Option<&str>, key: &str) {
-        let mut state = self.leases.state.lock();
+        let mut state = self.leases.lock();
         state
             .leases
             .retain(|(c, k), _| k != key || cache.is_some_and(|cache| c != cache));
-        self.leases.count(&state);
     }
 
     /// Voids the leases of `cache` (`None`: every cache) whose keys match `pattern`.
     pub fn void_matching(&self, cache: Option<&str>, pattern: &Glob) {
-        let mut state = self.leases.state.lock();
+        let mut state = self.leases.lock();
         state.leases.retain(|(c, k), _| {
             cache.is_some_and(|cache| c != cache) || !pattern.matches(k.as_bytes())
         });
-        self.leases.count(&state);
     }
 
     /// Voids every lease of `cache` (a flush, an unloaded definition).
     pub fn void_cache(&self, cache: &str) {
-        let mut state = self.leases.state.lock();
+        let mut state = self.leases.lock();
         state.leases.retain(|(c, _), _| c != cache);
-        self.leases.count(&state);
     }
 }
 
 impl Drop for Invalidating<'_> {
     fn drop(&mut self) {
-        let mut state = self.leases.state.lock();
+        let mut state = self.leases.lock();
         state.active = state.active.saturating_sub(1);
     }
 }
