@@ -569,10 +569,8 @@ async fn dispatch_inner(ctx: &Context, session: &mut Session, args: Vec<Bytes>) 
     };
     // The frequent commands are awaited in place; the others are boxed, so
     // that every command's future (moved on each call) is not as large as
-    // the largest of theirs.
-    // Definition entries it changes are announced as this connection's writes.
-    // Pinned here and lent to `run_as`, so the command's state is not
-    // moved into it (its future would hold a second copy).
+    // the largest of theirs. Pinned here and lent to `run_as`, so the
+    // command's state is not moved into it (its future would hold a second copy).
     let command = std::pin::pin!(async {
         match name.as_str() {
             "CACHE.SET" => cache_set::run(&mut parse, cache, session, false).await,
@@ -600,6 +598,7 @@ async fn dispatch_inner(ctx: &Context, session: &mut Session, args: Vec<Bytes>) 
             _ => Ok(unknown_command(&name, &parse.rest())),
         }
     });
+    // Definition entries it changes are announced as this connection's writes.
     let (result, acks) = tracking::run_as(id, command).await;
     await_invalidations(acks).await;
     reply(result)

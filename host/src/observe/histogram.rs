@@ -1,8 +1,9 @@
 //! A latency histogram made of atomics: recording is two relaxed adds, no
 //! lock, no allocation, on the recording thread's own stripe (see
 //! `striped`), so it can sit on the command path and around every plugin
-//! call without the workers passing cache lines to each other. Buckets double from 1 µs to ~8.4 s (Prometheus `le` bounds),
-//! which is enough resolution to tell a 50 µs export from a 5 ms one.
+//! call without the workers passing cache lines to each other. Buckets
+//! double from 1 µs to ~8.4 s (Prometheus `le` bounds), which is enough
+//! resolution to tell a 50 µs export from a 5 ms one.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
