@@ -339,13 +339,7 @@ impl PipeSlot {
                     Ok(Err(error)) => tracing::debug!(%error, "L2 read pipe: not connected yet"),
                     Err(_) => tracing::debug!("L2 read pipe: connect timed out"),
                 }
-                failures = failures.saturating_add(1);
-                tokio::time::sleep(crate::backoff::delay(
-                    super::store::RECONNECT_BASE_MS,
-                    super::store::RECONNECT_MAX_MS,
-                    failures,
-                ))
-                .await;
+                super::store::reconnect_pause(&mut failures).await;
             }
             opening.store(false, Ordering::Release);
         });

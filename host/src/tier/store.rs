@@ -166,12 +166,24 @@ impl ConnectionLike for Conn {
     }
 }
 
-/// Reconnecting to L2 (the store's connection and the read pipe): the
-/// first retry after ~50 ms, doubling to at most ~2 s, jittered so that the
-/// nodes of a cluster do not all reconnect in the same instant.
-pub(crate) const RECONNECT_BASE_MS: u64 = 50;
-/// The longest wait between two reconnect attempts (see `RECONNECT_BASE_MS`).
-pub(crate) const RECONNECT_MAX_MS: u64 = 2_000;
+/// Reconnecting to L2: the first retry after ~50 ms, doubling to at most
+/// ~2 s (see [`reconnect_pause`]).
+const RECONNECT_BASE_MS: u64 = 50;
+/// The longest wait between two reconnect attempts.
+const RECONNECT_MAX_MS: u64 = 2_000;
+
+/// Counts one more failed attempt to reach L2 and waits before the next:
+/// the store's connection and the read pipe both retry this way, jittered
+/// so that the nodes of a cluster do not all reconnect in the same instant.
+pub(crate) async fn reconnect_pause(failures: &mut u32) {
+    *failures = failures.saturating_add(1);
+    tokio::time::sleep(crate::backoff::delay(
+        RECONNECT_BASE_MS,
+        RECONNECT_MAX_MS,
+        *failures,
+    ))
+    .await;
+}
 
 /// Adds a member to a definition's two indexes (by bytes, by expiry) and
 /// prunes a few expired members, so the index does not outgrow the live keys.
@@ -246,13 +258,7 @@ impl RedisStore {
                 }
                 Err(error) => {
                     tracing::warn!(%error, "L2 not reachable yet; retrying");
-                    failures = failures.saturating_add(1);
-                    tokio::time::sleep(crate::backoff::delay(
-                        RECONNECT_BASE_MS,
-                        RECONNECT_MAX_MS,
-                        failures,
-                    ))
-                    .await;
+                    reconnect_pause(&mut failures).await;
                 }
             }
         }
