@@ -55,6 +55,14 @@ fn plugin_calls(c: &mut Criterion) {
     c.bench_function("validate (~200 B MessagePack)", |b| {
         b.iter(|| plugin.validate(black_box(&value)).unwrap().unwrap())
     });
+    // The record bench/languages.sh stores with CACHE.SET.
+    let small = rmp_serde::to_vec_named(&serde_json::json!({
+        "id": "1", "email": "ada@example.com", "name": "Ada",
+    }))
+    .unwrap();
+    c.bench_function("validate (languages.sh record, 40 B)", |b| {
+        b.iter(|| plugin.validate(black_box(&small)).unwrap().unwrap())
+    });
     let payload = rmp_serde::to_vec_named(&serde_json::json!({"userId": "u1"})).unwrap();
     c.bench_function("on-event (UserUpdated)", |b| {
         b.iter(|| {

@@ -86,6 +86,11 @@ impl PluginRuntime {
         config.epoch_interruption(true);
         config.max_wasm_stack(limits.max_stack_bytes.max(64 << 10));
         config.parallel_compilation(true);
+        // Plugin authors profiling their guest with `perf` need the names of
+        // its compiled functions; wasmtime writes them to /tmp/perf-PID.map.
+        if std::env::var_os("HOARD_PLUGIN_PROFILER").is_some_and(|v| v == "perfmap") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config)
             .map_err(|e| super::LoadError::Artifact(format!("engine configuration: {e:#}")))?;
 

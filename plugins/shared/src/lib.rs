@@ -95,6 +95,62 @@ pub fn field<'v, 'a>(entries: &'v [(Value<'a>, Value<'a>)], name: &str) -> Field
     found
 }
 
+/// What a record holds under one name, owned: the result of [`record`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Slot<'a> {
+    Missing,
+    Present(Value<'a>),
+    /// The key appears more than once.
+    Duplicate,
+}
+
+impl<'a> From<Field<'_, 'a>> for Slot<'a> {
+    fn from(field: Field<'_, 'a>) -> Self {
+        match field {
+            Field::Missing => Slot::Missing,
+            Field::Present(v) => Slot::Present(v.clone()),
+            Field::Duplicate => Slot::Duplicate,
+        }
+    }
+}
+
+/// The fields `names` of a MessagePack map, as [`field`] would find them
+/// in the decoded map, read in one pass: other entries are walked over
+/// rather than built, and nothing is allocated unless a wanted field holds
+/// a container. A `validate` that checks a few fields of every value spends
+/// most of its time decoding; this is the fast way for the common case.
+///
+/// `None` when the bytes are not exactly one well-formed map: [`decode`]
+/// then says what is wrong, so callers fall back to it for the message.
+pub fn record<'a, const N: usize>(bytes: &'a [u8], names: [&str; N]) -> Option<[Slot<'a>; N]> {
+    let mut reader = Reader { rest: bytes };
+    let [byte] = reader.array::<1>().ok()?;
+    let len = match Marker::from_u8(byte) {
+        Marker::FixMap(n) => usize::from(n),
+        Marker::Map16 => reader.len(2).ok()?,
+        Marker::Map32 => reader.len(4).ok()?,
+        _ => return None,
+    };
+    let mut slots: [Slot<'a>; N] = core::array::from_fn(|_| Slot::Missing);
+    for _ in 0..len {
+        let wanted = match reader.key()? {
+            Some(key) => names.iter().position(|name| name.as_bytes() == key),
+            None => None,
+        };
+        match wanted.and_then(|at| slots.get_mut(at)) {
+            Some(slot) => {
+                let value = reader.value(1).ok()?;
+                *slot = match slot {
+                    Slot::Missing => Slot::Present(value),
+                    _ => Slot::Duplicate,
+                };
+            }
+            None => reader.skip(1)?,
+        }
+    }
+    reader.rest.is_empty().then_some(slots)
+}
+
 /// Decode exactly one MessagePack value; trailing bytes are an error.
 pub fn decode(bytes: &[u8]) -> Result<Value<'_>, String> {
     let mut reader = Reader { rest: bytes };
@@ -194,6 +250,74 @@ impl<'a> Reader<'a> {
     ) -> Result<T, String> {
         let len = self.len(width)?;
         then(self, len)
+    }
+
+    /// A map key: `Some(bytes)` for a string (whatever its encoding),
+    /// `None` for any other value, which is walked over.
+    fn key(&mut self) -> Option<Option<&'a [u8]>> {
+        let width = match Marker::from_u8(*self.rest.first()?) {
+            Marker::FixStr(n) => {
+                self.take(1).ok()?;
+                return Some(Some(self.take(n.into()).ok()?));
+            }
+            Marker::Str8 => 1,
+            Marker::Str16 => 2,
+            Marker::Str32 => 4,
+            _ => return self.skip(1).map(|()| None),
+        };
+        self.take(1).ok()?;
+        Some(Some(self.sized(width, Self::take).ok()?))
+    }
+
+    /// Walks over one value, checking what [`Reader::value`] checks
+    /// (lengths, reserved bytes, depth) without building it.
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        let [byte] = self.array::<1>().ok()?;
+        // (bytes to take, or elements to walk over for containers)
+        let (bytes, elements) = match Marker::from_u8(byte) {
+            Marker::Null | Marker::False | Marker::True | Marker::FixPos(_) | Marker::FixNeg(_) => {
+                (0, 0)
+            }
+            Marker::U8 | Marker::I8 => (1, 0),
+            Marker::U16 | Marker::I16 => (2, 0),
+            Marker::U32 | Marker::I32 | Marker::F32 => (4, 0),
+            Marker::U64 | Marker::I64 | Marker::F64 => (8, 0),
+            Marker::FixStr(n) => (usize::from(n), 0),
+            Marker::Str8 | Marker::Bin8 => (self.len(1).ok()?, 0),
+            Marker::Str16 | Marker::Bin16 => (self.len(2).ok()?, 0),
+            Marker::Str32 | Marker::Bin32 => (self.len(4).ok()?, 0),
+            Marker::FixArray(n) => (0, usize::from(n)),
+            Marker::Array16 => (0, self.len(2).ok()?),
+            Marker::Array32 => (0, self.len(4).ok()?),
+            Marker::FixMap(n) => (0, usize::from(n) * 2),
+            Marker::Map16 => (0, self.len(2).ok()?.checked_mul(2)?),
+            Marker::Map32 => (0, self.len(4).ok()?.checked_mul(2)?),
+            Marker::FixExt1 => (2, 0),
+            Marker::FixExt2 => (3, 0),
+            Marker::FixExt4 => (5, 0),
+            Marker::FixExt8 => (9, 0),
+            Marker::FixExt16 => (17, 0),
+            Marker::Ext8 => (1 + self.len(1).ok()?, 0),
+            Marker::Ext16 => (1 + self.len(2).ok()?, 0),
+            Marker::Ext32 => (1 + self.len(4).ok()?, 0),
+            Marker::Reserved => return None,
+        };
+        self.take(bytes).ok()?;
+        if matches!(
+            Marker::from_u8(byte),
+            Marker::FixArray(_)
+                | Marker::Array16
+                | Marker::Array32
+                | Marker::FixMap(_)
+                | Marker::Map16
+                | Marker::Map32
+        ) {
+            let depth = Self::nested(depth).ok()?;
+            for _ in 0..elements {
+                self.skip(depth)?;
+            }
+        }
+        Some(())
     }
 
     fn text(&mut self, len: usize) -> Result<Value<'a>, String> {
@@ -554,6 +678,109 @@ macro_rules! reload_fixture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `record` must return: the fields as `field` finds them in the
+    /// decoded map, or `None` when the bytes are not one well-formed map.
+    fn record_by_decode<'a, const N: usize>(
+        bytes: &'a [u8],
+        names: [&str; N],
+    ) -> Option<[Slot<'a>; N]> {
+        let value = decode(bytes).ok()?;
+        let entries = value.as_map()?;
+        Some(names.map(|name| Slot::from(field(entries, name))))
+    }
+
+    /// A random well-formed value, small and often nested.
+    fn random_value(seed: &mut u64, depth: usize, out: &mut Vec<u8>) {
+        let mut next = |n: u64| {
+            *seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (*seed >> 33) % n
+        };
+        const KEYS: [&[u8]; 7] = [b"id", b"email", b"name", b"x", b"", b"\xff\xfe", b"version"];
+        let pick = next(if depth > 3 { 8 } else { 11 });
+        match pick {
+            0 => out.push(0xc0),
+            1 => out.push(0xc3),
+            2 => out.push(next(128) as u8),
+            3 => out.extend([0xcc, next(256) as u8]),
+            4 | 5 => {
+                let key = KEYS[next(KEYS.len() as u64) as usize];
+                out.push(0xa0 | key.len() as u8);
+                out.extend(key);
+            }
+            6 => {
+                let key = KEYS[next(KEYS.len() as u64) as usize];
+                out.extend([0xd9, key.len() as u8]);
+                out.extend(key);
+            }
+            7 => out.extend([0xd4, 1, next(256) as u8]),
+            8 => {
+                let n = next(4);
+                out.push(0x90 | n as u8);
+                for _ in 0..n {
+                    random_value(seed, depth + 1, out);
+                }
+            }
+            _ => {
+                let n = next(5);
+                out.push(0x80 | n as u8);
+                for _ in 0..n * 2 {
+                    random_value(seed, depth + 1, out);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn record_agrees_with_decode() {
+        let names = ["id", "email", "name", "version"];
+        let mut seed = 42;
+        let mut maps = 0;
+        for round in 0..50_000 {
+            let mut bytes = Vec::new();
+            random_value(&mut seed, 0, &mut bytes);
+            // Some inputs cut short or with a byte too many.
+            match round % 7 {
+                0 if !bytes.is_empty() => {
+                    bytes.pop();
+                }
+                1 => bytes.push(0xc0),
+                2 => bytes.push(0xc1),
+                _ => {}
+            }
+            let expected = record_by_decode(&bytes, names);
+            maps += usize::from(expected.is_some());
+            assert_eq!(record(&bytes, names), expected, "input {bytes:02x?}");
+        }
+        assert!(maps > 5_000, "only {maps} inputs were maps");
+        // Every byte pair after a map header, truncated or not.
+        for n in 0..=255u8 {
+            for m in 0..=255u8 {
+                for bytes in [
+                    &[0x81, n, m][..],
+                    &[0x82, 0xa2, b'i', b'd', n, m, 0xa1, b'x', 0xc0],
+                ] {
+                    assert_eq!(
+                        record(bytes, names),
+                        record_by_decode(bytes, names),
+                        "input {bytes:02x?}"
+                    );
+                }
+            }
+        }
+        let deep = [vec![0x81, 0xa1, b'x'], vec![0x91; MAX_DEPTH], vec![0xc0]].concat();
+        assert_eq!(record(&deep, names), None);
+        assert_eq!(record_by_decode(&deep, names), None);
+        assert_eq!(
+            record(
+                &[0x82, 0xa2, b'i', b'd', 0x01, 0xa2, b'i', b'd', 0x02],
+                ["id"]
+            ),
+            Some([Slot::Duplicate])
+        );
+    }
 
     #[test]
     fn rfc3339() {

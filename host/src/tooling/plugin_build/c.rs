@@ -40,10 +40,16 @@ const APT_HINT: &str = "install the C toolchain: apt-get install clang-14 lld-14
 /// Flags that make clang produce a core module hoard can wrap: a reactor
 /// (library-style module with `_initialize`, no `main`), optimized, with
 /// warnings on because plugin code handles hostile input.
+///
+/// `-flto` optimizes the sources, the bindings and the MessagePack library
+/// as one program: small helpers in other files (a reader callback, a UTF-8
+/// step) are inlined into the loops that call them for every byte. With
+/// `-O3` it took a third off `UserCache`'s `validate` (see README).
 const CFLAGS: &[&str] = &[
     "--target=wasm32-wasi",
     "-mexec-model=reactor",
-    "-O2",
+    "-O3",
+    "-flto",
     "-Wall",
     "-Wextra",
     // Debug names are kept (wasmtime shows them in trap backtraces);

@@ -203,6 +203,14 @@ static bool is_email(const uint8_t *s, size_t len) {
     }
     size_t i = 0;
     while (i < len) {
+        if (s[i] < 0x80) {
+            /* ASCII's white space and controls are all <= 0x20, and DEL. */
+            if (s[i] <= 0x20 || s[i] == 0x7F) {
+                return false;
+            }
+            i++;
+            continue;
+        }
         uint32_t c = utf8_next(s, len, &i);
         if (is_white_space(c) || is_control(c)) {
             return false;

@@ -7,7 +7,7 @@ wit_bindgen::generate!({ path: "../../../wit", world: "plugin" });
 
 use hoard::definition::host::{self, LogLevel};
 use hoard::definition::types::{Compression, EvictionPolicy, Expiration};
-use hoard_guest::{Field, Value, check_part, decode, field, parse_rfc3339_ms};
+use hoard_guest::{Field, Slot, Value, check_part, decode, field, parse_rfc3339_ms, record};
 
 const MINUTE_MS: u64 = 60_000;
 /// How far `createdAt` may lie ahead of the host's clock.
@@ -68,60 +68,21 @@ impl Guest for Component {
     }
 
     fn validate(value: Vec<u8>) -> Result<(), Vec<String>> {
-        let value = decode(&value).map_err(|e| vec![format!("The value is {e}.")])?;
-        let Some(entries) = value.as_map() else {
-            return Err(vec![format!(
-                "The value must be a map, not {}.",
-                value.kind()
-            )]);
-        };
-        let mut errors = Vec::new();
-        let mut check =
-            |name: &str, required: bool, rule: &dyn Fn(&Value) -> Result<(), String>| match field(
-                entries, name,
-            ) {
-                Field::Missing if required => errors.push(format!("`{name}` is required.")),
-                Field::Missing => {}
-                Field::Duplicate => errors.push(format!("`{name}` appears more than once.")),
-                Field::Present(v) => {
-                    if let Err(e) = rule(v) {
-                        errors.push(format!("`{name}` {e}."));
-                    }
-                }
-            };
-        check("id", true, &|v| match v.as_str() {
-            Some(s) if !s.is_empty() => Ok(()),
-            _ => Err("must be a non-empty string".into()),
-        });
-        check("email", true, &|v| match v.as_str() {
-            Some(s) if is_email(s) => Ok(()),
-            _ => Err("must be a string with exactly one '@' and a dot in the domain".into()),
-        });
-        check("name", false, &|v| match v {
-            Value::Str(_) => Ok(()),
-            _ => Err("must be a string".into()),
-        });
-        check("version", false, &|v| match v {
-            Value::UInt(_) => Ok(()),
-            _ => Err("must be a non-negative integer".into()),
-        });
-        check("createdAt", false, &|v| {
-            let ms = v
-                .as_str()
-                .and_then(parse_rfc3339_ms)
-                .ok_or("must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z")?;
-            let now = i64::try_from(host::now_ms()).unwrap_or(i64::MAX);
-            if ms > now.saturating_add(CLOCK_SKEW_MS) {
-                Err("must not be in the future".into())
-            } else {
-                Ok(())
+        let fields = match record(&value, FIELDS) {
+            Some(fields) => fields,
+            // Not one well-formed map: the full decoder says why.
+            None => {
+                let value = decode(&value).map_err(|e| vec![format!("The value is {e}.")])?;
+                let Some(entries) = value.as_map() else {
+                    return Err(vec![format!(
+                        "The value must be a map, not {}.",
+                        value.kind()
+                    )]);
+                };
+                FIELDS.map(|name| Slot::from(field(entries, name)))
             }
-        });
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        };
+        check_fields(fields)
     }
 
     fn on_event(name: String, payload: Vec<u8>) -> Result<Invalidation, EventError> {
@@ -178,6 +139,60 @@ impl Guest for Component {
                 )))
             }
         }
+    }
+}
+
+/// The fields a user record may have, in the order their errors are listed.
+const FIELDS: [&str; 5] = ["id", "email", "name", "version", "createdAt"];
+
+/// Every reason the record's fields break the rules, one sentence each.
+fn check_fields([id, email, name, version, created_at]: [Slot<'_>; 5]) -> Result<(), Vec<String>> {
+    let mut errors = Vec::new();
+    let mut check =
+        |name: &str, required: bool, slot: Slot<'_>, rule: fn(&Value) -> Result<(), String>| {
+            match slot {
+                Slot::Missing if required => errors.push(format!("`{name}` is required.")),
+                Slot::Missing => {}
+                Slot::Duplicate => errors.push(format!("`{name}` appears more than once.")),
+                Slot::Present(v) => {
+                    if let Err(e) = rule(&v) {
+                        errors.push(format!("`{name}` {e}."));
+                    }
+                }
+            }
+        };
+    check("id", true, id, |v| match v.as_str() {
+        Some(s) if !s.is_empty() => Ok(()),
+        _ => Err("must be a non-empty string".into()),
+    });
+    check("email", true, email, |v| match v.as_str() {
+        Some(s) if is_email(s) => Ok(()),
+        _ => Err("must be a string with exactly one '@' and a dot in the domain".into()),
+    });
+    check("name", false, name, |v| match v {
+        Value::Str(_) => Ok(()),
+        _ => Err("must be a string".into()),
+    });
+    check("version", false, version, |v| match v {
+        Value::UInt(_) => Ok(()),
+        _ => Err("must be a non-negative integer".into()),
+    });
+    check("createdAt", false, created_at, |v| {
+        let ms = v
+            .as_str()
+            .and_then(parse_rfc3339_ms)
+            .ok_or("must be an RFC 3339 timestamp such as 2026-01-01T00:00:00Z")?;
+        let now = i64::try_from(host::now_ms()).unwrap_or(i64::MAX);
+        if ms > now.saturating_add(CLOCK_SKEW_MS) {
+            Err("must not be in the future".into())
+        } else {
+            Ok(())
+        }
+    });
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
     }
 }
 
