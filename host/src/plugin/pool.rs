@@ -25,7 +25,7 @@ use super::breaker::{Admission, Breaker};
 use super::error::PluginError;
 use super::runtime::PluginRuntime;
 use super::state::{CallWatch, PluginState};
-use crate::observe::striped::StripedCounter;
+use crate::observe::striped::{Padded, STRIPES, StripedCounter, stripe};
 
 thread_local! {
     /// The CPU budget of calls made on this thread when they run inline on
@@ -78,7 +78,11 @@ pub(crate) struct InstancePool {
     indices: PluginIndices,
     origin: Option<origin::GuestIndices>,
     plugin_id: Arc<str>,
-    idle: Mutex<Vec<Ready>>,
+    /// Idle instances, one list per stripe (`observe::striped`): a thread
+    /// takes from and gives back to its own list first, so an instance's
+    /// store, instance data and guest memory stay in the caches of the core
+    /// that last ran it, and the lists' locks stay with their cores too.
+    idle: [Padded<Mutex<Vec<Ready>>>; STRIPES],
     pub(crate) counters: CallCounters,
     pub(crate) breaker: Breaker,
     born: Instant,
@@ -103,7 +107,7 @@ impl InstancePool {
             indices,
             origin,
             plugin_id,
-            idle: Mutex::new(Vec::new()),
+            idle: Default::default(),
             counters: CallCounters::default(),
             breaker,
             born: Instant::now(),
@@ -148,7 +152,9 @@ impl InstancePool {
         for _ in 0..want {
             fresh.push(self.instantiate()?);
         }
-        self.idle.lock().extend(fresh);
+        for (at, ready) in fresh.into_iter().enumerate() {
+            self.idle[at % STRIPES].0.lock().push(ready);
+        }
         Ok(())
     }
 
@@ -237,7 +243,7 @@ impl InstancePool {
         if let Admission::Refused(remaining) = self.breaker.admit(|| self.now_ms()) {
             return Err(PluginError::Quarantined(remaining));
         }
-        let taken = self.idle.lock().pop();
+        let taken = self.take_idle();
         let mut ready = match taken {
             Some(ready) => ready,
             None => self.instantiate().inspect_err(|_| self.record_fault())?,
@@ -264,10 +270,7 @@ impl InstancePool {
                     );
                     return Ok(value);
                 }
-                let mut idle = self.idle.lock();
-                if idle.len() < self.keep() {
-                    idle.push(ready);
-                }
+                self.give_back(ready);
                 Ok(value)
             }
             Err(error)
@@ -291,7 +294,7 @@ impl InstancePool {
                 drop(ready);
                 if !self.breaker.is_open(self.now_ms()) {
                     match self.instantiate() {
-                        Ok(fresh) => self.idle.lock().push(fresh),
+                        Ok(fresh) => self.give_back(fresh),
                         Err(e) => {
                             tracing::warn!(plugin = &*self.plugin_id, error = %e, "replacing a faulted instance failed")
                         }
@@ -309,8 +312,106 @@ impl InstancePool {
         limits.pool_size.max(limits.tenant_workers()).max(1)
     }
 
+    /// An idle instance: this thread's list first, then the others.
+    fn take_idle(&self) -> Option<Ready> {
+        let mine = stripe();
+        (0..STRIPES).find_map(|i| self.idle[(mine + i) % STRIPES].0.lock().pop())
+    }
+
+    /// Keeps `ready` for a later call, in this thread's list if it has room,
+    /// else in another's; dropped when all are full. Each list holds at
+    /// most its share of [`InstancePool::keep`], so the pool as a whole
+    /// keeps about that many (rounded up to a multiple of the stripes).
+    fn give_back(&self, ready: Ready) {
+        let share = self.keep().div_ceil(STRIPES);
+        let mine = stripe();
+        for i in 0..STRIPES {
+            let mut idle = self.idle[(mine + i) % STRIPES].0.lock();
+            if idle.len() < share {
+                idle.push(ready);
+                return;
+            }
+        }
+    }
+
     /// Instances currently idle in the pool.
     pub(crate) fn idle_len(&self) -> usize {
-        self.idle.lock().len()
+        self.idle.iter().map(|list| list.0.lock().len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::definition::DefinitionCaps;
+    use crate::plugin::{LoadedPlugin, PluginLimits};
+
+    fn user_cache(limits: PluginLimits) -> LoadedPlugin {
+        let runtime = Arc::new(PluginRuntime::new(limits).unwrap());
+        let source = crate::bundled::examples()
+            .into_iter()
+            .find(|s| s.label.contains("user_cache"))
+            .unwrap();
+        LoadedPlugin::load(
+            &runtime,
+            &source.bytes,
+            &source.label,
+            None,
+            &DefinitionCaps::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn threads_share_the_warm_instances_whatever_their_stripes() {
+        let limits = PluginLimits {
+            pool_size: 4,
+            tenant_workers: 1,
+            ..PluginLimits::default()
+        };
+        let plugin = user_cache(limits);
+        let made = || plugin.counters().instantiations.load(Ordering::Relaxed);
+        let warmed = made();
+        let idle = plugin.idle_instances();
+        assert!(idle >= 4, "{idle} idle after warming a pool of 4");
+        // Three threads calling at once (some may share a stripe) take
+        // instances from any list when their own is empty and give them
+        // back wherever there is room: no instance is made or dropped.
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    for _ in 0..300 {
+                        plugin.validate(&[0x80]).unwrap().unwrap_err();
+                    }
+                });
+            }
+        });
+        assert_eq!(made(), warmed);
+        assert!((3..=idle).contains(&plugin.idle_instances()));
+    }
+
+    #[test]
+    fn a_burst_past_the_pool_keeps_only_the_pools_share() {
+        let limits = PluginLimits {
+            pool_size: 2,
+            tenant_workers: 1,
+            ..PluginLimits::default()
+        };
+        let keep = limits.pool_size.max(limits.tenant_workers());
+        let plugin = user_cache(limits);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        plugin.validate(&[0x80]).unwrap().unwrap_err();
+                    }
+                });
+            }
+        });
+        // Each list keeps its share of `keep`, rounded up.
+        assert!(plugin.idle_instances() <= keep.div_ceil(STRIPES) * STRIPES);
+        assert!(plugin.idle_instances() >= 1);
     }
 }
