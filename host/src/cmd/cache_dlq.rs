@@ -36,8 +36,9 @@ pub(super) async fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, Parse
         }
         "RETRY" | "DROP" => {
             let ids = match ids(parse)? {
-                Ok(ids) => ids,
-                Err(frame) => return Ok(frame),
+                Ids::All => None,
+                Ids::Listed(ids) => Some(ids),
+                Ids::Bad(frame) => return Ok(frame),
             };
             let done = if sub == "RETRY" {
                 cache.retry_dead(ids).await
@@ -62,11 +63,21 @@ pub(super) async fn run(parse: &mut Parse, cache: &Cache) -> Result<Frame, Parse
     }
 }
 
-/// `ALL` (`None`) or one or more numeric ids.
-fn ids(parse: &mut Parse) -> Result<Result<Option<Vec<u64>>, Frame>, ParseError> {
+/// The letters a `RETRY` or `DROP` names.
+enum Ids {
+    /// `ALL`.
+    All,
+    /// One or more numeric ids.
+    Listed(Vec<u64>),
+    /// An argument that is neither: the error to answer.
+    Bad(Frame),
+}
+
+/// `ALL` or one or more numeric ids.
+fn ids(parse: &mut Parse) -> Result<Ids, ParseError> {
     let first = parse.next_string()?;
     if first.eq_ignore_ascii_case("ALL") {
-        return Ok(Ok(None));
+        return Ok(Ids::All);
     }
     let mut ids = Vec::new();
     let mut next = Some(first);
@@ -74,7 +85,7 @@ fn ids(parse: &mut Parse) -> Result<Result<Option<Vec<u64>>, Frame>, ParseError>
         match text.parse::<u64>() {
             Ok(id) => ids.push(id),
             Err(_) => {
-                return Ok(Err(Frame::error(format!(
+                return Ok(Ids::Bad(Frame::error(format!(
                     "ERR `{}` is not a dead letter id (or ALL)",
                     super::printable(&text, 64)
                 ))));
@@ -86,7 +97,7 @@ fn ids(parse: &mut Parse) -> Result<Result<Option<Vec<u64>>, Frame>, ParseError>
             None
         };
     }
-    Ok(Ok(Some(ids)))
+    Ok(Ids::Listed(ids))
 }
 
 fn letter_frame(letter: &DeadLetter) -> Frame {

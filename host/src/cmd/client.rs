@@ -104,8 +104,13 @@ fn list(parse: &mut Parse, session: &Session, keyspace: &Arc<Keyspace>) -> Frame
             "ID" => {
                 let mut wanted = Vec::new();
                 while parse.remaining() > 0 {
-                    match parse.next_string().map(|id| id.parse::<i64>()) {
-                        Ok(Ok(id)) if id > 0 => wanted.push(id as u64),
+                    // Redis reads the id as a signed 64-bit integer.
+                    let id = parse
+                        .next_string()
+                        .ok()
+                        .and_then(|id| id.parse::<i64>().ok());
+                    match id.and_then(|id| u64::try_from(id).ok()) {
+                        Some(id) if id > 0 => wanted.push(id),
                         _ => return Frame::error("ERR Invalid client ID"),
                     }
                 }

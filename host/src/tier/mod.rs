@@ -36,6 +36,19 @@ use crate::tier::replay::{Op, Queued, ReplayQueue, Target};
 use crate::tier::store::{Found, L2Error, L2Store, RedisStore};
 use crate::tier::tracking::{TrackSink, TrackTarget, Tracking, TrackingStats, disjoint_prefixes};
 
+/// `future`'s result, or `timed_out()` if it has not finished within
+/// `limit`: one result to match, not a timeout's wrapped around the
+/// future's own.
+pub(crate) async fn within<T, E>(
+    limit: Duration,
+    timed_out: impl FnOnce() -> E,
+    future: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    tokio::time::timeout(limit, future)
+        .await
+        .unwrap_or_else(|_| Err(timed_out()))
+}
+
 /// One definition's tier settings and counters, as [`Tier::view`] found them.
 #[derive(Debug)]
 pub struct TierView {
@@ -266,10 +279,7 @@ impl Node {
         }
         let started = Instant::now();
         let hard = Duration::from_millis(self.config.hard_timeout_ms);
-        let result = match tokio::time::timeout(hard, call).await {
-            Ok(result) => result,
-            Err(_) => Err(L2Error::Timeout),
-        };
+        let result = within(hard, || L2Error::Timeout, call).await;
         let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.call_us.fetch_add(us, Ordering::Relaxed);
@@ -604,12 +614,11 @@ impl Tier {
         let task = async move { node.call(call).await };
         let found = if has_fallback {
             let soft = Duration::from_millis(self.node.config.soft_timeout_ms);
-            let mut handle = tokio::spawn(task);
-            match tokio::time::timeout(soft, &mut handle).await {
-                Ok(Ok(result)) => result,
-                Ok(Err(_)) => Err(L2Error::Unavailable),
-                Err(_) => Err(L2Error::Timeout),
-            }
+            // Spawned, so a read that outlives the soft timeout still
+            // finishes (and counts in the breaker) after we stop waiting.
+            let handle = tokio::spawn(task);
+            let joined = async { handle.await.unwrap_or(Err(L2Error::Unavailable)) };
+            within(soft, || L2Error::Timeout, joined).await
         } else {
             task.await
         }?;

@@ -329,15 +329,15 @@ impl PipeSlot {
             let mut failures = 0u32;
             loop {
                 let connect = ReadPipe::connect(&target, Arc::clone(&reads));
-                match tokio::time::timeout(timeout, connect).await {
-                    Ok(Ok(pipe)) => {
+                let timed_out = || PipeError::Broken("connect timed out".into());
+                match super::within(timeout, timed_out, connect).await {
+                    Ok(pipe) => {
                         slot.store(Some(Arc::new(pipe)));
                         opens.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!("L2 read pipe connected");
                         break;
                     }
-                    Ok(Err(error)) => tracing::debug!(%error, "L2 read pipe: not connected yet"),
-                    Err(_) => tracing::debug!("L2 read pipe: connect timed out"),
+                    Err(error) => tracing::debug!(%error, "L2 read pipe: not connected yet"),
                 }
                 super::store::reconnect_pause(&mut failures).await;
             }

@@ -116,10 +116,9 @@ async fn run(wb: Arc<WriteBehind>, mut draining: watch::Receiver<bool>) {
             if nothing_due && wait_until.is_none() {
                 // Idle: make the settles so far durable.
                 let idle = Arc::clone(&queue);
-                match tokio::task::spawn_blocking(move || idle.checkpoint()).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(error)) => tracing::warn!(%error, "write-behind: checkpoint failed"),
-                    Err(error) => tracing::warn!(%error, "write-behind: checkpoint panicked"),
+                let checkpoint = tokio::task::spawn_blocking(move || idle.checkpoint());
+                if let Err(error) = joined(checkpoint).await {
+                    tracing::warn!(%error, "write-behind: checkpoint failed");
                 }
             }
             let now = now_ms();
@@ -213,14 +212,21 @@ struct Settling(tokio::task::JoinHandle<Result<(), super::QueueError>>);
 
 impl Settling {
     async fn finish(self, backoff_ms: u64) {
-        match self.0.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                tracing::error!(%error, "write-behind: settling a batch failed; its writes will be sent again");
-                tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
-            }
-            Err(error) => tracing::error!(%error, "write-behind: settling a batch panicked"),
+        if let Err(error) = joined(self.0).await {
+            tracing::error!(%error, "write-behind: settling a batch failed; its writes will be sent again");
+            tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
         }
+    }
+}
+
+/// Waits for queue work handed to tokio's blocking pool. A panic there is
+/// reported like the work's own error: either way the work did not happen.
+async fn joined(
+    handle: tokio::task::JoinHandle<Result<(), super::QueueError>>,
+) -> Result<(), String> {
+    match handle.await {
+        Ok(outcome) => outcome.map_err(|error| error.to_string()),
+        Err(panic) => Err(format!("panicked: {panic}")),
     }
 }
 

@@ -359,11 +359,8 @@ pub struct Committed(tokio::sync::oneshot::Receiver<Result<(), String>>);
 impl Committed {
     /// Returns once the write is on disk, or why it could not be.
     pub async fn wait(self) -> Result<(), QueueError> {
-        match self.0.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(QueueError::Commit(error)),
-            Err(_) => Err(QueueError::Closed),
-        }
+        let outcome = self.0.await.map_err(|_| QueueError::Closed)?;
+        outcome.map_err(QueueError::Commit)
     }
 }
 
