@@ -184,19 +184,27 @@ impl Slot {
     /// Changes the expiry; rewrites in place when the header shape is unchanged, otherwise
     /// repacks the entry (only on `EXPIRE`/`PERSIST`-style changes).
     pub(crate) fn set_expiry(&mut self, expires_at: u64, ttl: u64) {
+        if !self.rewrite_expiry(expires_at, ttl) {
+            self.rebuild(None, expires_at, ttl);
+        }
+    }
+
+    /// Writes the expiry into the header if its shape (deadline or not,
+    /// TTL or not) stays the same; false, and nothing written, otherwise.
+    fn rewrite_expiry(&mut self, expires_at: u64, ttl: u64) -> bool {
         let want_deadline = expires_at != 0;
         let want_ttl = want_deadline && ttl != 0;
         let flags = self.flags();
-        if want_deadline == (flags & HAS_DEADLINE != 0) && want_ttl == (flags & HAS_TTL != 0) {
-            if want_deadline {
-                write_u64(&mut self.data, 1, expires_at);
-            }
-            if want_ttl {
-                write_u64(&mut self.data, 9, ttl);
-            }
-            return;
+        if want_deadline != (flags & HAS_DEADLINE != 0) || want_ttl != (flags & HAS_TTL != 0) {
+            return false;
         }
-        self.rebuild(None, expires_at, ttl);
+        if want_deadline {
+            write_u64(&mut self.data, 1, expires_at);
+        }
+        if want_ttl {
+            write_u64(&mut self.data, 9, ttl);
+        }
+        true
     }
 
     /// Moves the deadline of a sliding entry without touching its TTL.
@@ -207,7 +215,21 @@ impl Slot {
     }
 
     /// Replaces the value and expiry, keeping the key, hash and access tick.
+    ///
+    /// A value of the old one's length, under an expiry of the same shape,
+    /// is written over it in place: overwrites of fixed-size values (a
+    /// re-sealed record always has its plaintext's length plus the same
+    /// overhead) then cost a copy, not an allocation, a copy of the key and
+    /// a free.
     pub(crate) fn replace(&mut self, value: &[u8], expires_at: u64, ttl: u64) {
+        let (_, value_at) = self.key_range();
+        if self.data.len().saturating_sub(value_at) == value.len()
+            && self.rewrite_expiry(expires_at, ttl)
+            && let Some(old) = self.data.get_mut(value_at..)
+        {
+            old.copy_from_slice(value);
+            return;
+        }
         self.rebuild(Some(value), expires_at, ttl);
     }
 
@@ -269,6 +291,38 @@ mod tests {
         s.replace(b"v2", 400, 9);
         assert_eq!((s.value(), s.expires_at(), s.ttl()), (&b"v2"[..], 400, 9));
         assert_eq!(s.tick(), 9);
+    }
+
+    #[test]
+    fn a_value_of_the_same_length_is_written_in_place() {
+        let mut s = Slot::new(b"key", b"old!", 100, 0, 3);
+        s.set_tick(5);
+        let at = s.data.as_ptr();
+        s.replace(b"new!", 200, 0);
+        assert_eq!(
+            s.data.as_ptr(),
+            at,
+            "same length, same shape: no new allocation"
+        );
+        assert_eq!(
+            (s.key(), s.value(), s.expires_at()),
+            (&b"key"[..], &b"new!"[..], 200)
+        );
+        assert_eq!((s.hash, s.tick(), s.byte_len()), (3, 5, 7));
+        // Another length, or another expiry shape, repacks the entry.
+        s.replace(b"longer", 200, 0);
+        assert_eq!((s.value(), s.expires_at()), (&b"longer"[..], 200));
+        s.replace(b"sixsix", 0, 0);
+        assert_eq!(
+            (s.value(), s.expires_at(), s.has_deadline()),
+            (&b"sixsix"[..], 0, false)
+        );
+        s.replace(b"seven!!", 300, 20);
+        assert_eq!(
+            (s.value(), s.expires_at(), s.ttl()),
+            (&b"seven!!"[..], 300, 20)
+        );
+        assert_eq!((s.key(), s.tick()), (&b"key"[..], 5));
     }
 
     #[test]
