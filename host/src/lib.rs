@@ -26,6 +26,7 @@ pub mod server;
 pub mod startup;
 pub mod tenant;
 pub mod tier;
+pub(crate) mod timeout;
 pub mod tooling;
 pub mod write_behind;
 

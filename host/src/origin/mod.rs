@@ -208,10 +208,8 @@ impl Origin {
                 (_, request) => Err(self.wrong_kind(&request)),
             }
         };
-        let answer = match tokio::time::timeout(timeout, call).await {
-            Ok(answer) => answer,
-            Err(_) => Err(OriginError::Timeout(self.config.timeout_ms)),
-        };
+        let timed_out = || OriginError::Timeout(self.config.timeout_ms);
+        let answer = crate::timeout::within(timeout, timed_out, call).await;
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.counters
             .latency_us_sum
@@ -300,10 +298,8 @@ impl Origin {
                 }
             }
         };
-        let answer = match tokio::time::timeout(timeout, call).await {
-            Ok(answer) => answer,
-            Err(_) => Err(OriginError::Timeout(self.config.timeout_ms)),
-        };
+        let timed_out = || OriginError::Timeout(self.config.timeout_ms);
+        let answer = crate::timeout::within(timeout, timed_out, call).await;
         let ok = answer
             .as_ref()
             .map_or(0, |a| a.iter().filter(|a| a.is_ok()).count() as u64);

@@ -239,15 +239,8 @@ impl Bus {
                     Err(error) => tracing::error!(%error, "cannot encode a bus message"),
                 }
             }
-            let result = match tokio::time::timeout(
-                hard_timeout,
-                store.publish(CHANNEL.to_owned(), payloads),
-            )
-            .await
-            {
-                Ok(result) => result,
-                Err(_) => Err(L2Error::Timeout),
-            };
+            let publish = store.publish(CHANNEL.to_owned(), payloads);
+            let result = crate::timeout::within(hard_timeout, || L2Error::Timeout, publish).await;
             // A failed publish still used its sequence numbers: receivers
             // will see the gap and flush.
             for out in batch {

@@ -35,19 +35,7 @@ use crate::tier::keys::{Namespace, Record, now_ms};
 use crate::tier::replay::{Op, Queued, ReplayQueue, Target};
 use crate::tier::store::{Found, L2Error, L2Store, RedisStore};
 use crate::tier::tracking::{TrackSink, TrackTarget, Tracking, TrackingStats, disjoint_prefixes};
-
-/// `future`'s result, or `timed_out()` if it has not finished within
-/// `limit`: one result to match, not a timeout's wrapped around the
-/// future's own.
-pub(crate) async fn within<T, E>(
-    limit: Duration,
-    timed_out: impl FnOnce() -> E,
-    future: impl Future<Output = Result<T, E>>,
-) -> Result<T, E> {
-    tokio::time::timeout(limit, future)
-        .await
-        .unwrap_or_else(|_| Err(timed_out()))
-}
+use crate::timeout::within;
 
 /// One definition's tier settings and counters, as [`Tier::view`] found them.
 #[derive(Debug)]

@@ -330,7 +330,7 @@ impl PipeSlot {
             loop {
                 let connect = ReadPipe::connect(&target, Arc::clone(&reads));
                 let timed_out = || PipeError::Broken("connect timed out".into());
-                match super::within(timeout, timed_out, connect).await {
+                match crate::timeout::within(timeout, timed_out, connect).await {
                     Ok(pipe) => {
                         slot.store(Some(Arc::new(pipe)));
                         opens.fetch_add(1, Ordering::Relaxed);

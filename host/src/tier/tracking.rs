@@ -377,7 +377,7 @@ async fn links(target: &TrackTarget, timeout: Duration) -> Result<Links, L2Error
                 .collect::<Vec<_>>();
             Ok::<_, L2Error>(Links { infos, primaries })
         };
-        match super::within(timeout, || L2Error::Timeout, found).await {
+        match crate::timeout::within(timeout, || L2Error::Timeout, found).await {
             Ok(links) if !links.infos.is_empty() => return Ok(links),
             Ok(_) => last = L2Error::Redis(format!("{seed}: CLUSTER SLOTS lists no primary")),
             Err(error) => last = error,
