@@ -11,24 +11,11 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hoard::cache::catalog::DefinedCache;
-use hoard::definition::DefinitionCaps;
-use hoard::plugin::{LoadedPlugin, PluginLimits, PluginRuntime};
+use hoard::plugin::{LoadedPlugin, PluginLimits};
 use hoard_l1::{Clock, SystemClock};
 
 fn load(name: &str) -> LoadedPlugin {
-    let runtime = Arc::new(PluginRuntime::new(PluginLimits::default()).unwrap());
-    let source = hoard::bundled::examples()
-        .into_iter()
-        .find(|s| s.label.contains(name))
-        .unwrap();
-    LoadedPlugin::load(
-        &runtime,
-        &source.bytes,
-        &source.label,
-        None,
-        &DefinitionCaps::default(),
-    )
-    .unwrap()
+    hoard::bundled::load_example(name, PluginLimits::default()).unwrap()
 }
 
 fn user_value() -> Vec<u8> {

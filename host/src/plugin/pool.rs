@@ -345,23 +345,10 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::definition::DefinitionCaps;
     use crate::plugin::{LoadedPlugin, PluginLimits};
 
     fn user_cache(limits: PluginLimits) -> LoadedPlugin {
-        let runtime = Arc::new(PluginRuntime::new(limits).unwrap());
-        let source = crate::bundled::examples()
-            .into_iter()
-            .find(|s| s.label.contains("user_cache"))
-            .unwrap();
-        LoadedPlugin::load(
-            &runtime,
-            &source.bytes,
-            &source.label,
-            None,
-            &DefinitionCaps::default(),
-        )
-        .unwrap()
+        crate::bundled::load_example("user_cache", limits).unwrap()
     }
 
     #[test]
