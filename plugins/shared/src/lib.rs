@@ -274,7 +274,8 @@ impl<'a> Reader<'a> {
     fn skip(&mut self, depth: usize) -> Option<()> {
         let [byte] = self.array::<1>().ok()?;
         // (bytes to take, or elements to walk over for containers)
-        let (bytes, elements) = match Marker::from_u8(byte) {
+        let marker = Marker::from_u8(byte);
+        let (bytes, elements) = match marker {
             Marker::Null | Marker::False | Marker::True | Marker::FixPos(_) | Marker::FixNeg(_) => {
                 (0, 0)
             }
@@ -304,7 +305,7 @@ impl<'a> Reader<'a> {
         };
         self.take(bytes).ok()?;
         if matches!(
-            Marker::from_u8(byte),
+            marker,
             Marker::FixArray(_)
                 | Marker::Array16
                 | Marker::Array32
